@@ -1,0 +1,136 @@
+//! The typed errors kiln reports. Each variant carries what its message needs
+//! (file, line/column, key path, template, scope) and renders in one layout:
+//! a headline, a `-->` location line, the key path and a `help:` line.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::diagnostic::Location;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug)]
+pub enum Error {
+    /// A filesystem operation failed.
+    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    /// A directory kiln needs does not exist.
+    MissingDir { path: PathBuf, what: &'static str },
+    /// An input file is not valid UTF-8.
+    NotUtf8 { location: Location },
+    /// An input file is empty or holds only comments.
+    EmptyFile { path: PathBuf, what: &'static str },
+    /// YAML syntax error in a values file.
+    YamlSyntax { location: Location, message: String },
+    /// A values file breaks kiln's schema or a cross-check.
+    Values { location: Location, key_path: String, message: String, help: Option<String> },
+    /// A template failed to parse or render.
+    Template { template: String, line: Option<usize>, scope: String, causes: Vec<String> },
+    /// A template rendered output kiln cannot accept (invalid YAML, unsafe name, ...).
+    Output { template: String, scope: String, message: String, help: Option<String> },
+    /// Two rendered objects or files claim the same identity or path.
+    Duplicate { what: String, first: String, second: String },
+    /// The committed `rendered/` tree is not in a state kiln can work with.
+    Rendered { path: PathBuf, message: String, help: Option<String> },
+    /// An argument or its combination is invalid.
+    Usage { message: String },
+    /// Several independent errors, all reported.
+    Many(Vec<Error>),
+}
+
+impl Error {
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { action, path: path.into(), source }
+    }
+
+    /// Collapses a list of errors: none is `Ok`, one is itself, more is `Many`.
+    pub fn from_list(mut errors: Vec<Error>) -> Result<()> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(Error::Many(errors)),
+        }
+    }
+}
+
+fn write_help(f: &mut fmt::Formatter<'_>, help: &Option<String>) -> fmt::Result {
+    match help {
+        Some(help) => write!(f, "\n  = help: {help}"),
+        None => Ok(()),
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { action, path, source } => {
+                write!(f, "error: could not {action} `{}`: {source}", path.display())
+            }
+            Error::MissingDir { path, what } => write!(
+                f,
+                "error: {what} directory `{}` does not exist\n  = help: run kiln from the repository root or pass `-C <dir>`",
+                path.display()
+            ),
+            Error::NotUtf8 { location } => write!(
+                f,
+                "error: file is not valid UTF-8\n  --> {location}\n  = help: save the file as UTF-8"
+            ),
+            Error::EmptyFile { path, what } => write!(
+                f,
+                "error: {what} `{}` is empty\n  = help: declare its keys or delete the file",
+                path.display()
+            ),
+            Error::YamlSyntax { location, message } => {
+                write!(f, "error: invalid YAML: {message}\n  --> {location}")
+            }
+            Error::Values { location, key_path, message, help } => {
+                write!(f, "error: {message}\n  --> {location}")?;
+                if !key_path.is_empty() {
+                    write!(f, "\n  = key: {key_path}")?;
+                }
+                write_help(f, help)
+            }
+            Error::Template { template, line, scope, causes } => {
+                write!(f, "error: template `{template}` failed while rendering {scope}")?;
+                match line {
+                    Some(line) => write!(f, "\n  --> {template}:{line}")?,
+                    None => write!(f, "\n  --> {template}")?,
+                }
+                for cause in causes {
+                    write!(f, "\n  = cause: {cause}")?;
+                }
+                Ok(())
+            }
+            Error::Output { template, scope, message, help } => {
+                write!(f, "error: {message}\n  --> {template} (rendering {scope})")?;
+                write_help(f, help)
+            }
+            Error::Duplicate { what, first, second } => write!(
+                f,
+                "error: {what} is produced twice\n  --> first: {first}\n  --> again: {second}\n  = help: rename one of them or render it from one template only"
+            ),
+            Error::Rendered { path, message, help } => {
+                write!(f, "error: {message}\n  --> {}", path.display())?;
+                write_help(f, help)
+            }
+            Error::Usage { message } => write!(f, "error: {message}"),
+            Error::Many(errors) => {
+                for (index, error) in errors.iter().enumerate() {
+                    if index > 0 {
+                        writeln!(f)?;
+                    }
+                    writeln!(f, "{error}")?;
+                }
+                write!(f, "error: {} problems found, nothing was written", errors.len())
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

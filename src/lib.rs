@@ -1,0 +1,43 @@
+//! kiln renders layered YAML values through Tera templates into a committed,
+//! content-hashed tree of Kubernetes manifests and host files.
+//!
+//! The pipeline, one module per stage:
+//!
+//! ```text
+//! values::load ─▶ values::merge ─▶ render ─▶ output::normalize ─▶ output::checksum
+//!      ─▶ output::tree ─▶ { output::write | output::drift | output::verify }
+//! ```
+//!
+//! `cli` parses raw arguments, `settings` turns them into a validated run
+//! configuration, and `commands` executes one subcommand against it. Every
+//! failure is an [`Error`] that names the file, position and key path involved.
+
+pub mod cli;
+pub mod commands;
+pub mod diagnostic;
+pub mod error;
+pub mod fsutil;
+pub mod output;
+pub mod render;
+pub mod settings;
+pub mod values;
+
+pub use error::{Error, Result};
+
+/// The process exit codes, a documented contract: 0 ok or in sync, 1 drift or
+/// a failed check, 2 an error that stopped kiln from answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok = 0,
+    CheckFailed = 1,
+    Error = 2,
+}
+
+/// Runs kiln with the given arguments (including `argv[0]`) and returns the exit code.
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    commands::main(args) as i32
+}

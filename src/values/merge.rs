@@ -1,0 +1,234 @@
+//! Layered merge of values with provenance: maps merge deeply, lists and
+//! scalars replace, `null` removes a key. For every node of the result the
+//! merge keeps the file and line that set it.
+
+use std::collections::BTreeMap;
+
+use serde_yaml::{Mapping, Value};
+
+use super::key_path::KeyPath;
+use super::source::Source;
+use crate::diagnostic::Location;
+use crate::{Error, Result};
+
+/// One layer: the subtree at `prefix` of a values file.
+pub struct Layer<'a> {
+    pub source: &'a Source,
+    pub prefix: KeyPath,
+}
+
+impl<'a> Layer<'a> {
+    pub fn new(source: &'a Source, prefix: KeyPath) -> Self {
+        Layer { source, prefix }
+    }
+
+    fn value(&self) -> Option<&'a Value> {
+        lookup(&self.source.value, &self.prefix)
+    }
+}
+
+/// The effective value of a scope and where each of its parts was set.
+#[derive(Debug, Clone, Default)]
+pub struct Merged {
+    pub value: Value,
+    pub origins: Origins,
+}
+
+/// Key path (relative to the scope) → location that set it.
+#[derive(Debug, Clone, Default)]
+pub struct Origins(pub BTreeMap<KeyPath, Location>);
+
+impl Origins {
+    /// The location that set `key_path`, or the nearest parent that was set.
+    pub fn locate(&self, key_path: &KeyPath) -> Option<&Location> {
+        let mut probe = Some(key_path.clone());
+        while let Some(candidate) = probe {
+            if let Some(location) = self.0.get(&candidate) {
+                return Some(location);
+            }
+            probe = candidate.parent();
+        }
+        None
+    }
+
+    fn forget_below(&mut self, path: &KeyPath) {
+        self.0.retain(|key, _| !key.starts_with(path));
+    }
+}
+
+/// Looks up the node at `path` in `value`.
+pub fn lookup<'v>(value: &'v Value, path: &KeyPath) -> Option<&'v Value> {
+    use super::key_path::Segment;
+    path.0.iter().try_fold(value, |node, segment| match segment {
+        Segment::Key(key) => node.as_mapping()?.get(key.as_str()),
+        Segment::Index(index) => node.as_sequence()?.get(*index),
+    })
+}
+
+/// Merges the layers in order; later layers win.
+pub fn merge(layers: &[Layer<'_>]) -> Result<Merged> {
+    let mut merged = Merged { value: Value::Mapping(Mapping::new()), origins: Origins::default() };
+    for layer in layers {
+        let Some(value) = layer.value() else { continue };
+        if value.is_null() {
+            continue;
+        }
+        if !value.is_mapping() {
+            let location = layer.source.locate(&layer.prefix);
+            return Err(Error::Values {
+                location,
+                key_path: layer.prefix.to_string(),
+                message: format!("expected a mapping, found {}", kind_of(value)),
+                help: None,
+            });
+        }
+        let mut origins = std::mem::take(&mut merged.origins);
+        merge_into(&mut merged.value, value, layer, &KeyPath::root(), &mut origins)?;
+        merged.origins = origins;
+    }
+    Ok(merged)
+}
+
+fn merge_into(target: &mut Value, incoming: &Value, layer: &Layer<'_>, at: &KeyPath, origins: &mut Origins) -> Result<()> {
+    let (Value::Mapping(target_map), Value::Mapping(incoming_map)) = (&mut *target, incoming) else {
+        unreachable!("merge_into is only called on two mappings");
+    };
+    for (key, value) in incoming_map {
+        let Some(key_text) = key_text(key) else { continue };
+        let child = at.key(key_text.clone());
+        if value.is_null() {
+            target_map.remove(key);
+            origins.forget_below(&child);
+            continue;
+        }
+        match target_map.get_mut(key) {
+            Some(existing) if existing.is_mapping() && value.is_mapping() => {
+                origins.0.insert(child.clone(), layer.source.locate(&layer.prefix.join(&child)));
+                merge_into(existing, value, layer, &child, origins)?;
+            }
+            Some(existing) if existing.is_mapping() != value.is_mapping() => {
+                let before = origins.locate(&child).cloned();
+                return Err(Error::Values {
+                    location: layer.source.locate(&layer.prefix.join(&child)),
+                    key_path: layer.prefix.join(&child).to_string(),
+                    message: format!(
+                        "`{key_text}` is {} here but {} in the layer below",
+                        kind_of(value),
+                        kind_of(existing)
+                    ),
+                    help: Some(match before {
+                        Some(location) => format!("the other value is set at {location}; use the same shape in both, or `null` to remove it first"),
+                        None => "use the same shape in every layer".to_string(),
+                    }),
+                });
+            }
+            _ => {
+                origins.forget_below(&child);
+                record_origins(value, layer, &child, origins);
+                target_map.insert(key.clone(), strip_nulls(value));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn record_origins(value: &Value, layer: &Layer<'_>, at: &KeyPath, origins: &mut Origins) {
+    origins.0.insert(at.clone(), layer.source.locate(&layer.prefix.join(at)));
+    match value {
+        Value::Mapping(map) => {
+            for (key, child) in map {
+                if let Some(key) = key_text(key) {
+                    record_origins(child, layer, &at.key(key), origins);
+                }
+            }
+        }
+        Value::Sequence(items) => {
+            for (index, child) in items.iter().enumerate() {
+                record_origins(child, layer, &at.index(index), origins);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Removes `key: null` entries, which only mean "remove" while merging.
+pub fn strip_nulls(value: &Value) -> Value {
+    match value {
+        Value::Mapping(map) => Value::Mapping(
+            map.iter().filter(|(_, child)| !child.is_null()).map(|(key, child)| (key.clone(), strip_nulls(child))).collect(),
+        ),
+        Value::Sequence(items) => Value::Sequence(items.iter().map(strip_nulls).collect()),
+        Value::Tagged(tagged) => strip_nulls(&tagged.value),
+        other => other.clone(),
+    }
+}
+
+fn key_text(key: &Value) -> Option<String> {
+    match key {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+pub fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Sequence(_) => "a list",
+        Value::Mapping(_) => "a mapping",
+        Value::Tagged(_) => "a tagged value",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::source;
+
+    fn source(name: &str, text: &str) -> Source {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(name), text).unwrap();
+        source::load(dir.path(), std::path::Path::new(name)).unwrap()
+    }
+
+    #[test]
+    fn maps_merge_lists_replace_null_removes() {
+        let base = source("base.yaml", "a:\n  x: 1\n  y: 2\nlist: [1, 2]\ngone: 3\n");
+        let top = source("top.yaml", "a:\n  y: 20\nlist: [9]\ngone: null\n");
+        let merged = merge(&[Layer::new(&base, KeyPath::root()), Layer::new(&top, KeyPath::root())]).unwrap();
+        let expected: Value = serde_yaml::from_str("a:\n  x: 1\n  y: 20\nlist: [9]\n").unwrap();
+        assert_eq!(merged.value, expected);
+        assert_eq!(merged.origins.locate(&KeyPath::parse("a.x")).unwrap().to_string(), "base.yaml:2:3");
+        assert_eq!(merged.origins.locate(&KeyPath::parse("a.y")).unwrap().to_string(), "top.yaml:2:3");
+        assert_eq!(merged.origins.locate(&KeyPath::parse("list[0]")).unwrap().to_string(), "top.yaml:3:8");
+        assert!(merged.origins.locate(&KeyPath::parse("gone")).is_none());
+    }
+
+    #[test]
+    fn map_replaced_by_scalar_is_an_error_naming_both_sides() {
+        let base = source("base.yaml", "a:\n  x: 1\n");
+        let top = source("top.yaml", "a: 5\n");
+        let error = merge(&[Layer::new(&base, KeyPath::root()), Layer::new(&top, KeyPath::root())]).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "error: `a` is a number here but a mapping in the layer below\n  --> top.yaml:1:1\n  = key: a\n  = help: the other value is set at base.yaml:1:1; use the same shape in both, or `null` to remove it first"
+        );
+    }
+
+    #[test]
+    fn prefix_layers_take_subtrees() {
+        let cluster = source("cluster.yaml", "defaults:\n  workload:\n    replicas: 1\n");
+        let namespace = source("ns.yaml", "workloads:\n  web:\n    image: nginx:1.27\n");
+        let merged = merge(&[
+            Layer::new(&cluster, KeyPath::parse("defaults.workload")),
+            Layer::new(&namespace, KeyPath::parse("workloads.web")),
+        ])
+        .unwrap();
+        assert_eq!(merged.origins.locate(&KeyPath::parse("replicas")).unwrap().to_string(), "cluster.yaml:3:5");
+        assert_eq!(merged.origins.locate(&KeyPath::parse("image")).unwrap().to_string(), "ns.yaml:3:5");
+    }
+}

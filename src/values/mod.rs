@@ -1,0 +1,218 @@
+//! Loads `values/`: the cluster file, one file per node and one per namespace.
+//! Each file is checked against kiln's strict schema, layered (cluster
+//! defaults → namespace defaults → workload) with provenance, and
+//! cross-checked (names, references, file names). The entry point is [`load`].
+
+pub mod check;
+pub mod key_path;
+pub mod merge;
+pub mod schema;
+pub mod source;
+pub mod typed;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+use key_path::KeyPath;
+use merge::{Layer, Merged, Origins};
+use source::Source;
+
+use crate::diagnostic::Location;
+use crate::{Error, Result};
+
+/// The whole declared cluster, effective values with provenance.
+#[derive(Debug)]
+pub struct Values {
+    pub cluster: Scoped<schema::Cluster>,
+    pub nodes: BTreeMap<String, Scoped<schema::Node>>,
+    pub namespaces: BTreeMap<String, NamespaceValues>,
+    /// Every values file read, sorted by path.
+    pub files: Vec<Source>,
+}
+
+#[derive(Debug)]
+pub struct NamespaceValues {
+    pub namespace: Scoped<schema::Namespace>,
+    pub workloads: BTreeMap<String, Scoped<schema::Workload>>,
+}
+
+/// Typed effective values of one scope, its raw merged form and origins.
+#[derive(Debug)]
+pub struct Scoped<T> {
+    pub typed: T,
+    pub value: serde_yaml::Value,
+    pub origins: Origins,
+    /// Values files this scope was layered from.
+    pub files: Vec<PathBuf>,
+}
+
+impl<T> Scoped<T> {
+    pub fn locate(&self, key_path: &KeyPath) -> Location {
+        self.origins
+            .locate(key_path)
+            .cloned()
+            .unwrap_or_else(|| Location::file(self.files.last().map_or(Path::new("values"), PathBuf::as_path)))
+    }
+}
+
+pub const VALUES_DIR: &str = "values";
+
+/// Loads and checks every values file under `root/values`.
+pub fn load(root: &Path) -> Result<Values> {
+    let dir = root.join(VALUES_DIR);
+    if !dir.is_dir() {
+        return Err(Error::MissingDir { path: dir, what: "values" });
+    }
+    let layout = discover(root)?;
+    let mut errors = Vec::new();
+    let cluster_source = source::load(root, &layout.cluster)?;
+    let mut node_sources = Vec::new();
+    let mut namespace_sources = Vec::new();
+    for path in &layout.nodes {
+        match source::load(root, path) {
+            Ok(source) => node_sources.push(source),
+            Err(error) => errors.push(error),
+        }
+    }
+    for path in &layout.namespaces {
+        match source::load(root, path) {
+            Ok(source) => namespace_sources.push(source),
+            Err(error) => errors.push(error),
+        }
+    }
+    Error::from_list(errors)?;
+
+    let cluster = single::<schema::Cluster>(&cluster_source)?;
+    let mut errors = Vec::new();
+    let mut nodes = BTreeMap::new();
+    for source in &node_sources {
+        match single::<schema::Node>(source) {
+            Ok(node) => {
+                nodes.insert(file_stem(&source.path), node);
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+    let mut namespaces = BTreeMap::new();
+    for source in &namespace_sources {
+        match namespace(&cluster_source, source) {
+            Ok(values) => {
+                namespaces.insert(file_stem(&source.path), values);
+            }
+            Err(error) => errors.push(error),
+        }
+    }
+    Error::from_list(errors)?;
+
+    let mut files = vec![cluster_source];
+    files.extend(node_sources);
+    files.extend(namespace_sources);
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    let values = Values { cluster, nodes, namespaces, files };
+    check::cross_check(&values)?;
+    Ok(values)
+}
+
+struct Layout {
+    cluster: PathBuf,
+    nodes: Vec<PathBuf>,
+    namespaces: Vec<PathBuf>,
+}
+
+/// Finds the values files; anything kiln would silently ignore is an error instead.
+fn discover(root: &Path) -> Result<Layout> {
+    let cluster = PathBuf::from(VALUES_DIR).join("cluster.yaml");
+    if !root.join(&cluster).is_file() {
+        return Err(Error::Values {
+            location: Location::file(&cluster),
+            key_path: String::new(),
+            message: "missing values file `values/cluster.yaml`".to_string(),
+            help: Some("every repository declares its cluster-wide settings there".to_string()),
+        });
+    }
+    let mut layout = Layout { cluster, nodes: Vec::new(), namespaces: Vec::new() };
+    let mut errors = Vec::new();
+    for entry in walkdir::WalkDir::new(root.join(VALUES_DIR)).sort_by_file_name().min_depth(1) {
+        let entry = entry.map_err(|error| {
+            let path = error.path().map(Path::to_path_buf).unwrap_or_else(|| root.join(VALUES_DIR));
+            Error::io("read directory", path, error.into())
+        })?;
+        let relative = entry.path().strip_prefix(root).unwrap_or(entry.path()).to_path_buf();
+        let name = entry.file_name().to_string_lossy();
+        if name.starts_with('.') || entry.file_type().is_dir() {
+            continue;
+        }
+        let parent = relative.parent().and_then(Path::file_name).map(|p| p.to_string_lossy().into_owned());
+        let is_yaml = name.ends_with(".yaml") || name.ends_with(".yml");
+        match (parent.as_deref(), is_yaml) {
+            (Some(VALUES_DIR), true) if name == "cluster.yaml" => {}
+            (Some("nodes"), true) if relative.components().count() == 3 => layout.nodes.push(relative),
+            (Some("namespaces"), true) if relative.components().count() == 3 => layout.namespaces.push(relative),
+            _ => errors.push(Error::Values {
+                location: Location::file(&relative),
+                key_path: String::new(),
+                message: "kiln does not read this file".to_string(),
+                help: Some("values are `values/cluster.yaml`, `values/nodes/<node>.yaml` and `values/namespaces/<namespace>.yaml`; move or remove it".to_string()),
+            }),
+        }
+    }
+    Error::from_list(errors)?;
+    Ok(layout)
+}
+
+fn file_stem(path: &Path) -> String {
+    path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+/// A scope read from exactly one file (cluster, node).
+fn single<T: DeserializeOwned>(source: &Source) -> Result<Scoped<T>> {
+    let merged = merge::merge(&[Layer::new(source, KeyPath::root())])?;
+    let typed = typed_from(&merged, source, &KeyPath::root())?;
+    Ok(Scoped { typed, value: merged.value, origins: merged.origins, files: vec![source.path.clone()] })
+}
+
+/// Checks the file strictly as written, then the merged result.
+fn typed_from<T: DeserializeOwned>(merged: &Merged, source: &Source, base: &KeyPath) -> Result<T> {
+    typed::deserialize(&merged.value, base, |key_path| {
+        merged.origins.locate(key_path).cloned().unwrap_or_else(|| source.locate(&base.join(key_path)))
+    })
+}
+
+fn namespace(cluster: &Source, source: &Source) -> Result<NamespaceValues> {
+    // The namespace file alone must follow the schema, so a typo is reported
+    // against the file it is in, before any layering.
+    let _: schema::Namespace =
+        typed::deserialize(&merge::strip_nulls(&source.value), &KeyPath::root(), |key_path| source.locate(key_path))?;
+    let cluster_defaults = KeyPath::parse("defaults");
+    let _: schema::Defaults = match merge::lookup(&cluster.value, &cluster_defaults) {
+        Some(defaults) => typed::deserialize(&merge::strip_nulls(defaults), &cluster_defaults, |key_path| {
+            cluster.locate(&cluster_defaults.join(key_path))
+        })?,
+        None => schema::Defaults::default(),
+    };
+
+    let merged = merge::merge(&[
+        Layer::new(cluster, KeyPath::parse("defaults.namespace")),
+        Layer::new(source, KeyPath::root()),
+    ])?;
+    let typed: schema::Namespace = typed_from(&merged, source, &KeyPath::root())?;
+    let files = vec![cluster.path.clone(), source.path.clone()];
+
+    let mut workloads = BTreeMap::new();
+    for name in typed.workloads.iter().flat_map(BTreeMap::keys) {
+        let own = KeyPath::root().key("workloads").key(name.clone());
+        let merged = merge::merge(&[
+            Layer::new(cluster, KeyPath::parse("defaults.workload")),
+            Layer::new(source, KeyPath::parse("defaults.workload")),
+            Layer::new(source, own.clone()),
+        ])?;
+        let workload = typed_from(&merged, source, &own)?;
+        workloads.insert(
+            name.clone(),
+            Scoped { typed: workload, value: merged.value, origins: merged.origins, files: files.clone() },
+        );
+    }
+    Ok(NamespaceValues { namespace: Scoped { typed, value: merged.value, origins: merged.origins, files }, workloads })
+}
