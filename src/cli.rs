@@ -1,1 +1,77 @@
+//! Raw command-line arguments, as clap parses them. [`crate::settings`] turns
+//! them into a validated run configuration.
 
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  kiln render                 render values/ + templates/ into rendered/
+  kiln render --diff          show what a render would change; exit 1 on drift
+  kiln render --diff --stat   only the per-object summary
+  kiln verify                 check rendered/ against SHA256SUMS and kiln.lock
+  kiln explain workload ai-system-gpu/reasoning-suite
+  kiln -C ../other-repo render --diff --format json
+
+Exit codes: 0 ok / in sync, 1 drift or check failed, 2 error.";
+
+#[derive(Debug, Parser)]
+#[command(name = "kiln", version, about = "Render layered YAML values through Tera templates into a hashed, committed Kubernetes manifest tree", after_help = EXAMPLES)]
+pub struct Arguments {
+    /// Run as if kiln was started in DIR (the repository root)
+    #[arg(short = 'C', value_name = "DIR", global = true, env = "KILN_ROOT")]
+    pub root: Option<PathBuf>,
+
+    /// When to colour output
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render values/ and templates/ into rendered/ (atomically), or compare with --diff
+    Render {
+        /// Render in memory and compare with rendered/; never writes. Exit 1 on drift
+        #[arg(long)]
+        diff: bool,
+        /// With --diff: print only the per-object summary, not the unified diff
+        #[arg(long, requires = "diff")]
+        stat: bool,
+        /// Output format of --diff
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Check rendered/ against SHA256SUMS and kiln.lock against values/ and templates/, without rendering
+    Verify {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Show the effective values of a scope and the file and line that set each one
+    Explain {
+        /// `cluster`, `node <name>`, `namespace <name>` or `workload <namespace>/<name>`
+        scope: String,
+        /// The node, namespace or workload name
+        name: Option<String>,
+    },
+    /// Print a shell completion script
+    Completions {
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}

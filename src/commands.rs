@@ -1,1 +1,107 @@
-pub fn main<I, T>(_args: I) -> crate::Outcome where I: IntoIterator<Item = T>, T: Into<std::ffi::OsString> + Clone { crate::Outcome::Ok }
+//! Executes one subcommand against validated [`Settings`] and maps the result
+//! to the exit-code contract: 0 ok / in sync, 1 drift or check failed, 2 error.
+
+use std::io::Write as _;
+
+use clap::{CommandFactory, Parser};
+
+use crate::cli::{Arguments, Command, Format};
+use crate::output::{disk, drift, verify, write};
+use crate::settings::Settings;
+use crate::{build, explain, Outcome, Result};
+
+/// Parses arguments, runs the command and prints errors; returns the exit code.
+pub fn main<I, T>(args: I) -> Outcome
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let arguments = match Arguments::try_parse_from(args) {
+        Ok(arguments) => arguments,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { Outcome::Error } else { Outcome::Ok };
+        }
+    };
+    let result = Settings::from_arguments(&arguments).and_then(|settings| execute(&arguments.command, &settings));
+    match result {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            eprintln!("{error}");
+            Outcome::Error
+        }
+    }
+}
+
+fn execute(command: &Command, settings: &Settings) -> Result<Outcome> {
+    match command {
+        Command::Render { diff: false, .. } => render(settings),
+        Command::Render { diff: true, stat, format } => render_diff(settings, *stat, *format),
+        Command::Verify { format } => verify(settings, *format),
+        Command::Explain { scope, name } => {
+            print(&explain::explain(&settings.root, scope, name.as_deref())?);
+            Ok(Outcome::Ok)
+        }
+        Command::Completions { shell } => {
+            let mut command = Arguments::command();
+            clap_complete::generate(*shell, &mut command, "kiln", &mut std::io::stdout());
+            Ok(Outcome::Ok)
+        }
+    }
+}
+
+fn render(settings: &Settings) -> Result<Outcome> {
+    let build = build::build(&settings.root)?;
+    let changes = write::write(&build.tree, &settings.rendered)?;
+    for path in &changes.foreign {
+        eprintln!("note: kept rendered/{path}, which kiln does not own");
+    }
+    print(&format!(
+        "rendered {} objects into {} files: {} added, {} changed, {} removed",
+        build.tree.objects(),
+        build.tree.files.len(),
+        changes.added.len(),
+        changes.changed.len(),
+        changes.removed.len()
+    ));
+    Ok(Outcome::Ok)
+}
+
+fn render_diff(settings: &Settings, stat: bool, format: Format) -> Result<Outcome> {
+    let build = build::build(&settings.root)?;
+    let on_disk = disk::read(&settings.rendered)?;
+    let drift = drift::compare(&build.tree, &on_disk);
+    match format {
+        Format::Json => print(&drift.to_json()),
+        Format::Text => {
+            if !stat {
+                print_raw(&drift.diffs(settings.color));
+            }
+            print(&drift.summary());
+        }
+    }
+    Ok(if drift.in_sync { Outcome::Ok } else { Outcome::CheckFailed })
+}
+
+fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
+    let on_disk = disk::read(&settings.rendered)?;
+    let inputs = build::input_hashes(&settings.root)?;
+    let report = verify::verify(&settings.rendered, &on_disk, &inputs)?;
+    match format {
+        Format::Json => print(&serde_json::to_string_pretty(&report).unwrap_or_default()),
+        Format::Text => print(&report.to_text()),
+    }
+    Ok(if report.ok() { Outcome::Ok } else { Outcome::CheckFailed })
+}
+
+/// Prints a line to stdout; a closed pipe (`kiln ... | head`) is not an error.
+fn print(text: &str) {
+    print_raw(&format!("{text}\n"));
+}
+
+fn print_raw(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+

@@ -12,10 +12,12 @@
 //! configuration, and `commands` executes one subcommand against it. Every
 //! failure is an [`Error`] that names the file, position and key path involved.
 
+pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
 pub mod error;
+pub mod explain;
 pub mod fsutil;
 pub mod output;
 pub mod render;

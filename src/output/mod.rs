@@ -1,0 +1,35 @@
+//! From rendered text to files: parse objects, add checksum annotations,
+//! serialize canonically and place everything in an in-memory [`tree::Tree`];
+//! then write it atomically, compare it with disk, or verify disk alone.
+
+pub mod canonical;
+pub mod checksum;
+pub mod disk;
+pub mod drift;
+pub mod object;
+pub mod tree;
+pub mod verify;
+pub mod write;
+
+use object::Parsed;
+use tree::{Input, Tree};
+
+use crate::render::Rendered;
+use crate::{Error, Result};
+
+/// Turns template output into the tree of files kiln owns.
+pub fn assemble(rendered: Vec<Rendered>, inputs: &[Input]) -> Result<Tree> {
+    let mut objects = Vec::new();
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for output in rendered {
+        match object::parse(output) {
+            Ok(Parsed::Objects(parsed)) => objects.extend(parsed),
+            Ok(Parsed::File(file)) => files.push(file),
+            Err(error) => errors.push(error),
+        }
+    }
+    Error::from_list(errors)?;
+    checksum::annotate(&mut objects);
+    tree::build(objects, files, inputs)
+}

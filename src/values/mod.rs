@@ -134,14 +134,15 @@ fn discover(root: &Path) -> Result<Layout> {
     }
     let mut layout = Layout { cluster, nodes: Vec::new(), namespaces: Vec::new() };
     let mut errors = Vec::new();
-    for entry in walkdir::WalkDir::new(root.join(VALUES_DIR)).sort_by_file_name().min_depth(1) {
+    let walker = walkdir::WalkDir::new(root.join(VALUES_DIR)).sort_by_file_name().min_depth(1).into_iter();
+    for entry in walker.filter_entry(|entry| !entry.file_name().to_string_lossy().starts_with('.')) {
         let entry = entry.map_err(|error| {
             let path = error.path().map(Path::to_path_buf).unwrap_or_else(|| root.join(VALUES_DIR));
             Error::io("read directory", path, error.into())
         })?;
         let relative = entry.path().strip_prefix(root).unwrap_or(entry.path()).to_path_buf();
         let name = entry.file_name().to_string_lossy();
-        if name.starts_with('.') || entry.file_type().is_dir() {
+        if entry.file_type().is_dir() {
             continue;
         }
         let parent = relative.parent().and_then(Path::file_name).map(|p| p.to_string_lossy().into_owned());

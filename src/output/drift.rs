@@ -1,0 +1,154 @@
+//! `render --diff`: compares the in-memory tree with `rendered/` on disk and
+//! reports drift per file and per object, as text (unified diff, coloured on
+//! a terminal) or JSON. Never writes.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+use similar::TextDiff;
+
+use super::disk::OnDisk;
+use super::tree::Tree;
+use super::write::{plan, Changes};
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Drift {
+    pub in_sync: bool,
+    pub added: Vec<FileChange>,
+    pub changed: Vec<FileChange>,
+    pub removed: Vec<FileChange>,
+    /// Files in `rendered/` that kiln does not own; kept, never compared.
+    pub foreign: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileChange {
+    pub path: String,
+    /// `Kind namespace/name` when the file holds a Kubernetes object.
+    pub object: Option<String>,
+    #[serde(skip)]
+    pub diff: String,
+}
+
+/// Computes the drift between the expected tree and disk.
+pub fn compare(tree: &Tree, on_disk: &OnDisk) -> Drift {
+    let Changes { added, changed, removed, foreign } = plan(tree, on_disk);
+    let empty = Vec::new();
+    let change = |path: String| {
+        let expected = tree.files.get(&path).map_or(&empty, |entry| &entry.bytes);
+        let actual = on_disk.files.get(&path).unwrap_or(&empty);
+        let object = tree
+            .files
+            .get(&path)
+            .and_then(|entry| entry.object.as_ref().map(ToString::to_string))
+            .or_else(|| object_of(actual));
+        FileChange { diff: unified(&path, actual, expected), path, object }
+    };
+    let drift = Drift {
+        in_sync: added.is_empty() && changed.is_empty() && removed.is_empty(),
+        added: added.into_iter().map(change).collect(),
+        changed: changed.into_iter().map(change).collect(),
+        removed: removed.into_iter().map(change).collect(),
+        foreign,
+    };
+    drift
+}
+
+/// Identity of an object file on disk, read from its apiVersion/kind/metadata.
+fn object_of(bytes: &[u8]) -> Option<String> {
+    let value: serde_yaml::Value = serde_yaml::from_slice(bytes).ok()?;
+    let kind = value.get("kind")?.as_str()?;
+    let metadata = value.get("metadata")?;
+    let name = metadata.get("name")?.as_str()?;
+    Some(match metadata.get("namespace").and_then(|n| n.as_str()) {
+        Some(namespace) => format!("{kind} {namespace}/{name}"),
+        None => format!("{kind} {name}"),
+    })
+}
+
+fn unified(path: &str, old: &[u8], new: &[u8]) -> String {
+    let old = String::from_utf8_lossy(old);
+    let new = String::from_utf8_lossy(new);
+    TextDiff::from_lines(old.as_ref(), new.as_ref())
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/rendered/{path}"), &format!("b/rendered/{path}"))
+        .to_string()
+}
+
+impl Drift {
+    /// One summary line per changed file, then a count line.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        for (mark, list) in [("+", &self.added), ("~", &self.changed), ("-", &self.removed)] {
+            for change in list {
+                match &change.object {
+                    Some(object) => {
+                        let _ = writeln!(out, "{mark} {object}  (rendered/{})", change.path);
+                    }
+                    None => {
+                        let _ = writeln!(out, "{mark} rendered/{}", change.path);
+                    }
+                }
+            }
+        }
+        for path in &self.foreign {
+            let _ = writeln!(out, "? rendered/{path}  (not kiln's; kept)");
+        }
+        let _ = write!(
+            out,
+            "{}: {} added, {} changed, {} removed",
+            if self.in_sync { "in sync" } else { "drift" },
+            self.added.len(),
+            self.changed.len(),
+            self.removed.len()
+        );
+        out
+    }
+
+    /// The unified diffs of every changed file, coloured when asked to.
+    pub fn diffs(&self, color: bool) -> String {
+        let mut out = String::new();
+        for change in self.added.iter().chain(&self.changed).chain(&self.removed) {
+            if color {
+                out.push_str(&colorize(&change.diff));
+            } else {
+                out.push_str(&change.diff);
+            }
+        }
+        out
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+fn colorize(diff: &str) -> String {
+    let mut out = String::with_capacity(diff.len() + 64);
+    for line in diff.split_inclusive('\n') {
+        let code = if line.starts_with("+++") || line.starts_with("---") {
+            "1"
+        } else if line.starts_with('+') {
+            "32"
+        } else if line.starts_with('-') {
+            "31"
+        } else if line.starts_with("@@") {
+            "36"
+        } else {
+            ""
+        };
+        if code.is_empty() {
+            out.push_str(line);
+        } else {
+            let body = line.trim_end_matches('\n');
+            let _ = write!(out, "\x1b[{code}m{body}\x1b[0m");
+            if line.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+    }
+    out
+}
+

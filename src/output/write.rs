@@ -1,0 +1,119 @@
+//! Writes a tree to `rendered/` atomically and only touching what kiln owns.
+//!
+//! The new tree is assembled in a staging directory next to `rendered/`:
+//! unchanged files are hard-linked (so their bytes and mtime stay), changed
+//! ones written, foreign files (not in the previous SHA256SUMS) carried over.
+//! Then the staging directory is swapped in. Any error before the swap leaves
+//! `rendered/` byte-identical; a render with no changes writes nothing.
+
+use std::path::{Path, PathBuf};
+
+use super::disk::{self, OnDisk};
+use super::tree::Tree;
+use crate::{fsutil, Error, Result};
+
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+    /// Files kiln did not write and keeps.
+    pub foreign: Vec<String>,
+}
+
+impl Changes {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// Compares `tree` with what is on disk.
+pub fn plan(tree: &Tree, on_disk: &OnDisk) -> Changes {
+    let mut changes = Changes::default();
+    for (path, entry) in &tree.files {
+        match on_disk.files.get(path) {
+            None => changes.added.push(path.clone()),
+            Some(bytes) if *bytes != entry.bytes => changes.changed.push(path.clone()),
+            Some(_) => {}
+        }
+    }
+    for path in on_disk.files.keys() {
+        if tree.files.contains_key(path) {
+            continue;
+        }
+        if on_disk.owns(path) {
+            changes.removed.push(path.clone());
+        } else {
+            changes.foreign.push(path.clone());
+        }
+    }
+    changes
+}
+
+/// Writes `tree` into `dir`.
+pub fn write(tree: &Tree, dir: &Path) -> Result<Changes> {
+    let on_disk = disk::read(dir)?;
+    let changes = plan(tree, &on_disk);
+    // A file kiln would overwrite but never wrote belongs to someone else.
+    for path in &changes.changed {
+        if !on_disk.owns(path) {
+            return Err(Error::Rendered {
+                path: dir.join(path),
+                message: "kiln would overwrite a file it does not own (it is not in SHA256SUMS)".into(),
+                help: Some("move the file out of rendered/ or delete it, then render again".into()),
+            });
+        }
+    }
+    if changes.is_empty() {
+        return Ok(changes);
+    }
+    let staging = sibling(dir, "staging");
+    let old = sibling(dir, "old");
+    fsutil::remove_dir_all(&staging)?;
+    fsutil::remove_dir_all(&old)?;
+    let staged = stage(tree, dir, &staging, &changes);
+    if let Err(error) = staged {
+        let _ = fsutil::remove_dir_all(&staging);
+        return Err(error);
+    }
+    swap(dir, &staging, &old)?;
+    Ok(changes)
+}
+
+fn sibling(dir: &Path, purpose: &str) -> PathBuf {
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "rendered".into());
+    dir.with_file_name(format!(".{name}.kiln-{purpose}"))
+}
+
+fn stage(tree: &Tree, dir: &Path, staging: &Path, changes: &Changes) -> Result<()> {
+    fsutil::create_dir_all(staging)?;
+    for (path, entry) in &tree.files {
+        let target = staging.join(path);
+        let unchanged = !changes.added.contains(path) && !changes.changed.contains(path);
+        if unchanged {
+            fsutil::link_or_copy(&dir.join(path), &target)?;
+        } else {
+            fsutil::write(&target, &entry.bytes)?;
+        }
+    }
+    for path in &changes.foreign {
+        fsutil::link_or_copy(&dir.join(path), &staging.join(path))?;
+    }
+    Ok(())
+}
+
+/// Moves the old tree aside, the staged tree in, and deletes the old tree.
+fn swap(dir: &Path, staging: &Path, old: &Path) -> Result<()> {
+    let had_old = dir.exists();
+    if had_old {
+        fsutil::rename(dir, old)?;
+    }
+    if let Err(error) = fsutil::rename(staging, dir) {
+        if had_old {
+            let _ = fsutil::rename(old, dir);
+        }
+        let _ = fsutil::remove_dir_all(staging);
+        return Err(error);
+    }
+    fsutil::remove_dir_all(old)
+}

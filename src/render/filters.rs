@@ -1,0 +1,187 @@
+//! Template filters Helm users reach for: `to_yaml`, `to_json`, `indent`,
+//! `nindent`, `quote`, `b64encode`, `b64decode`, `sha256` and `required`.
+//! (`default` is Tera's own.) All are pure, so output stays deterministic.
+
+use std::collections::HashMap;
+
+use base64::Engine as _;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tera::{Error, Result, Tera};
+
+pub fn register(tera: &mut Tera) {
+    tera.register_filter("to_yaml", to_yaml);
+    tera.register_filter("to_json", to_json);
+    tera.register_filter("indent", indent);
+    tera.register_filter("nindent", nindent);
+    tera.register_filter("quote", quote);
+    tera.register_filter("b64encode", b64encode);
+    tera.register_filter("b64decode", b64decode);
+    tera.register_filter("sha256", sha256);
+    tera.register_filter("required", required);
+}
+
+type Args = HashMap<String, Value>;
+
+fn text_of(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// YAML text of a value, without the trailing newline, ready for `nindent`.
+fn to_yaml(value: &Value, _: &Args) -> Result<Value> {
+    let text = serde_yaml::to_string(value).map_err(|error| Error::msg(format!("to_yaml: {error}")))?;
+    Ok(Value::String(text.trim_end_matches('\n').to_string()))
+}
+
+/// Compact JSON text of a value.
+fn to_json(value: &Value, _: &Args) -> Result<Value> {
+    serde_json::to_string(value).map(Value::String).map_err(|error| Error::msg(format!("to_json: {error}")))
+}
+
+fn width(args: &Args, filter: &str) -> Result<Option<usize>> {
+    match args.get("width") {
+        None => Ok(None),
+        Some(Value::Number(number)) => number
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .map(Some)
+            .ok_or_else(|| Error::msg(format!("{filter}: `width` must be a non-negative integer"))),
+        Some(other) => Err(Error::msg(format!("{filter}: `width` must be an integer, got {other}"))),
+    }
+}
+
+/// Helm semantics with `width=N`: every non-blank line, the first included, is
+/// indented by N spaces. Tera's own `prefix`/`first`/`blank` arguments also work.
+fn indent(value: &Value, args: &Args) -> Result<Value> {
+    let text = text_of(value);
+    let (prefix, first) = match width(args, "indent")? {
+        Some(width) => (" ".repeat(width), true),
+        None => {
+            let prefix = args.get("prefix").and_then(Value::as_str).unwrap_or("    ").to_string();
+            (prefix, args.get("first").and_then(Value::as_bool).unwrap_or(false))
+        }
+    };
+    let blank = args.get("blank").and_then(Value::as_bool).unwrap_or(false);
+    let mut out = String::with_capacity(text.len() + prefix.len() * 8);
+    for (index, line) in text.split('\n').enumerate() {
+        if index > 0 {
+            out.push('\n');
+        }
+        if (index > 0 || first) && (blank || !line.trim().is_empty()) {
+            out.push_str(&prefix);
+        }
+        out.push_str(line);
+    }
+    Ok(Value::String(out))
+}
+
+/// A newline, then the value indented by `width` spaces (Helm's `nindent`).
+fn nindent(value: &Value, args: &Args) -> Result<Value> {
+    let width = width(args, "nindent")?.ok_or_else(|| Error::msg("nindent: missing argument `width`, e.g. `nindent(width=4)`"))?;
+    let mut indent_args = Args::new();
+    indent_args.insert("width".into(), Value::from(width));
+    let indented = indent(value, &indent_args)?;
+    Ok(Value::String(format!("\n{}", indented.as_str().unwrap_or_default())))
+}
+
+/// A double-quoted YAML string (JSON escaping is valid YAML).
+fn quote(value: &Value, _: &Args) -> Result<Value> {
+    Ok(Value::String(Value::String(text_of(value)).to_string()))
+}
+
+fn b64encode(value: &Value, _: &Args) -> Result<Value> {
+    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(text_of(value))))
+}
+
+fn b64decode(value: &Value, _: &Args) -> Result<Value> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text_of(value).trim())
+        .map_err(|error| Error::msg(format!("b64decode: input is not base64: {error}")))?;
+    String::from_utf8(bytes).map(Value::String).map_err(|_| Error::msg("b64decode: decoded bytes are not UTF-8"))
+}
+
+/// Hex sha256 of the value's text (of its JSON form for non-strings).
+fn sha256(value: &Value, _: &Args) -> Result<Value> {
+    let digest = Sha256::digest(text_of(value).as_bytes());
+    Ok(Value::String(hex(&digest)))
+}
+
+/// Fails the render when the value is null or empty, naming the values path
+/// given as `path` (or `msg`), e.g. `workload.image | required(path="workload.image")`.
+fn required(value: &Value, args: &Args) -> Result<Value> {
+    let missing = match value {
+        Value::Null => true,
+        Value::String(text) => text.is_empty(),
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => map.is_empty(),
+        _ => false,
+    };
+    if !missing {
+        return Ok(value.clone());
+    }
+    let path = args.get("path").or_else(|| args.get("msg")).and_then(Value::as_str).unwrap_or("a value");
+    Err(Error::msg(format!("required value `{path}` is missing or empty; set it in values")))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
+        let _ = write!(out, "{byte:02x}");
+        out
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn args(pairs: &[(&str, Value)]) -> Args {
+        pairs.iter().map(|(k, v)| ((*k).to_string(), v.clone())).collect()
+    }
+
+    #[test]
+    fn indent_with_width_indents_every_line() {
+        let out = indent(&json!("a: 1\n\nb: 2"), &args(&[("width", json!(2))])).unwrap();
+        assert_eq!(out, json!("  a: 1\n\n  b: 2"));
+    }
+
+    #[test]
+    fn nindent_starts_with_newline() {
+        let out = nindent(&json!("a: 1"), &args(&[("width", json!(4))])).unwrap();
+        assert_eq!(out, json!("\n    a: 1"));
+    }
+
+    #[test]
+    fn to_yaml_has_no_trailing_newline() {
+        assert_eq!(to_yaml(&json!({"a": [1, 2]}), &Args::new()).unwrap(), json!("a:\n- 1\n- 2"));
+    }
+
+    #[test]
+    fn quote_escapes() {
+        assert_eq!(quote(&json!("say \"hi\""), &Args::new()).unwrap(), json!("\"say \\\"hi\\\"\""));
+        assert_eq!(quote(&json!(5), &Args::new()).unwrap(), json!("\"5\""));
+    }
+
+    #[test]
+    fn base64_round_trip_and_sha256() {
+        let encoded = b64encode(&json!("kiln"), &Args::new()).unwrap();
+        assert_eq!(encoded, json!("a2lsbg=="));
+        assert_eq!(b64decode(&encoded, &Args::new()).unwrap(), json!("kiln"));
+        assert_eq!(
+            sha256(&json!("abc"), &Args::new()).unwrap(),
+            json!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
+    }
+
+    #[test]
+    fn required_names_the_path() {
+        let error = required(&Value::Null, &args(&[("path", json!("workload.image"))])).unwrap_err();
+        assert_eq!(error.to_string(), "required value `workload.image` is missing or empty; set it in values");
+        assert_eq!(required(&json!("x"), &Args::new()).unwrap(), json!("x"));
+    }
+}

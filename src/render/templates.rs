@@ -1,0 +1,227 @@
+//! Finds the templates under `templates/`, reads their front matter and builds
+//! one Tera instance. The first directory names a template's scope:
+//! `cluster/`, `nodes/`, `namespaces/` or `workloads/`; files and directories
+//! starting with `_` are partials for `include`/`import`/`extends` only.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use tera::Tera;
+
+use super::filters;
+use crate::diagnostic::{display_path, line_column, Location};
+use crate::{fsutil, Error, Result};
+
+pub const TEMPLATES_DIR: &str = "templates";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    Cluster,
+    Node,
+    Namespace,
+    Workload,
+}
+
+impl Scope {
+    fn from_dir(dir: &str) -> Option<Scope> {
+        match dir {
+            "cluster" => Some(Scope::Cluster),
+            "nodes" => Some(Scope::Node),
+            "namespaces" => Some(Scope::Namespace),
+            "workloads" => Some(Scope::Workload),
+            _ => None,
+        }
+    }
+}
+
+/// What a template produces, declared in its front matter.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrontMatter {
+    #[serde(default)]
+    pub output: OutputKind,
+    /// For `output: file`: the path under the node's directory.
+    pub path: Option<String>,
+    /// For objects of node templates: a directory under the node's directory
+    /// (e.g. `manifests` for k3s auto-deploy) instead of the namespace tree.
+    pub dir: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputKind {
+    /// A YAML stream of Kubernetes objects, one file per object.
+    #[default]
+    Objects,
+    /// A plain file written as rendered (k3s config, scripts).
+    File,
+}
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    /// Tera name: the path relative to `templates/`, with `/`.
+    pub name: String,
+    pub scope: Scope,
+    pub front: FrontMatter,
+    pub source: String,
+}
+
+impl Template {
+    /// The path shown to users, e.g. `templates/workloads/deployment.yaml`.
+    pub fn display(&self) -> String {
+        format!("{TEMPLATES_DIR}/{}", self.name)
+    }
+}
+
+pub struct Templates {
+    pub tera: Tera,
+    /// Renderable templates, sorted by name.
+    pub templates: Vec<Template>,
+    /// Every template file read (partials included), for the lock file.
+    pub files: Vec<(PathBuf, Vec<u8>)>,
+}
+
+/// Loads every template under `root/templates`.
+pub fn load(root: &Path) -> Result<Templates> {
+    let dir = root.join(TEMPLATES_DIR);
+    if !dir.is_dir() {
+        return Err(Error::MissingDir { path: dir, what: "templates" });
+    }
+    let mut sources = Vec::new();
+    let mut templates = Vec::new();
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    let walker = walkdir::WalkDir::new(&dir).sort_by_file_name().min_depth(1).into_iter();
+    for entry in walker.filter_entry(|entry| !entry.file_name().to_string_lossy().starts_with('.')) {
+        let entry = entry.map_err(|error| Error::io("read directory", dir.clone(), error.into()))?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let relative = entry.path().strip_prefix(&dir).unwrap_or(entry.path());
+        let name = display_path(relative);
+        let shown = PathBuf::from(TEMPLATES_DIR).join(relative);
+        let bytes = fsutil::read(entry.path())?;
+        let Ok(text) = String::from_utf8(bytes.clone()) else {
+            let valid = std::str::from_utf8(&bytes).map_or_else(|e| e.valid_up_to(), str::len);
+            let (line, column) = line_column(&bytes, valid);
+            errors.push(Error::NotUtf8 { location: Location::new(shown, line, column) });
+            continue;
+        };
+        files.push((shown, bytes));
+        sources.push((name.clone(), text.clone()));
+        let is_partial = relative.components().any(|part| part.as_os_str().to_string_lossy().starts_with('_'));
+        if is_partial {
+            continue;
+        }
+        let first_dir = relative.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned());
+        let scope = match first_dir.as_deref().and_then(Scope::from_dir) {
+            Some(scope) if relative.components().count() > 1 => scope,
+            _ => {
+                errors.push(Error::Output {
+                    template: format!("{TEMPLATES_DIR}/{name}"),
+                    scope: "no scope".into(),
+                    message: "template is not in a scope directory".into(),
+                    help: Some("put it under templates/cluster/, nodes/, namespaces/ or workloads/, or prefix it with `_` to make it a partial".into()),
+                });
+                continue;
+            }
+        };
+        match front_matter(&name, &text, scope) {
+            Ok(front) => templates.push(Template { name, scope, front, source: text }),
+            Err(error) => errors.push(error),
+        }
+    }
+    Error::from_list(errors)?;
+
+    let mut tera = Tera::default();
+    filters::register(&mut tera);
+    tera.autoescape_on(Vec::new());
+    tera.add_raw_templates(sources.iter().map(|(name, text)| (name.as_str(), text.as_str())))
+        .map_err(|error| parse_error(&error, &sources))?;
+    Ok(Templates { tera, templates, files })
+}
+
+const FRONT_MATTER_START: &str = "{#- kiln";
+
+/// Reads an optional leading `{#- kiln ... -#}` comment holding YAML.
+fn front_matter(name: &str, text: &str, scope: Scope) -> Result<FrontMatter> {
+    let shown = format!("{TEMPLATES_DIR}/{name}");
+    let Some(rest) = text.strip_prefix(FRONT_MATTER_START) else { return Ok(FrontMatter::default()) };
+    let end = rest.find("#}").ok_or_else(|| Error::Output {
+        template: shown.clone(),
+        scope: "front matter".into(),
+        message: "front matter comment is not closed".into(),
+        help: Some("end it with `-#}`".into()),
+    })?;
+    let body = rest[..end].trim_end_matches('-');
+    let front: FrontMatter = serde_yaml::from_str(body).map_err(|error| Error::Output {
+        template: shown.clone(),
+        scope: "front matter".into(),
+        message: format!("invalid front matter: {error}"),
+        help: Some("keys are `output` (objects|file), `path` and `dir`".into()),
+    })?;
+    let problem = match (front.output, &front.path, &front.dir, scope) {
+        (OutputKind::File, None, _, _) => Some("`output: file` needs `path`"),
+        (OutputKind::File, _, _, s) | (_, _, Some(_), s) if s != Scope::Node => {
+            Some("plain files and `dir` are only allowed in node templates, so Argo CD never syncs a non-Kubernetes file")
+        }
+        (OutputKind::Objects, Some(_), _, _) => Some("`path` is only for `output: file`; objects are named after their kind and name"),
+        _ => None,
+    };
+    match problem {
+        Some(problem) => Err(Error::Output { template: shown, scope: "front matter".into(), message: problem.into(), help: None }),
+        None => Ok(front),
+    }
+}
+
+fn parse_error(error: &tera::Error, sources: &[(String, String)]) -> Error {
+    let causes = cause_chain(error);
+    let template = sources
+        .iter()
+        .map(|(name, _)| name)
+        .find(|name| causes.iter().any(|cause| cause.contains(&format!("'{name}'"))))
+        .cloned()
+        .unwrap_or_default();
+    let line = causes.iter().find_map(|cause| arrow_line(cause));
+    Error::Template { template: format!("{TEMPLATES_DIR}/{template}"), line, scope: "(parsing)".into(), causes }
+}
+
+/// The messages of an error and all its sources, outermost first.
+pub fn cause_chain(error: &dyn std::error::Error) -> Vec<String> {
+    let mut causes = vec![error.to_string()];
+    let mut next = error.source();
+    while let Some(cause) = next {
+        causes.push(cause.to_string());
+        next = cause.source();
+    }
+    causes.into_iter().map(|cause| cause.trim().replace('\n', "\n    ")).collect()
+}
+
+/// Tera's parse errors contain `--> line:column`.
+fn arrow_line(message: &str) -> Option<usize> {
+    let (_, rest) = message.split_once("--> ")?;
+    rest.split(':').next()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_front_matter() {
+        let front = front_matter("nodes/k3s.yaml", "{#- kiln\noutput: file\npath: config.yaml\n-#}\nbody", Scope::Node).unwrap();
+        assert_eq!(front.output, OutputKind::File);
+        assert_eq!(front.path.as_deref(), Some("config.yaml"));
+    }
+
+    #[test]
+    fn plain_files_only_in_node_scope() {
+        let error = front_matter("cluster/x.sh", "{#- kiln\noutput: file\npath: x.sh\n-#}", Scope::Cluster).unwrap_err();
+        assert!(error.to_string().contains("only allowed in node templates"), "{error}");
+    }
+
+    #[test]
+    fn finds_arrow_line() {
+        assert_eq!(arrow_line("  --> 3:5\n  |"), Some(3));
+    }
+}
