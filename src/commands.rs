@@ -6,6 +6,7 @@ use std::io::Write as _;
 use clap::{CommandFactory, Parser};
 
 use crate::cli::{Arguments, Command, Format};
+use crate::input::InputFiles;
 use crate::output::{disk, drift, verify, write};
 use crate::settings::Settings;
 use crate::{build, explain, Outcome, Result};
@@ -20,10 +21,15 @@ where
         Ok(arguments) => arguments,
         Err(error) => {
             let _ = error.print();
-            return if error.use_stderr() { Outcome::Error } else { Outcome::Ok };
+            return if error.use_stderr() {
+                Outcome::Error
+            } else {
+                Outcome::Ok
+            };
         }
     };
-    let result = Settings::from_arguments(&arguments).and_then(|settings| execute(&arguments.command, &settings));
+    let result = Settings::from_arguments(&arguments)
+        .and_then(|settings| execute(&arguments.command, &settings));
     match result {
         Ok(outcome) => outcome,
         Err(error) => {
@@ -36,7 +42,11 @@ where
 fn execute(command: &Command, settings: &Settings) -> Result<Outcome> {
     match command {
         Command::Render { diff: false, .. } => render(settings),
-        Command::Render { diff: true, stat, format } => render_diff(settings, *stat, *format),
+        Command::Render {
+            diff: true,
+            stat,
+            format,
+        } => render_diff(settings, *stat, *format),
         Command::Verify { format } => verify(settings, *format),
         Command::Explain { scope, name } => {
             print(&explain::explain(&settings.root, scope, name.as_deref())?);
@@ -51,7 +61,7 @@ fn execute(command: &Command, settings: &Settings) -> Result<Outcome> {
 }
 
 fn render(settings: &Settings) -> Result<Outcome> {
-    let build = build::build(&settings.root)?;
+    let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
     let changes = write::write(&build.tree, &settings.rendered)?;
     for path in &changes.foreign {
         eprintln!("note: kept rendered/{path}, which kiln does not own");
@@ -68,7 +78,7 @@ fn render(settings: &Settings) -> Result<Outcome> {
 }
 
 fn render_diff(settings: &Settings, stat: bool, format: Format) -> Result<Outcome> {
-    let build = build::build(&settings.root)?;
+    let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
     let on_disk = disk::read(&settings.rendered)?;
     let drift = drift::compare(&build.tree, &on_disk);
     match format {
@@ -80,18 +90,26 @@ fn render_diff(settings: &Settings, stat: bool, format: Format) -> Result<Outcom
             print(&drift.summary());
         }
     }
-    Ok(if drift.in_sync { Outcome::Ok } else { Outcome::CheckFailed })
+    Ok(if drift.in_sync {
+        Outcome::Ok
+    } else {
+        Outcome::CheckFailed
+    })
 }
 
 fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
     let on_disk = disk::read(&settings.rendered)?;
-    let inputs = build::input_hashes(&settings.root)?;
+    let inputs = InputFiles::from_dir(&settings.root)?.hashes();
     let report = verify::verify(&settings.rendered, &on_disk, &inputs)?;
     match format {
         Format::Json => print(&serde_json::to_string_pretty(&report).unwrap_or_default()),
         Format::Text => print(&report.to_text()),
     }
-    Ok(if report.ok() { Outcome::Ok } else { Outcome::CheckFailed })
+    Ok(if report.ok() {
+        Outcome::Ok
+    } else {
+        Outcome::CheckFailed
+    })
 }
 
 /// Prints a line to stdout; a closed pipe (`kiln ... | head`) is not an error.
@@ -104,4 +122,3 @@ fn print_raw(text: &str) {
     let _ = stdout.write_all(text.as_bytes());
     let _ = stdout.flush();
 }
-

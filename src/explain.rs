@@ -6,6 +6,7 @@ use std::path::Path;
 
 use serde_yaml::Value;
 
+use crate::input::InputFiles;
 use crate::values::key_path::KeyPath;
 use crate::values::merge::Origins;
 use crate::values::{self, Values};
@@ -13,16 +14,24 @@ use crate::{Error, Result};
 
 /// Explains `scope` (`cluster`, `node`, `namespace`, `workload`) named `name`.
 pub fn explain(root: &Path, scope: &str, name: Option<&str>) -> Result<String> {
-    let values = values::load(root)?;
+    let values = values::load(&InputFiles::from_dir(root)?)?;
     let (value, origins) = select(&values, scope, name)?;
     let mut out = String::new();
     walk(value, &KeyPath::root(), origins, &mut out);
     Ok(out.trim_end().to_string())
 }
 
-fn select<'v>(values: &'v Values, scope: &str, name: Option<&str>) -> Result<(&'v Value, &'v Origins)> {
+fn select<'v>(
+    values: &'v Values,
+    scope: &str,
+    name: Option<&str>,
+) -> Result<(&'v Value, &'v Origins)> {
     let missing = |what: &str, known: Vec<&str>| Error::Usage {
-        message: format!("no {what} `{}`; declared: {}", name.unwrap_or_default(), known.join(", ")),
+        message: format!(
+            "no {what} `{}`; declared: {}",
+            name.unwrap_or_default(),
+            known.join(", ")
+        ),
     };
     match (scope, name) {
         ("cluster", None) => Ok((&values.cluster.value, &values.cluster.origins)),
@@ -60,7 +69,15 @@ fn walk(value: &Value, at: &KeyPath, origins: &Origins, out: &mut String) {
     match value {
         Value::Mapping(map) if !map.is_empty() => {
             for (key, child) in map {
-                let key = key.as_str().map_or_else(|| serde_yaml::to_string(key).unwrap_or_default().trim().to_string(), str::to_string);
+                let key = key.as_str().map_or_else(
+                    || {
+                        serde_yaml::to_string(key)
+                            .unwrap_or_default()
+                            .trim()
+                            .to_string()
+                    },
+                    str::to_string,
+                );
                 walk(child, &at.key(key), origins, out);
             }
         }
@@ -71,7 +88,10 @@ fn walk(value: &Value, at: &KeyPath, origins: &Origins, out: &mut String) {
         }
         leaf => {
             let text = serde_json::to_string(leaf).unwrap_or_default();
-            let origin = origins.locate(at).map(ToString::to_string).unwrap_or_default();
+            let origin = origins
+                .locate(at)
+                .map(ToString::to_string)
+                .unwrap_or_default();
             let _ = writeln!(out, "{at} = {text}    # {origin}");
         }
     }

@@ -42,5 +42,7 @@ pub fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
     if fs::hard_link(from, to).is_ok() {
         return Ok(());
     }
-    fs::copy(from, to).map(|_| ()).map_err(|source| Error::io("copy", from, source))
+    fs::copy(from, to)
+        .map(|_| ())
+        .map_err(|source| Error::io("copy", from, source))
 }

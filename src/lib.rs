@@ -19,6 +19,7 @@ pub mod diagnostic;
 pub mod error;
 pub mod explain;
 pub mod fsutil;
+pub mod input;
 pub mod output;
 pub mod render;
 pub mod settings;

@@ -15,19 +15,36 @@ use crate::render::filters::hex;
 pub fn annotate(objects: &mut [Object]) {
     let mut digests: BTreeMap<(String, &'static str, String), String> = BTreeMap::new();
     for object in objects.iter() {
-        let Some(namespace) = &object.identity.namespace else { continue };
+        let Some(namespace) = &object.identity.namespace else {
+            continue;
+        };
         let (kind, content) = match object.identity.kind.as_str() {
             "ConfigMap" => ("configmap", pick(&object.value, &["data", "binaryData"])),
-            "Secret" => ("secret", pick(&object.value, &["data", "stringData", "type"])),
-            "SealedSecret" => ("secret", object.value.get("spec").cloned().unwrap_or(Value::Null)),
+            "Secret" => (
+                "secret",
+                pick(&object.value, &["data", "stringData", "type"]),
+            ),
+            "SealedSecret" => (
+                "secret",
+                object.value.get("spec").cloned().unwrap_or(Value::Null),
+            ),
             _ => continue,
         };
-        let digest = hex(&Sha256::digest(canonical::to_yaml(&canonical::order(&content)).as_bytes()));
-        digests.insert((namespace.clone(), kind, object.identity.name.clone()), digest);
+        let digest = hex(&Sha256::digest(
+            canonical::to_yaml(&canonical::order(&content)).as_bytes(),
+        ));
+        digests.insert(
+            (namespace.clone(), kind, object.identity.name.clone()),
+            digest,
+        );
     }
     for object in objects.iter_mut() {
-        let Some(namespace) = object.identity.namespace.clone() else { continue };
-        let Some(template) = pod_template(&mut object.value, &object.identity.kind) else { continue };
+        let Some(namespace) = object.identity.namespace.clone() else {
+            continue;
+        };
+        let Some(template) = pod_template(&mut object.value, &object.identity.kind) else {
+            continue;
+        };
         let references = references(template.get("spec").unwrap_or(&Value::Null));
         let mut annotations = BTreeMap::new();
         for (kind, name) in references {
@@ -38,10 +55,18 @@ pub fn annotate(objects: &mut [Object]) {
         if annotations.is_empty() {
             continue;
         }
-        let Value::Mapping(template) = template else { continue };
-        let metadata = template.entry("metadata".into()).or_insert_with(|| Value::Mapping(Mapping::new()));
-        let Value::Mapping(metadata) = metadata else { continue };
-        let existing = metadata.entry("annotations".into()).or_insert_with(|| Value::Mapping(Mapping::new()));
+        let Value::Mapping(template) = template else {
+            continue;
+        };
+        let metadata = template
+            .entry("metadata".into())
+            .or_insert_with(|| Value::Mapping(Mapping::new()));
+        let Value::Mapping(metadata) = metadata else {
+            continue;
+        };
+        let existing = metadata
+            .entry("annotations".into())
+            .or_insert_with(|| Value::Mapping(Mapping::new()));
         if let Value::Mapping(existing) = existing {
             for (key, digest) in annotations {
                 existing.insert(Value::String(key), Value::String(digest));
@@ -64,8 +89,13 @@ fn pick(value: &Value, keys: &[&str]) -> Value {
 fn pod_template<'v>(value: &'v mut Value, kind: &str) -> Option<&'v mut Value> {
     let spec = value.get_mut("spec")?;
     match kind {
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => spec.get_mut("template"),
-        "CronJob" => spec.get_mut("jobTemplate")?.get_mut("spec")?.get_mut("template"),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
+            spec.get_mut("template")
+        }
+        "CronJob" => spec
+            .get_mut("jobTemplate")?
+            .get_mut("spec")?
+            .get_mut("template"),
         _ => None,
     }
 }
@@ -79,29 +109,62 @@ fn references(pod: &Value) -> BTreeSet<(&'static str, String)> {
         }
     };
     for volume in list(pod, "volumes") {
-        add("configmap", volume.get("configMap").and_then(|v| v.get("name")));
-        add("secret", volume.get("secret").and_then(|v| v.get("secretName")));
-        for source in volume.get("projected").map(|p| list(p, "sources")).unwrap_or_default() {
-            add("configmap", source.get("configMap").and_then(|v| v.get("name")));
+        add(
+            "configmap",
+            volume.get("configMap").and_then(|v| v.get("name")),
+        );
+        add(
+            "secret",
+            volume.get("secret").and_then(|v| v.get("secretName")),
+        );
+        for source in volume
+            .get("projected")
+            .map(|p| list(p, "sources"))
+            .unwrap_or_default()
+        {
+            add(
+                "configmap",
+                source.get("configMap").and_then(|v| v.get("name")),
+            );
             add("secret", source.get("secret").and_then(|v| v.get("name")));
         }
     }
-    for container in list(pod, "containers").into_iter().chain(list(pod, "initContainers")) {
+    for container in list(pod, "containers")
+        .into_iter()
+        .chain(list(pod, "initContainers"))
+    {
         for from in list(container, "envFrom") {
-            add("configmap", from.get("configMapRef").and_then(|v| v.get("name")));
+            add(
+                "configmap",
+                from.get("configMapRef").and_then(|v| v.get("name")),
+            );
             add("secret", from.get("secretRef").and_then(|v| v.get("name")));
         }
         for env in list(container, "env") {
             let source = env.get("valueFrom");
-            add("configmap", source.and_then(|v| v.get("configMapKeyRef")).and_then(|v| v.get("name")));
-            add("secret", source.and_then(|v| v.get("secretKeyRef")).and_then(|v| v.get("name")));
+            add(
+                "configmap",
+                source
+                    .and_then(|v| v.get("configMapKeyRef"))
+                    .and_then(|v| v.get("name")),
+            );
+            add(
+                "secret",
+                source
+                    .and_then(|v| v.get("secretKeyRef"))
+                    .and_then(|v| v.get("name")),
+            );
         }
     }
     found
 }
 
 fn list<'v>(value: &'v Value, key: &str) -> Vec<&'v Value> {
-    value.get(key).and_then(Value::as_sequence).map(|items| items.iter().collect()).unwrap_or_default()
+    value
+        .get(key)
+        .and_then(Value::as_sequence)
+        .map(|items| items.iter().collect())
+        .unwrap_or_default()
 }
 
 /// `checksum/<kind>-<name>`; the name part of an annotation key may hold at
@@ -122,9 +185,23 @@ mod tests {
 
     fn object(kind: &str, name: &str, yaml: &str) -> Object {
         Object {
-            identity: Identity { group: String::new(), kind: kind.into(), namespace: Some("ns".into()), name: name.into() },
+            identity: Identity {
+                group: String::new(),
+                kind: kind.into(),
+                namespace: Some("ns".into()),
+                name: name.into(),
+            },
             value: serde_yaml::from_str(yaml).unwrap(),
-            origin: Origin { template: String::new(), scope: String::new(), values: vec![], node: None, namespace: None, path: None, dir: None, document: 1 },
+            origin: Origin {
+                template: String::new(),
+                scope: String::new(),
+                values: vec![],
+                node: None,
+                namespace: None,
+                path: None,
+                dir: None,
+                document: 1,
+            },
         }
     }
 
@@ -136,13 +213,22 @@ mod tests {
         ];
         annotate(&mut objects);
         let annotations = &objects[1].value["spec"]["template"]["metadata"]["annotations"];
-        let digest = annotations["checksum/configmap-web-env"].as_str().unwrap();
+        let digest = annotations["checksum/configmap-web-env"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert_eq!(digest.len(), 64);
 
         objects[0].value = serde_yaml::from_str("data: {A: '2'}").unwrap();
         annotate(&mut objects);
-        let changed = objects[1].value["spec"]["template"]["metadata"]["annotations"]["checksum/configmap-web-env"].as_str().unwrap();
-        assert_ne!(digest, changed, "a config change must change the pod template");
+        let changed = objects[1].value["spec"]["template"]["metadata"]["annotations"]
+            ["checksum/configmap-web-env"]
+            .as_str()
+            .unwrap();
+        assert_ne!(
+            digest, changed,
+            "a config change must change the pod template"
+        );
     }
 
     #[test]

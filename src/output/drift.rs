@@ -33,7 +33,12 @@ pub struct FileChange {
 
 /// Computes the drift between the expected tree and disk.
 pub fn compare(tree: &Tree, on_disk: &OnDisk) -> Drift {
-    let Changes { added, changed, removed, foreign } = plan(tree, on_disk);
+    let Changes {
+        added,
+        changed,
+        removed,
+        foreign,
+    } = plan(tree, on_disk);
     let empty = Vec::new();
     let change = |path: String| {
         let expected = tree.files.get(&path).map_or(&empty, |entry| &entry.bytes);
@@ -43,16 +48,19 @@ pub fn compare(tree: &Tree, on_disk: &OnDisk) -> Drift {
             .get(&path)
             .and_then(|entry| entry.object.as_ref().map(ToString::to_string))
             .or_else(|| object_of(actual));
-        FileChange { diff: unified(&path, actual, expected), path, object }
+        FileChange {
+            diff: unified(&path, actual, expected),
+            path,
+            object,
+        }
     };
-    let drift = Drift {
+    Drift {
         in_sync: added.is_empty() && changed.is_empty() && removed.is_empty(),
         added: added.into_iter().map(change).collect(),
         changed: changed.into_iter().map(change).collect(),
         removed: removed.into_iter().map(change).collect(),
         foreign,
-    };
-    drift
+    }
 }
 
 /// Identity of an object file on disk, read from its apiVersion/kind/metadata.
@@ -81,7 +89,11 @@ impl Drift {
     /// One summary line per changed file, then a count line.
     pub fn summary(&self) -> String {
         let mut out = String::new();
-        for (mark, list) in [("+", &self.added), ("~", &self.changed), ("-", &self.removed)] {
+        for (mark, list) in [
+            ("+", &self.added),
+            ("~", &self.changed),
+            ("-", &self.removed),
+        ] {
             for change in list {
                 match &change.object {
                     Some(object) => {
@@ -151,4 +163,3 @@ fn colorize(diff: &str) -> String {
     }
     out
 }
-

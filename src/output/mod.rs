@@ -12,13 +12,16 @@ pub mod verify;
 pub mod write;
 
 use object::Parsed;
-use tree::{Input, Tree};
+use std::collections::BTreeMap;
+
+use tree::Tree;
 
 use crate::render::Rendered;
 use crate::{Error, Result};
 
 /// Turns template output into the tree of files kiln owns.
-pub fn assemble(rendered: Vec<Rendered>, inputs: &[Input]) -> Result<Tree> {
+/// `inputs` maps each input file to its sha256, for the lock.
+pub fn assemble(rendered: Vec<Rendered>, inputs: &BTreeMap<String, String>) -> Result<Tree> {
     let mut objects = Vec::new();
     let mut files = Vec::new();
     let mut errors = Vec::new();

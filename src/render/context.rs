@@ -25,7 +25,10 @@ pub struct Contexts {
 impl Contexts {
     pub fn new(values: &Values) -> Self {
         let mut cluster = json(&values.cluster.typed);
-        set_default_name(&mut cluster, values.cluster.typed.name.as_deref().unwrap_or_default());
+        set_default_name(
+            &mut cluster,
+            values.cluster.typed.name.as_deref().unwrap_or_default(),
+        );
         let nodes = values
             .nodes
             .iter()
@@ -35,10 +38,23 @@ impl Contexts {
                 (name.clone(), value)
             })
             .collect::<Map<_, _>>();
-        let namespaces =
-            values.namespaces.iter().map(|(name, ns)| (name.clone(), namespace_value(name, ns, true))).collect::<Map<_, _>>();
-        let namespace_names = values.namespaces.keys().cloned().map(Value::String).collect();
-        Contexts { cluster, nodes: Value::Object(nodes), namespace_names: Value::Array(namespace_names), namespaces: Value::Object(namespaces) }
+        let namespaces = values
+            .namespaces
+            .iter()
+            .map(|(name, ns)| (name.clone(), namespace_value(name, ns, true)))
+            .collect::<Map<_, _>>();
+        let namespace_names = values
+            .namespaces
+            .keys()
+            .cloned()
+            .map(Value::String)
+            .collect();
+        Contexts {
+            cluster,
+            nodes: Value::Object(nodes),
+            namespace_names: Value::Array(namespace_names),
+            namespaces: Value::Object(namespaces),
+        }
     }
 
     pub fn cluster_scope(&self) -> tera::Context {
@@ -76,7 +92,10 @@ impl Contexts {
         let mut ns = self.namespaces[namespace].clone();
         let workloads = ns.as_object_mut().and_then(|map| map.remove("workloads"));
         context.insert("namespace", &ns);
-        context.insert("workload", &workloads.as_ref().map_or(&Value::Null, |w| &w[workload]));
+        context.insert(
+            "workload",
+            &workloads.as_ref().map_or(&Value::Null, |w| &w[workload]),
+        );
         context
     }
 }
@@ -105,7 +124,8 @@ fn namespace_value(name: &str, ns: &NamespaceValues, with_workloads: bool) -> Va
 
 fn set_default_name(value: &mut Value, name: &str) {
     if let Some(map) = value.as_object_mut() {
-        map.entry("name").or_insert_with(|| Value::String(name.to_string()));
+        map.entry("name")
+            .or_insert_with(|| Value::String(name.to_string()));
     }
 }
 
@@ -116,7 +136,12 @@ fn json<T: Serialize>(typed: &T) -> Value {
 
 fn strip_nulls(value: Value) -> Value {
     match value {
-        Value::Object(map) => Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip_nulls(v))).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, strip_nulls(v)))
+                .collect(),
+        ),
         Value::Array(items) => Value::Array(items.into_iter().map(strip_nulls).collect()),
         other => other,
     }

@@ -124,7 +124,12 @@ fn scope_files(cluster: &[PathBuf], own: &[PathBuf]) -> Vec<PathBuf> {
 
 fn render_error(template: &Template, scope: &str, error: &tera::Error) -> Error {
     let causes = cause_chain(error);
-    Error::Template { template: template.display(), line: guess_line(&template.source, &causes), scope: scope.to_string(), causes }
+    Error::Template {
+        template: template.display(),
+        line: guess_line(&template.source, &causes),
+        scope: scope.to_string(),
+        causes,
+    }
 }
 
 /// Tera's render errors carry no line number, but they quote the variable,
@@ -144,7 +149,10 @@ fn guess_line(source: &str, causes: &[String]) -> Option<usize> {
     needles.retain(|needle| needle.len() >= 3 && !needle.contains('/') && !needle.contains(' '));
     needles.iter().find_map(|needle| {
         let bare = needle.trim_end_matches("()");
-        source.lines().position(|line| line.contains(bare)).map(|index| index + 1)
+        source
+            .lines()
+            .position(|line| line.contains(bare))
+            .map(|index| index + 1)
     })
 }
 
@@ -155,7 +163,11 @@ mod tests {
     #[test]
     fn guesses_line_of_missing_variable() {
         let source = "a: 1\nimage: {{ workload.imag }}\n";
-        let causes = vec!["Failed to render 'workloads/x.yaml'".to_string(), "Variable `workload.imag` not found in context while rendering 'workloads/x.yaml'".to_string()];
+        let causes = vec![
+            "Failed to render 'workloads/x.yaml'".to_string(),
+            "Variable `workload.imag` not found in context while rendering 'workloads/x.yaml'"
+                .to_string(),
+        ];
         assert_eq!(guess_line(source, &causes), Some(2));
     }
 }

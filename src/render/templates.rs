@@ -10,9 +10,10 @@ use tera::Tera;
 
 use super::filters;
 use crate::diagnostic::{display_path, line_column, Location};
-use crate::{fsutil, Error, Result};
+use crate::input::InputFiles;
+use crate::{Error, Result};
 
-pub const TEMPLATES_DIR: &str = "templates";
+pub use crate::input::TEMPLATES_DIR;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Scope {
@@ -81,39 +82,38 @@ pub struct Templates {
     pub files: Vec<(PathBuf, Vec<u8>)>,
 }
 
-/// Loads every template under `root/templates`.
-pub fn load(root: &Path) -> Result<Templates> {
-    let dir = root.join(TEMPLATES_DIR);
-    if !dir.is_dir() {
-        return Err(Error::MissingDir { path: dir, what: "templates" });
-    }
+/// Loads every template among the inputs.
+pub fn load(inputs: &InputFiles) -> Result<Templates> {
+    let dir = Path::new(TEMPLATES_DIR);
     let mut sources = Vec::new();
     let mut templates = Vec::new();
     let mut files = Vec::new();
     let mut errors = Vec::new();
-    let walker = walkdir::WalkDir::new(&dir).sort_by_file_name().min_depth(1).into_iter();
-    for entry in walker.filter_entry(|entry| !entry.file_name().to_string_lossy().starts_with('.')) {
-        let entry = entry.map_err(|error| Error::io("read directory", dir.clone(), error.into()))?;
-        if entry.file_type().is_dir() {
-            continue;
-        }
-        let relative = entry.path().strip_prefix(&dir).unwrap_or(entry.path());
+    for (path, bytes) in inputs.under(TEMPLATES_DIR) {
+        let relative = path.strip_prefix(dir).unwrap_or(path);
         let name = display_path(relative);
-        let shown = PathBuf::from(TEMPLATES_DIR).join(relative);
-        let bytes = fsutil::read(entry.path())?;
+        let shown = path.clone();
+        let bytes = bytes.clone();
         let Ok(text) = String::from_utf8(bytes.clone()) else {
             let valid = std::str::from_utf8(&bytes).map_or_else(|e| e.valid_up_to(), str::len);
             let (line, column) = line_column(&bytes, valid);
-            errors.push(Error::NotUtf8 { location: Location::new(shown, line, column) });
+            errors.push(Error::NotUtf8 {
+                location: Location::new(shown, line, column),
+            });
             continue;
         };
         files.push((shown, bytes));
         sources.push((name.clone(), text.clone()));
-        let is_partial = relative.components().any(|part| part.as_os_str().to_string_lossy().starts_with('_'));
+        let is_partial = relative
+            .components()
+            .any(|part| part.as_os_str().to_string_lossy().starts_with('_'));
         if is_partial {
             continue;
         }
-        let first_dir = relative.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned());
+        let first_dir = relative
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned());
         let scope = match first_dir.as_deref().and_then(Scope::from_dir) {
             Some(scope) if relative.components().count() > 1 => scope,
             _ => {
@@ -127,7 +127,12 @@ pub fn load(root: &Path) -> Result<Templates> {
             }
         };
         match front_matter(&name, &text, scope) {
-            Ok(front) => templates.push(Template { name, scope, front, source: text }),
+            Ok(front) => templates.push(Template {
+                name,
+                scope,
+                front,
+                source: text,
+            }),
             Err(error) => errors.push(error),
         }
     }
@@ -136,9 +141,17 @@ pub fn load(root: &Path) -> Result<Templates> {
     let mut tera = Tera::default();
     filters::register(&mut tera);
     tera.autoescape_on(Vec::new());
-    tera.add_raw_templates(sources.iter().map(|(name, text)| (name.as_str(), text.as_str())))
-        .map_err(|error| parse_error(&error, &sources))?;
-    Ok(Templates { tera, templates, files })
+    tera.add_raw_templates(
+        sources
+            .iter()
+            .map(|(name, text)| (name.as_str(), text.as_str())),
+    )
+    .map_err(|error| parse_error(&error, &sources))?;
+    Ok(Templates {
+        tera,
+        templates,
+        files,
+    })
 }
 
 const FRONT_MATTER_START: &str = "{#- kiln";
@@ -146,7 +159,9 @@ const FRONT_MATTER_START: &str = "{#- kiln";
 /// Reads an optional leading `{#- kiln ... -#}` comment holding YAML.
 fn front_matter(name: &str, text: &str, scope: Scope) -> Result<FrontMatter> {
     let shown = format!("{TEMPLATES_DIR}/{name}");
-    let Some(rest) = text.strip_prefix(FRONT_MATTER_START) else { return Ok(FrontMatter::default()) };
+    let Some(rest) = text.strip_prefix(FRONT_MATTER_START) else {
+        return Ok(FrontMatter::default());
+    };
     let end = rest.find("#}").ok_or_else(|| Error::Output {
         template: shown.clone(),
         scope: "front matter".into(),
@@ -169,7 +184,12 @@ fn front_matter(name: &str, text: &str, scope: Scope) -> Result<FrontMatter> {
         _ => None,
     };
     match problem {
-        Some(problem) => Err(Error::Output { template: shown, scope: "front matter".into(), message: problem.into(), help: None }),
+        Some(problem) => Err(Error::Output {
+            template: shown,
+            scope: "front matter".into(),
+            message: problem.into(),
+            help: None,
+        }),
         None => Ok(front),
     }
 }
@@ -179,11 +199,20 @@ fn parse_error(error: &tera::Error, sources: &[(String, String)]) -> Error {
     let template = sources
         .iter()
         .map(|(name, _)| name)
-        .find(|name| causes.iter().any(|cause| cause.contains(&format!("'{name}'"))))
+        .find(|name| {
+            causes
+                .iter()
+                .any(|cause| cause.contains(&format!("'{name}'")))
+        })
         .cloned()
         .unwrap_or_default();
     let line = causes.iter().find_map(|cause| arrow_line(cause));
-    Error::Template { template: format!("{TEMPLATES_DIR}/{template}"), line, scope: "(parsing)".into(), causes }
+    Error::Template {
+        template: format!("{TEMPLATES_DIR}/{template}"),
+        line,
+        scope: "(parsing)".into(),
+        causes,
+    }
 }
 
 /// The messages of an error and all its sources, outermost first.
@@ -194,7 +223,10 @@ pub fn cause_chain(error: &dyn std::error::Error) -> Vec<String> {
         causes.push(cause.to_string());
         next = cause.source();
     }
-    causes.into_iter().map(|cause| cause.trim().replace('\n', "\n    ")).collect()
+    causes
+        .into_iter()
+        .map(|cause| cause.trim().replace('\n', "\n    "))
+        .collect()
 }
 
 /// Tera's parse errors contain `--> line:column`.
@@ -209,15 +241,28 @@ mod tests {
 
     #[test]
     fn reads_front_matter() {
-        let front = front_matter("nodes/k3s.yaml", "{#- kiln\noutput: file\npath: config.yaml\n-#}\nbody", Scope::Node).unwrap();
+        let front = front_matter(
+            "nodes/k3s.yaml",
+            "{#- kiln\noutput: file\npath: config.yaml\n-#}\nbody",
+            Scope::Node,
+        )
+        .unwrap();
         assert_eq!(front.output, OutputKind::File);
         assert_eq!(front.path.as_deref(), Some("config.yaml"));
     }
 
     #[test]
     fn plain_files_only_in_node_scope() {
-        let error = front_matter("cluster/x.sh", "{#- kiln\noutput: file\npath: x.sh\n-#}", Scope::Cluster).unwrap_err();
-        assert!(error.to_string().contains("only allowed in node templates"), "{error}");
+        let error = front_matter(
+            "cluster/x.sh",
+            "{#- kiln\noutput: file\npath: x.sh\n-#}",
+            Scope::Cluster,
+        )
+        .unwrap_err();
+        assert!(
+            error.to_string().contains("only allowed in node templates"),
+            "{error}"
+        );
     }
 
     #[test]

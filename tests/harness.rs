@@ -1,0 +1,192 @@
+//! A small builder for fixture repositories and `kiln` invocations.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const KILN: &str = env!("CARGO_BIN_EXE_kiln");
+
+/// A temporary repository root with values/ and templates/.
+pub struct Repo {
+    dir: tempfile::TempDir,
+}
+
+/// The result of one kiln run.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Repo {
+    pub fn new() -> Repo {
+        Repo {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    /// A minimal valid repository: one node, one namespace, one workload.
+    pub fn minimal() -> Repo {
+        Repo::new()
+            .file("values/cluster.yaml", MINIMAL_CLUSTER)
+            .file(
+                "values/nodes/n1.yaml",
+                "name: n1\nrole: server\nlabels:\n  gpu: \"true\"\n",
+            )
+            .file("values/namespaces/apps.yaml", MINIMAL_NAMESPACE)
+            .file("templates/workloads/deployment.yaml", MINIMAL_TEMPLATE)
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn file(self, path: &str, text: &str) -> Repo {
+        self.write(path, text.as_bytes());
+        self
+    }
+
+    pub fn write(&self, path: &str, bytes: &[u8]) {
+        let full = self.dir.path().join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, bytes).unwrap();
+    }
+
+    pub fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(path))
+            .unwrap_or_else(|e| panic!("read {path}: {e}"))
+    }
+
+    pub fn remove(&self, path: &str) {
+        std::fs::remove_file(self.dir.path().join(path)).unwrap();
+    }
+
+    pub fn exists(&self, path: &str) -> bool {
+        self.dir.path().join(path).exists()
+    }
+
+    pub fn kiln(&self, args: &[&str]) -> Run {
+        let output = Command::new(KILN)
+            .arg("-C")
+            .arg(self.dir.path())
+            .args(args)
+            .env_remove("KILN_ROOT")
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run kiln");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// Every file under `rendered/` with its bytes, for byte-identical comparisons.
+    pub fn snapshot(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let root = self.dir.path().join("rendered");
+        let mut files: Vec<(PathBuf, Vec<u8>)> = walkdir(&root)
+            .into_iter()
+            .map(|path| {
+                (
+                    path.strip_prefix(&root).unwrap().to_path_buf(),
+                    std::fs::read(&path).unwrap(),
+                )
+            })
+            .collect();
+        files.sort();
+        files
+    }
+}
+
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(walkdir(&path));
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+impl Run {
+    #[track_caller]
+    pub fn code(&self, expected: i32) -> &Run {
+        assert_eq!(
+            self.code, expected,
+            "exit code\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr(&self, expected: &str) -> &Run {
+        assert_eq!(
+            self.stderr.trim_end(),
+            expected.trim_end(),
+            "stderr differs"
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout(&self, expected: &str) -> &Run {
+        assert_eq!(
+            self.stdout.trim_end(),
+            expected.trim_end(),
+            "stdout differs"
+        );
+        self
+    }
+}
+
+pub const MINIMAL_CLUSTER: &str = "\
+name: demo
+kubernetesVersion: \"1.31\"
+git:
+  repoURL: https://example.com/repo.git
+  revision: main
+defaults:
+  workload:
+    replicas: 1
+";
+
+pub const MINIMAL_NAMESPACE: &str = "\
+name: apps
+workloads:
+  web:
+    kind: Deployment
+    image: nginx:1.27
+    env:
+      MODE: prod
+";
+
+pub const MINIMAL_TEMPLATE: &str = "\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ workload.name }}-env
+data: {{ workload.env | to_yaml | nindent(width=2) }}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ workload.name }}
+spec:
+  replicas: {{ workload.replicas }}
+  selector:
+    matchLabels: {app: {{ workload.name }}}
+  template:
+    metadata:
+      labels: {app: {{ workload.name }}}
+    spec:
+      containers:
+        - name: app
+          image: {{ workload.image | required(path=\"workload.image\") }}
+          envFrom: [{configMapRef: {name: {{ workload.name }}-env}}]
+";
