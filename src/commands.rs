@@ -21,15 +21,10 @@ where
         Ok(arguments) => arguments,
         Err(error) => {
             let _ = error.print();
-            return if error.use_stderr() {
-                Outcome::Error
-            } else {
-                Outcome::Ok
-            };
+            return if error.use_stderr() { Outcome::Error } else { Outcome::Ok };
         }
     };
-    let result = Settings::from_arguments(&arguments)
-        .and_then(|settings| execute(&arguments.command, &settings));
+    let result = Settings::from_arguments(&arguments).and_then(|settings| execute(&arguments.command, &settings));
     match result {
         Ok(outcome) => outcome,
         Err(error) => {
@@ -42,11 +37,7 @@ where
 fn execute(command: &Command, settings: &Settings) -> Result<Outcome> {
     match command {
         Command::Render { diff: false, .. } => render(settings),
-        Command::Render {
-            diff: true,
-            stat,
-            format,
-        } => render_diff(settings, *stat, *format),
+        Command::Render { diff: true, stat, format } => render_diff(settings, *stat, *format),
         Command::Verify { format } => verify(settings, *format),
         Command::Explain { scope, name } => {
             print(&explain::explain(&settings.root, scope, name.as_deref())?);
@@ -90,11 +81,7 @@ fn render_diff(settings: &Settings, stat: bool, format: Format) -> Result<Outcom
             print(&drift.summary());
         }
     }
-    Ok(if drift.in_sync {
-        Outcome::Ok
-    } else {
-        Outcome::CheckFailed
-    })
+    Ok(if drift.in_sync { Outcome::Ok } else { Outcome::CheckFailed })
 }
 
 fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
@@ -105,11 +92,7 @@ fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
         Format::Json => print(&serde_json::to_string_pretty(&report).unwrap_or_default()),
         Format::Text => print(&report.to_text()),
     }
-    Ok(if report.ok() {
-        Outcome::Ok
-    } else {
-        Outcome::CheckFailed
-    })
+    Ok(if report.ok() { Outcome::Ok } else { Outcome::CheckFailed })
 }
 
 /// Prints a line to stdout; a closed pipe (`kiln ... | head`) is not an error.

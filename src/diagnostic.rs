@@ -14,11 +14,7 @@ pub struct Location {
 
 impl Location {
     pub fn new(path: impl Into<PathBuf>, line: usize, column: usize) -> Self {
-        Location {
-            path: path.into(),
-            line,
-            column,
-        }
+        Location { path: path.into(), line, column }
     }
 
     /// The start of a file, for problems that belong to the whole file.
@@ -29,13 +25,7 @@ impl Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}",
-            display_path(&self.path),
-            self.line,
-            self.column
-        )
+        write!(f, "{}:{}:{}", display_path(&self.path), self.line, self.column)
     }
 }
 
@@ -61,14 +51,8 @@ where
 pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.iter().filter(|&&byte| byte == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&byte| byte == b'\n')
-        .map_or(0, |index| index + 1);
-    let column = String::from_utf8_lossy(&before[line_start..])
-        .chars()
-        .count()
-        + 1;
+    let line_start = before.iter().rposition(|&byte| byte == b'\n').map_or(0, |index| index + 1);
+    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
     (line, column)
 }
 

@@ -12,11 +12,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug)]
 pub enum Error {
     /// A filesystem operation failed.
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { action: &'static str, path: PathBuf, source: std::io::Error },
     /// A directory kiln needs does not exist.
     MissingDir { path: PathBuf, what: &'static str },
     /// An input file is not valid UTF-8.
@@ -26,38 +22,15 @@ pub enum Error {
     /// YAML syntax error in a values file.
     YamlSyntax { location: Location, message: String },
     /// A values file breaks kiln's schema or a cross-check.
-    Values {
-        location: Location,
-        key_path: String,
-        message: String,
-        help: Option<String>,
-    },
+    Values { location: Location, key_path: String, message: String, help: Option<String> },
     /// A template failed to parse or render.
-    Template {
-        template: String,
-        line: Option<usize>,
-        scope: String,
-        causes: Vec<String>,
-    },
+    Template { template: String, line: Option<usize>, scope: String, causes: Vec<String> },
     /// A template rendered output kiln cannot accept (invalid YAML, unsafe name, ...).
-    Output {
-        template: String,
-        scope: String,
-        message: String,
-        help: Option<String>,
-    },
+    Output { template: String, scope: String, message: String, help: Option<String> },
     /// Two rendered objects or files claim the same identity or path.
-    Duplicate {
-        what: String,
-        first: String,
-        second: String,
-    },
+    Duplicate { what: String, first: String, second: String },
     /// The committed `rendered/` tree is not in a state kiln can work with.
-    Rendered {
-        path: PathBuf,
-        message: String,
-        help: Option<String>,
-    },
+    Rendered { path: PathBuf, message: String, help: Option<String> },
     /// An argument or its combination is invalid.
     Usage { message: String },
     /// Several independent errors, all reported.
@@ -66,11 +39,7 @@ pub enum Error {
 
 impl Error {
     pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            action,
-            path: path.into(),
-            source,
-        }
+        Error::Io { action, path: path.into(), source }
     }
 
     /// Collapses a list of errors: none is `Ok`, one is itself, more is `Many`.

@@ -21,17 +21,9 @@ pub fn explain(root: &Path, scope: &str, name: Option<&str>) -> Result<String> {
     Ok(out.trim_end().to_string())
 }
 
-fn select<'v>(
-    values: &'v Values,
-    scope: &str,
-    name: Option<&str>,
-) -> Result<(&'v Value, &'v Origins)> {
+fn select<'v>(values: &'v Values, scope: &str, name: Option<&str>) -> Result<(&'v Value, &'v Origins)> {
     let missing = |what: &str, known: Vec<&str>| Error::Usage {
-        message: format!(
-            "no {what} `{}`; declared: {}",
-            name.unwrap_or_default(),
-            known.join(", ")
-        ),
+        message: format!("no {what} `{}`; declared: {}", name.unwrap_or_default(), known.join(", ")),
     };
     match (scope, name) {
         ("cluster", None) => Ok((&values.cluster.value, &values.cluster.origins)),
@@ -46,21 +38,26 @@ fn select<'v>(
             .map(|ns| (&ns.namespace.value, &ns.namespace.origins))
             .ok_or_else(|| missing("namespace", values.namespaces.keys().map(String::as_str).collect())),
         ("workload", Some(qualified)) => {
-            let (namespace, workload) = qualified.split_once('/').ok_or_else(|| Error::Usage {
-                message: "name a workload as `<namespace>/<workload>`".into(),
-            })?;
+            let (namespace, workload) = qualified
+                .split_once('/')
+                .ok_or_else(|| Error::Usage { message: "name a workload as `<namespace>/<workload>`".into() })?;
             values
                 .namespaces
                 .get(namespace)
                 .and_then(|ns| ns.workloads.get(workload))
                 .map(|w| (&w.value, &w.origins))
                 .ok_or_else(|| {
-                    let known = values.namespaces.iter().flat_map(|(ns, v)| v.workloads.keys().map(move |w| format!("{ns}/{w}"))).collect::<Vec<_>>();
+                    let known = values
+                        .namespaces
+                        .iter()
+                        .flat_map(|(ns, v)| v.workloads.keys().map(move |w| format!("{ns}/{w}")))
+                        .collect::<Vec<_>>();
                     Error::Usage { message: format!("no workload `{qualified}`; declared: {}", known.join(", ")) }
                 })
         }
         _ => Err(Error::Usage {
-            message: "explain takes `cluster`, `node <name>`, `namespace <name>` or `workload <namespace>/<name>`".into(),
+            message: "explain takes `cluster`, `node <name>`, `namespace <name>` or `workload <namespace>/<name>`"
+                .into(),
         }),
     }
 }
@@ -69,15 +66,9 @@ fn walk(value: &Value, at: &KeyPath, origins: &Origins, out: &mut String) {
     match value {
         Value::Mapping(map) if !map.is_empty() => {
             for (key, child) in map {
-                let key = key.as_str().map_or_else(
-                    || {
-                        serde_yaml::to_string(key)
-                            .unwrap_or_default()
-                            .trim()
-                            .to_string()
-                    },
-                    str::to_string,
-                );
+                let key = key
+                    .as_str()
+                    .map_or_else(|| serde_yaml::to_string(key).unwrap_or_default().trim().to_string(), str::to_string);
                 walk(child, &at.key(key), origins, out);
             }
         }
@@ -88,10 +79,7 @@ fn walk(value: &Value, at: &KeyPath, origins: &Origins, out: &mut String) {
         }
         leaf => {
             let text = serde_json::to_string(leaf).unwrap_or_default();
-            let origin = origins
-                .locate(at)
-                .map(ToString::to_string)
-                .unwrap_or_default();
+            let origin = origins.locate(at).map(ToString::to_string).unwrap_or_default();
             let _ = writeln!(out, "{at} = {text}    # {origin}");
         }
     }

@@ -22,9 +22,7 @@ pub fn create_dir_all(path: &Path) -> Result<()> {
 
 pub fn remove_dir_all(path: &Path) -> Result<()> {
     match fs::remove_dir_all(path) {
-        Err(error) if error.kind() != std::io::ErrorKind::NotFound => {
-            Err(Error::io("remove directory", path, error))
-        }
+        Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(Error::io("remove directory", path, error)),
         _ => Ok(()),
     }
 }
@@ -42,7 +40,5 @@ pub fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
     if fs::hard_link(from, to).is_ok() {
         return Ok(());
     }
-    fs::copy(from, to)
-        .map(|_| ())
-        .map_err(|source| Error::io("copy", from, source))
+    fs::copy(from, to).map(|_| ()).map_err(|source| Error::io("copy", from, source))
 }

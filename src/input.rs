@@ -30,36 +30,22 @@ impl InputFiles {
             if !base.is_dir() {
                 return Err(Error::MissingDir { path: base, what });
             }
-            let walker = walkdir::WalkDir::new(&base)
-                .sort_by_file_name()
-                .min_depth(1)
-                .into_iter();
-            for entry in
-                walker.filter_entry(|entry| !entry.file_name().to_string_lossy().starts_with('.'))
-            {
-                let entry = entry
-                    .map_err(|error| Error::io("read directory", base.clone(), error.into()))?;
+            let walker = walkdir::WalkDir::new(&base).sort_by_file_name().min_depth(1).into_iter();
+            for entry in walker.filter_entry(|entry| !entry.file_name().to_string_lossy().starts_with('.')) {
+                let entry = entry.map_err(|error| Error::io("read directory", base.clone(), error.into()))?;
                 if entry.file_type().is_dir() {
                     continue;
                 }
                 let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
-                files.insert(
-                    PathBuf::from(display_path(relative)),
-                    fsutil::read(entry.path())?,
-                );
+                files.insert(PathBuf::from(display_path(relative)), fsutil::read(entry.path())?);
             }
         }
         Ok(InputFiles { files })
     }
 
     /// Files below `dir` (e.g. `values`), sorted by path.
-    pub fn under<'a>(
-        &'a self,
-        dir: &'a str,
-    ) -> impl Iterator<Item = (&'a PathBuf, &'a Vec<u8>)> + 'a {
-        self.files
-            .iter()
-            .filter(move |(path, _)| path.starts_with(dir))
+    pub fn under<'a>(&'a self, dir: &'a str) -> impl Iterator<Item = (&'a PathBuf, &'a Vec<u8>)> + 'a {
+        self.files.iter().filter(move |(path, _)| path.starts_with(dir))
     }
 
     pub fn get(&self, path: &Path) -> Option<&Vec<u8>> {
@@ -68,9 +54,6 @@ impl InputFiles {
 
     /// sha256 of every input, keyed by display path, as recorded in the lock.
     pub fn hashes(&self) -> BTreeMap<String, String> {
-        self.files
-            .iter()
-            .map(|(path, bytes)| (display_path(path), hex(&Sha256::digest(bytes))))
-            .collect()
+        self.files.iter().map(|(path, bytes)| (display_path(path), hex(&Sha256::digest(bytes)))).collect()
     }
 }

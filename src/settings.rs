@@ -21,22 +21,15 @@ impl Settings {
     pub fn from_arguments(arguments: &Arguments) -> Result<Settings> {
         let root = arguments.root.clone().unwrap_or_else(|| PathBuf::from("."));
         if !root.is_dir() {
-            return Err(Error::Usage {
-                message: format!("`{}` is not a directory (given with -C)", root.display()),
-            });
+            return Err(Error::Usage { message: format!("`{}` is not a directory (given with -C)", root.display()) });
         }
         let color = match arguments.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stdout().is_terminal()
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
             }
         };
-        Ok(Settings {
-            rendered: root.join(RENDERED_DIR),
-            root,
-            color,
-        })
+        Ok(Settings { rendered: root.join(RENDERED_DIR), root, color })
     }
 }

@@ -20,19 +20,14 @@ pub struct Run {
 
 impl Repo {
     pub fn new() -> Repo {
-        Repo {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
+        Repo { dir: tempfile::tempdir().expect("temp dir") }
     }
 
     /// A minimal valid repository: one node, one namespace, one workload.
     pub fn minimal() -> Repo {
         Repo::new()
             .file("values/cluster.yaml", MINIMAL_CLUSTER)
-            .file(
-                "values/nodes/n1.yaml",
-                "name: n1\nrole: server\nlabels:\n  gpu: \"true\"\n",
-            )
+            .file("values/nodes/n1.yaml", "name: n1\nrole: server\nlabels:\n  gpu: \"true\"\n")
             .file("values/namespaces/apps.yaml", MINIMAL_NAMESPACE)
             .file("templates/workloads/deployment.yaml", MINIMAL_TEMPLATE)
     }
@@ -53,8 +48,7 @@ impl Repo {
     }
 
     pub fn read(&self, path: &str) -> String {
-        std::fs::read_to_string(self.dir.path().join(path))
-            .unwrap_or_else(|e| panic!("read {path}: {e}"))
+        std::fs::read_to_string(self.dir.path().join(path)).unwrap_or_else(|e| panic!("read {path}: {e}"))
     }
 
     pub fn remove(&self, path: &str) {
@@ -86,12 +80,7 @@ impl Repo {
         let root = self.dir.path().join("rendered");
         let mut files: Vec<(PathBuf, Vec<u8>)> = walkdir(&root)
             .into_iter()
-            .map(|path| {
-                (
-                    path.strip_prefix(&root).unwrap().to_path_buf(),
-                    std::fs::read(&path).unwrap(),
-                )
-            })
+            .map(|path| (path.strip_prefix(&root).unwrap().to_path_buf(), std::fs::read(&path).unwrap()))
             .collect();
         files.sort();
         files
@@ -116,31 +105,19 @@ fn walkdir(dir: &Path) -> Vec<PathBuf> {
 impl Run {
     #[track_caller]
     pub fn code(&self, expected: i32) -> &Run {
-        assert_eq!(
-            self.code, expected,
-            "exit code\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, expected, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
 
     #[track_caller]
     pub fn stderr(&self, expected: &str) -> &Run {
-        assert_eq!(
-            self.stderr.trim_end(),
-            expected.trim_end(),
-            "stderr differs"
-        );
+        assert_eq!(self.stderr.trim_end(), expected.trim_end(), "stderr differs");
         self
     }
 
     #[track_caller]
     pub fn stdout(&self, expected: &str) -> &Run {
-        assert_eq!(
-            self.stdout.trim_end(),
-            expected.trim_end(),
-            "stdout differs"
-        );
+        assert_eq!(self.stdout.trim_end(), expected.trim_end(), "stdout differs");
         self
     }
 }

@@ -7,16 +7,7 @@
 
 use serde_yaml::{Mapping, Value};
 
-const TOP_LEVEL: [&str; 8] = [
-    "apiVersion",
-    "kind",
-    "metadata",
-    "spec",
-    "data",
-    "stringData",
-    "binaryData",
-    "type",
-];
+const TOP_LEVEL: [&str; 8] = ["apiVersion", "kind", "metadata", "spec", "data", "stringData", "binaryData", "type"];
 const METADATA: [&str; 4] = ["name", "namespace", "labels", "annotations"];
 const NESTED: [&str; 1] = ["name"];
 
@@ -31,27 +22,18 @@ fn order_with(value: &Value, priority: &[&str]) -> Value {
             let mut keys: Vec<&Value> = map.keys().collect();
             keys.sort_by_key(|key| {
                 let text = key.as_str().unwrap_or_default();
-                let rank = priority
-                    .iter()
-                    .position(|p| *p == text)
-                    .unwrap_or(priority.len());
+                let rank = priority.iter().position(|p| *p == text).unwrap_or(priority.len());
                 (rank, text.to_string())
             });
             let mut ordered = Mapping::with_capacity(map.len());
             for key in keys {
                 let child_priority: &[&str] =
-                    if priority == TOP_LEVEL && key.as_str() == Some("metadata") {
-                        &METADATA
-                    } else {
-                        &NESTED
-                    };
+                    if priority == TOP_LEVEL && key.as_str() == Some("metadata") { &METADATA } else { &NESTED };
                 ordered.insert(key.clone(), order_with(&map[key], child_priority));
             }
             Value::Mapping(ordered)
         }
-        Value::Sequence(items) => {
-            Value::Sequence(items.iter().map(|item| order_with(item, &NESTED)).collect())
-        }
+        Value::Sequence(items) => Value::Sequence(items.iter().map(|item| order_with(item, &NESTED)).collect()),
         Value::Tagged(tagged) => order_with(&tagged.value, priority),
         other => other.clone(),
     }

@@ -20,23 +20,12 @@ pub fn annotate(objects: &mut [Object]) {
         };
         let (kind, content) = match object.identity.kind.as_str() {
             "ConfigMap" => ("configmap", pick(&object.value, &["data", "binaryData"])),
-            "Secret" => (
-                "secret",
-                pick(&object.value, &["data", "stringData", "type"]),
-            ),
-            "SealedSecret" => (
-                "secret",
-                object.value.get("spec").cloned().unwrap_or(Value::Null),
-            ),
+            "Secret" => ("secret", pick(&object.value, &["data", "stringData", "type"])),
+            "SealedSecret" => ("secret", object.value.get("spec").cloned().unwrap_or(Value::Null)),
             _ => continue,
         };
-        let digest = hex(&Sha256::digest(
-            canonical::to_yaml(&canonical::order(&content)).as_bytes(),
-        ));
-        digests.insert(
-            (namespace.clone(), kind, object.identity.name.clone()),
-            digest,
-        );
+        let digest = hex(&Sha256::digest(canonical::to_yaml(&canonical::order(&content)).as_bytes()));
+        digests.insert((namespace.clone(), kind, object.identity.name.clone()), digest);
     }
     for object in objects.iter_mut() {
         let Some(namespace) = object.identity.namespace.clone() else {
@@ -58,15 +47,11 @@ pub fn annotate(objects: &mut [Object]) {
         let Value::Mapping(template) = template else {
             continue;
         };
-        let metadata = template
-            .entry("metadata".into())
-            .or_insert_with(|| Value::Mapping(Mapping::new()));
+        let metadata = template.entry("metadata".into()).or_insert_with(|| Value::Mapping(Mapping::new()));
         let Value::Mapping(metadata) = metadata else {
             continue;
         };
-        let existing = metadata
-            .entry("annotations".into())
-            .or_insert_with(|| Value::Mapping(Mapping::new()));
+        let existing = metadata.entry("annotations".into()).or_insert_with(|| Value::Mapping(Mapping::new()));
         if let Value::Mapping(existing) = existing {
             for (key, digest) in annotations {
                 existing.insert(Value::String(key), Value::String(digest));
@@ -89,13 +74,8 @@ fn pick(value: &Value, keys: &[&str]) -> Value {
 fn pod_template<'v>(value: &'v mut Value, kind: &str) -> Option<&'v mut Value> {
     let spec = value.get_mut("spec")?;
     match kind {
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => {
-            spec.get_mut("template")
-        }
-        "CronJob" => spec
-            .get_mut("jobTemplate")?
-            .get_mut("spec")?
-            .get_mut("template"),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => spec.get_mut("template"),
+        "CronJob" => spec.get_mut("jobTemplate")?.get_mut("spec")?.get_mut("template"),
         _ => None,
     }
 }
@@ -109,62 +89,29 @@ fn references(pod: &Value) -> BTreeSet<(&'static str, String)> {
         }
     };
     for volume in list(pod, "volumes") {
-        add(
-            "configmap",
-            volume.get("configMap").and_then(|v| v.get("name")),
-        );
-        add(
-            "secret",
-            volume.get("secret").and_then(|v| v.get("secretName")),
-        );
-        for source in volume
-            .get("projected")
-            .map(|p| list(p, "sources"))
-            .unwrap_or_default()
-        {
-            add(
-                "configmap",
-                source.get("configMap").and_then(|v| v.get("name")),
-            );
+        add("configmap", volume.get("configMap").and_then(|v| v.get("name")));
+        add("secret", volume.get("secret").and_then(|v| v.get("secretName")));
+        for source in volume.get("projected").map(|p| list(p, "sources")).unwrap_or_default() {
+            add("configmap", source.get("configMap").and_then(|v| v.get("name")));
             add("secret", source.get("secret").and_then(|v| v.get("name")));
         }
     }
-    for container in list(pod, "containers")
-        .into_iter()
-        .chain(list(pod, "initContainers"))
-    {
+    for container in list(pod, "containers").into_iter().chain(list(pod, "initContainers")) {
         for from in list(container, "envFrom") {
-            add(
-                "configmap",
-                from.get("configMapRef").and_then(|v| v.get("name")),
-            );
+            add("configmap", from.get("configMapRef").and_then(|v| v.get("name")));
             add("secret", from.get("secretRef").and_then(|v| v.get("name")));
         }
         for env in list(container, "env") {
             let source = env.get("valueFrom");
-            add(
-                "configmap",
-                source
-                    .and_then(|v| v.get("configMapKeyRef"))
-                    .and_then(|v| v.get("name")),
-            );
-            add(
-                "secret",
-                source
-                    .and_then(|v| v.get("secretKeyRef"))
-                    .and_then(|v| v.get("name")),
-            );
+            add("configmap", source.and_then(|v| v.get("configMapKeyRef")).and_then(|v| v.get("name")));
+            add("secret", source.and_then(|v| v.get("secretKeyRef")).and_then(|v| v.get("name")));
         }
     }
     found
 }
 
 fn list<'v>(value: &'v Value, key: &str) -> Vec<&'v Value> {
-    value
-        .get(key)
-        .and_then(Value::as_sequence)
-        .map(|items| items.iter().collect())
-        .unwrap_or_default()
+    value.get(key).and_then(Value::as_sequence).map(|items| items.iter().collect()).unwrap_or_default()
 }
 
 /// `checksum/<kind>-<name>`; the name part of an annotation key may hold at
@@ -209,26 +156,23 @@ mod tests {
     fn annotates_pod_templates_that_reference_config() {
         let mut objects = vec![
             object("ConfigMap", "web-env", "data: {A: '1'}"),
-            object("Deployment", "web", "spec: {template: {spec: {containers: [{name: c, envFrom: [{configMapRef: {name: web-env}}]}]}}}"),
+            object(
+                "Deployment",
+                "web",
+                "spec: {template: {spec: {containers: [{name: c, envFrom: [{configMapRef: {name: web-env}}]}]}}}",
+            ),
         ];
         annotate(&mut objects);
         let annotations = &objects[1].value["spec"]["template"]["metadata"]["annotations"];
-        let digest = annotations["checksum/configmap-web-env"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let digest = annotations["checksum/configmap-web-env"].as_str().unwrap().to_string();
         assert_eq!(digest.len(), 64);
 
         objects[0].value = serde_yaml::from_str("data: {A: '2'}").unwrap();
         annotate(&mut objects);
-        let changed = objects[1].value["spec"]["template"]["metadata"]["annotations"]
-            ["checksum/configmap-web-env"]
+        let changed = objects[1].value["spec"]["template"]["metadata"]["annotations"]["checksum/configmap-web-env"]
             .as_str()
             .unwrap();
-        assert_ne!(
-            digest, changed,
-            "a config change must change the pod template"
-        );
+        assert_ne!(digest, changed, "a config change must change the pod template");
     }
 
     #[test]

@@ -18,9 +18,7 @@ pub struct OnDisk {
 
 impl OnDisk {
     pub fn owns(&self, path: &str) -> bool {
-        self.owned
-            .as_ref()
-            .is_some_and(|owned| owned.contains(path))
+        self.owned.as_ref().is_some_and(|owned| owned.contains(path))
     }
 }
 
@@ -36,22 +34,14 @@ pub fn read(dir: &Path) -> Result<OnDisk> {
             continue;
         }
         let relative = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-        on_disk
-            .files
-            .insert(display_path(relative), fsutil::read(entry.path())?);
+        on_disk.files.insert(display_path(relative), fsutil::read(entry.path())?);
     }
     if let Some(bytes) = on_disk.files.get(SUMS_FILE) {
-        let sums = std::str::from_utf8(bytes)
-            .ok()
-            .and_then(parse_sums)
-            .ok_or_else(|| Error::Rendered {
-                path: dir.join(SUMS_FILE),
-                message: "SHA256SUMS is not in `<sha256>  <path>` format".into(),
-                help: Some(
-                    "restore it from git (`git checkout -- rendered/SHA256SUMS`) and render again"
-                        .into(),
-                ),
-            })?;
+        let sums = std::str::from_utf8(bytes).ok().and_then(parse_sums).ok_or_else(|| Error::Rendered {
+            path: dir.join(SUMS_FILE),
+            message: "SHA256SUMS is not in `<sha256>  <path>` format".into(),
+            help: Some("restore it from git (`git checkout -- rendered/SHA256SUMS`) and render again".into()),
+        })?;
         let mut owned: BTreeSet<String> = sums.keys().cloned().collect();
         owned.insert(SUMS_FILE.into());
         on_disk.owned = Some(owned);

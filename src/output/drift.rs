@@ -33,12 +33,7 @@ pub struct FileChange {
 
 /// Computes the drift between the expected tree and disk.
 pub fn compare(tree: &Tree, on_disk: &OnDisk) -> Drift {
-    let Changes {
-        added,
-        changed,
-        removed,
-        foreign,
-    } = plan(tree, on_disk);
+    let Changes { added, changed, removed, foreign } = plan(tree, on_disk);
     let empty = Vec::new();
     let change = |path: String| {
         let expected = tree.files.get(&path).map_or(&empty, |entry| &entry.bytes);
@@ -48,11 +43,7 @@ pub fn compare(tree: &Tree, on_disk: &OnDisk) -> Drift {
             .get(&path)
             .and_then(|entry| entry.object.as_ref().map(ToString::to_string))
             .or_else(|| object_of(actual));
-        FileChange {
-            diff: unified(&path, actual, expected),
-            path,
-            object,
-        }
+        FileChange { diff: unified(&path, actual, expected), path, object }
     };
     Drift {
         in_sync: added.is_empty() && changed.is_empty() && removed.is_empty(),
@@ -89,11 +80,7 @@ impl Drift {
     /// One summary line per changed file, then a count line.
     pub fn summary(&self) -> String {
         let mut out = String::new();
-        for (mark, list) in [
-            ("+", &self.added),
-            ("~", &self.changed),
-            ("-", &self.removed),
-        ] {
+        for (mark, list) in [("+", &self.added), ("~", &self.changed), ("-", &self.removed)] {
             for change in list {
                 match &change.object {
                     Some(object) => {

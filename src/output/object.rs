@@ -18,11 +18,7 @@ pub struct Identity {
 
 impl std::fmt::Display for Identity {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = if self.group.is_empty() {
-            self.kind.clone()
-        } else {
-            format!("{}.{}", self.kind, self.group)
-        };
+        let kind = if self.group.is_empty() { self.kind.clone() } else { format!("{}.{}", self.kind, self.group) };
         match &self.namespace {
             Some(namespace) => write!(f, "{kind} {namespace}/{}", self.name),
             None => write!(f, "{kind} {}", self.name),
@@ -60,10 +56,7 @@ pub struct Origin {
 
 impl Origin {
     pub fn describe(&self) -> String {
-        format!(
-            "{} (rendering {}, document {})",
-            self.template, self.scope, self.document
-        )
+        format!("{} (rendering {}, document {})", self.template, self.scope, self.document)
     }
 }
 
@@ -106,17 +99,11 @@ pub fn parse(rendered: Rendered) -> Result<Parsed> {
         document: 0,
     };
     if rendered.output == OutputKind::File {
-        return Ok(Parsed::File(PlainFile {
-            text: rendered.text,
-            origin,
-        }));
+        return Ok(Parsed::File(PlainFile { text: rendered.text, origin }));
     }
     let mut objects = Vec::new();
     for (index, document) in serde_yaml::Deserializer::from_str(&rendered.text).enumerate() {
-        let origin = Origin {
-            document: index + 1,
-            ..origin.clone()
-        };
+        let origin = Origin { document: index + 1, ..origin.clone() };
         let value = <Value as serde::Deserialize>::deserialize(document)
             .map_err(|error| invalid_yaml(&origin, &rendered.text, &error))?;
         if value.is_null() {
@@ -129,17 +116,10 @@ pub fn parse(rendered: Rendered) -> Result<Parsed> {
 
 fn invalid_yaml(origin: &Origin, text: &str, error: &serde_yaml::Error) -> Error {
     let message = error.to_string();
-    let message = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(&message)
-        .to_string();
+    let message = message.split(" at line ").next().unwrap_or(&message).to_string();
     let (line, shown) = match error.location() {
         Some(location) => {
-            let line = text
-                .lines()
-                .nth(location.line().saturating_sub(1))
-                .unwrap_or_default();
+            let line = text.lines().nth(location.line().saturating_sub(1)).unwrap_or_default();
             (location.line(), format!("\n  | {line}"))
         }
         None => (0, String::new()),
@@ -153,28 +133,26 @@ fn invalid_yaml(origin: &Origin, text: &str, error: &serde_yaml::Error) -> Error
 }
 
 fn object(value: Value, origin: Origin) -> Result<Object> {
-    let fail = |message: String| {
-        Error::Output {
+    let fail = |message: String| Error::Output {
         template: origin.template.clone(),
         scope: origin.scope.clone(),
         message: format!("document {}: {message}", origin.document),
-        help: Some("every document a template outputs must be a Kubernetes object with apiVersion, kind and metadata.name".into()),
-    }
+        help: Some(
+            "every document a template outputs must be a Kubernetes object with apiVersion, kind and metadata.name"
+                .into(),
+        ),
     };
     let Value::Mapping(mut map) = value else {
         return Err(fail("is not a mapping".into()));
     };
-    let api_version = string_at(&map, &["apiVersion"])
-        .ok_or_else(|| fail("has no string `apiVersion`".into()))?;
+    let api_version = string_at(&map, &["apiVersion"]).ok_or_else(|| fail("has no string `apiVersion`".into()))?;
     let kind = string_at(&map, &["kind"]).ok_or_else(|| fail("has no string `kind`".into()))?;
-    let name = string_at(&map, &["metadata", "name"])
-        .ok_or_else(|| fail(format!("{kind} has no string `metadata.name`")))?;
+    let name =
+        string_at(&map, &["metadata", "name"]).ok_or_else(|| fail(format!("{kind} has no string `metadata.name`")))?;
     let mut namespace = string_at(&map, &["metadata", "namespace"]);
     if CLUSTER_SCOPED_KINDS.contains(&kind.as_str()) {
         if namespace.is_some() {
-            return Err(fail(format!(
-                "{kind} `{name}` is cluster-scoped but sets metadata.namespace"
-            )));
+            return Err(fail(format!("{kind} `{name}` is cluster-scoped but sets metadata.namespace")));
         }
     } else if namespace.is_none() {
         // Namespace and workload templates may leave the namespace implicit.
@@ -186,19 +164,8 @@ fn object(value: Value, origin: Origin) -> Result<Object> {
         }
         namespace = Some(scope_namespace);
     }
-    let group = api_version
-        .rsplit_once('/')
-        .map_or(String::new(), |(group, _)| group.to_string());
-    Ok(Object {
-        identity: Identity {
-            group,
-            kind,
-            namespace,
-            name,
-        },
-        value: Value::Mapping(map),
-        origin,
-    })
+    let group = api_version.rsplit_once('/').map_or(String::new(), |(group, _)| group.to_string());
+    Ok(Object { identity: Identity { group, kind, namespace, name }, value: Value::Mapping(map), origin })
 }
 
 fn string_at(map: &Mapping, path: &[&str]) -> Option<String> {

@@ -32,12 +32,7 @@ pub struct Entry {
 impl Entry {
     fn new(bytes: Vec<u8>, object: Option<Identity>, origin: String) -> Self {
         let sha256 = hex(&Sha256::digest(&bytes));
-        Entry {
-            bytes,
-            sha256,
-            object,
-            origin,
-        }
+        Entry { bytes, sha256, object, origin }
     }
 }
 
@@ -48,31 +43,20 @@ pub struct Tree {
 
 impl Tree {
     pub fn objects(&self) -> usize {
-        self.files
-            .values()
-            .filter(|entry| entry.object.is_some())
-            .count()
+        self.files.values().filter(|entry| entry.object.is_some()).count()
     }
 }
 
 /// Places objects and files, checks uniqueness and path safety, and adds the
 /// hash manifest and the lock.
-pub fn build(
-    objects: Vec<Object>,
-    files: Vec<PlainFile>,
-    inputs: &BTreeMap<String, String>,
-) -> Result<Tree> {
+pub fn build(objects: Vec<Object>, files: Vec<PlainFile>, inputs: &BTreeMap<String, String>) -> Result<Tree> {
     let mut tree = Tree::default();
     let mut identities: BTreeMap<Identity, String> = BTreeMap::new();
     let mut errors = Vec::new();
     for object in objects {
         let described = object.origin.describe();
         if let Some(first) = identities.insert(object.identity.clone(), described.clone()) {
-            errors.push(Error::Duplicate {
-                what: format!("object {}", object.identity),
-                first,
-                second: described,
-            });
+            errors.push(Error::Duplicate { what: format!("object {}", object.identity), first, second: described });
             continue;
         }
         let path = match object_path(&object) {
@@ -87,12 +71,7 @@ pub fn build(
             header(&object.origin.template, &object.origin.values, "#"),
             canonical::to_yaml(&canonical::order(&object.value))
         );
-        insert(
-            &mut tree,
-            path,
-            Entry::new(text.into_bytes(), Some(object.identity), described),
-            &mut errors,
-        );
+        insert(&mut tree, path, Entry::new(text.into_bytes(), Some(object.identity), described), &mut errors);
     }
     for file in files {
         let described = file.origin.describe();
@@ -109,12 +88,7 @@ pub fn build(
             continue;
         }
         let text = with_file_header(&path, &body, &file.origin.template, &file.origin.values);
-        insert(
-            &mut tree,
-            path,
-            Entry::new(text.into_bytes(), None, described),
-            &mut errors,
-        );
+        insert(&mut tree, path, Entry::new(text.into_bytes(), None, described), &mut errors);
     }
     Error::from_list(errors)?;
     add_manifests(&mut tree, inputs);
@@ -135,17 +109,12 @@ fn insert(tree: &mut Tree, path: String, entry: Entry, errors: &mut Vec<Error>) 
 
 fn header(template: &str, values: &[PathBuf], comment: &str) -> String {
     let values: Vec<String> = values.iter().map(|path| display_path(path)).collect();
-    format!(
-        "{comment} Source: {template}\n{comment} Values: {}\n",
-        values.join(", ")
-    )
+    format!("{comment} Source: {template}\n{comment} Values: {}\n", values.join(", "))
 }
 
 /// Files get the `# Source:` header where `#` starts a comment; a shebang stays first.
 fn with_file_header(path: &str, body: &str, template: &str, values: &[PathBuf]) -> String {
-    let commented = [".yaml", ".yml", ".sh", ".toml", ".conf", ".env"]
-        .iter()
-        .any(|ext| path.ends_with(ext));
+    let commented = [".yaml", ".yml", ".sh", ".toml", ".conf", ".env"].iter().any(|ext| path.ends_with(ext));
     if !commented {
         return body.to_string();
     }
@@ -161,17 +130,10 @@ fn with_file_header(path: &str, body: &str, template: &str, values: &[PathBuf]) 
 
 fn object_path(object: &Object) -> Result<String> {
     let identity = &object.identity;
-    let file = format!(
-        "{}-{}.yaml",
-        identity.kind.to_ascii_lowercase(),
-        safe_name(object)?
-    );
+    let file = format!("{}-{}.yaml", identity.kind.to_ascii_lowercase(), safe_name(object)?);
     if let Some(dir) = &object.origin.dir {
         let node = object.origin.node.as_deref().unwrap_or_default();
-        return Ok(format!(
-            "nodes/{node}/{}/{file}",
-            safe_relative(dir, object.origin.describe())?
-        ));
+        return Ok(format!("nodes/{node}/{}/{file}", safe_relative(dir, object.origin.describe())?));
     }
     Ok(match &identity.namespace {
         Some(namespace) => format!("namespaces/{namespace}/{file}"),
@@ -184,17 +146,12 @@ fn safe_name(object: &Object) -> Result<String> {
     let name = &object.identity.name;
     let safe = !name.is_empty()
         && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.:".contains(&b));
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.:".contains(&b));
     if !safe {
         return Err(Error::Output {
             template: object.origin.template.clone(),
             scope: object.origin.scope.clone(),
-            message: format!(
-                "{} `{name}` is not a valid, path-safe object name",
-                object.identity.kind
-            ),
+            message: format!("{} `{name}` is not a valid, path-safe object name", object.identity.kind),
             help: Some("Kubernetes names use lower-case letters, digits, `-` and `.`".into()),
         });
     }
@@ -204,21 +161,14 @@ fn safe_name(object: &Object) -> Result<String> {
 fn file_path(file: &PlainFile) -> Result<String> {
     let node = file.origin.node.as_deref().unwrap_or_default();
     let path = file.origin.path.as_deref().unwrap_or_default();
-    Ok(format!(
-        "nodes/{node}/{}",
-        safe_relative(path, file.origin.describe())?
-    ))
+    Ok(format!("nodes/{node}/{}", safe_relative(path, file.origin.describe())?))
 }
 
 /// A relative path that stays inside its directory.
 fn safe_relative(path: &str, origin: String) -> Result<String> {
     let safe = !path.is_empty()
-        && Path::new(path)
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
-        && path
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+        && Path::new(path).components().all(|c| matches!(c, Component::Normal(_)))
+        && path.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
     if safe {
         Ok(path.trim_end_matches('/').to_string())
     } else {
@@ -226,45 +176,24 @@ fn safe_relative(path: &str, origin: String) -> Result<String> {
             template: origin,
             scope: "front matter".into(),
             message: format!("output path `{path}` is not a safe relative path"),
-            help: Some(
-                "use a relative path of letters, digits, `-`, `_`, `.` and `/`, without `..`"
-                    .into(),
-            ),
+            help: Some("use a relative path of letters, digits, `-`, `_`, `.` and `/`, without `..`".into()),
         })
     }
 }
 
 /// Adds `kiln.lock` and `SHA256SUMS` for the files already in the tree.
 fn add_manifests(tree: &mut Tree, inputs: &BTreeMap<String, String>) {
-    let outputs_digest = digest_lines(
-        tree.files
-            .iter()
-            .map(|(path, entry)| (path.as_str(), entry.sha256.as_str())),
-    );
-    let inputs_digest = digest_lines(
-        inputs
-            .iter()
-            .map(|(path, sha)| (path.as_str(), sha.as_str())),
-    );
+    let outputs_digest = digest_lines(tree.files.iter().map(|(path, entry)| (path.as_str(), entry.sha256.as_str())));
+    let inputs_digest = digest_lines(inputs.iter().map(|(path, sha)| (path.as_str(), sha.as_str())));
     let lock = Lock {
         kiln_version: env!("CARGO_PKG_VERSION").to_string(),
         inputs_digest,
         outputs_digest,
         inputs: inputs.clone(),
     };
-    tree.files.insert(
-        LOCK_FILE.into(),
-        Entry::new(lock.to_text().into_bytes(), None, String::new()),
-    );
-    let sums: String = tree
-        .files
-        .iter()
-        .map(|(path, entry)| format!("{}  {path}\n", entry.sha256))
-        .collect();
-    tree.files.insert(
-        SUMS_FILE.into(),
-        Entry::new(sums.into_bytes(), None, String::new()),
-    );
+    tree.files.insert(LOCK_FILE.into(), Entry::new(lock.to_text().into_bytes(), None, String::new()));
+    let sums: String = tree.files.iter().map(|(path, entry)| format!("{}  {path}\n", entry.sha256)).collect();
+    tree.files.insert(SUMS_FILE.into(), Entry::new(sums.into_bytes(), None, String::new()));
 }
 
 /// sha256 over `<sha256>  <path>` lines, the same shape as SHA256SUMS.
@@ -299,9 +228,6 @@ impl Lock {
 pub fn parse_sums(text: &str) -> Option<BTreeMap<String, String>> {
     text.lines()
         .filter(|line| !line.is_empty())
-        .map(|line| {
-            line.split_once("  ")
-                .map(|(sha, path)| (path.to_string(), sha.to_string()))
-        })
+        .map(|line| line.split_once("  ").map(|(sha, path)| (path.to_string(), sha.to_string())))
         .collect()
 }

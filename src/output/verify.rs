@@ -28,10 +28,7 @@ pub struct Report {
 
 impl Report {
     pub fn ok(&self) -> bool {
-        self.modified.is_empty()
-            && self.missing.is_empty()
-            && self.unlisted.is_empty()
-            && self.stale_inputs.is_empty()
+        self.modified.is_empty() && self.missing.is_empty() && self.unlisted.is_empty() && self.stale_inputs.is_empty()
     }
 }
 
@@ -62,11 +59,7 @@ pub fn verify(dir: &Path, on_disk: &OnDisk, inputs: &BTreeMap<String, String>) -
         }
     }
     let lock = read_lock(dir, on_disk)?;
-    let today = digest_lines(
-        inputs
-            .iter()
-            .map(|(path, sha)| (path.as_str(), sha.as_str())),
-    );
+    let today = digest_lines(inputs.iter().map(|(path, sha)| (path.as_str(), sha.as_str())));
     if today != lock.inputs_digest {
         for (path, sha) in inputs {
             if lock.inputs.get(path) != Some(sha) {
@@ -88,14 +81,11 @@ pub fn verify(dir: &Path, on_disk: &OnDisk, inputs: &BTreeMap<String, String>) -
 }
 
 fn read_lock(dir: &Path, on_disk: &OnDisk) -> Result<Lock> {
-    let bytes = on_disk
-        .files
-        .get(LOCK_FILE)
-        .ok_or_else(|| Error::Rendered {
-            path: dir.join(LOCK_FILE),
-            message: "rendered/ has no kiln.lock".into(),
-            help: Some("run `kiln render` to write it".into()),
-        })?;
+    let bytes = on_disk.files.get(LOCK_FILE).ok_or_else(|| Error::Rendered {
+        path: dir.join(LOCK_FILE),
+        message: "rendered/ has no kiln.lock".into(),
+        help: Some("run `kiln render` to write it".into()),
+    })?;
     serde_yaml::from_slice(bytes).map_err(|error| Error::Rendered {
         path: dir.join(LOCK_FILE),
         message: format!("kiln.lock is not readable: {error}"),
@@ -124,7 +114,8 @@ impl Report {
                 self.files_checked
             ));
         } else {
-            lines.push("verify failed: run `kiln render` and commit rendered/, or restore the edited files".to_string());
+            lines
+                .push("verify failed: run `kiln render` and commit rendered/, or restore the edited files".to_string());
         }
         lines.join("\n")
     }

@@ -59,8 +59,7 @@ pub fn write(tree: &Tree, dir: &Path) -> Result<Changes> {
         if !on_disk.owns(path) {
             return Err(Error::Rendered {
                 path: dir.join(path),
-                message: "kiln would overwrite a file it does not own (it is not in SHA256SUMS)"
-                    .into(),
+                message: "kiln would overwrite a file it does not own (it is not in SHA256SUMS)".into(),
                 help: Some("move the file out of rendered/ or delete it, then render again".into()),
             });
         }
@@ -82,10 +81,7 @@ pub fn write(tree: &Tree, dir: &Path) -> Result<Changes> {
 }
 
 fn sibling(dir: &Path, purpose: &str) -> PathBuf {
-    let name = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "rendered".into());
+    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "rendered".into());
     dir.with_file_name(format!(".{name}.kiln-{purpose}"))
 }
 

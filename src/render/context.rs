@@ -25,10 +25,7 @@ pub struct Contexts {
 impl Contexts {
     pub fn new(values: &Values) -> Self {
         let mut cluster = json(&values.cluster.typed);
-        set_default_name(
-            &mut cluster,
-            values.cluster.typed.name.as_deref().unwrap_or_default(),
-        );
+        set_default_name(&mut cluster, values.cluster.typed.name.as_deref().unwrap_or_default());
         let nodes = values
             .nodes
             .iter()
@@ -43,12 +40,7 @@ impl Contexts {
             .iter()
             .map(|(name, ns)| (name.clone(), namespace_value(name, ns, true)))
             .collect::<Map<_, _>>();
-        let namespace_names = values
-            .namespaces
-            .keys()
-            .cloned()
-            .map(Value::String)
-            .collect();
+        let namespace_names = values.namespaces.keys().cloned().map(Value::String).collect();
         Contexts {
             cluster,
             nodes: Value::Object(nodes),
@@ -92,10 +84,7 @@ impl Contexts {
         let mut ns = self.namespaces[namespace].clone();
         let workloads = ns.as_object_mut().and_then(|map| map.remove("workloads"));
         context.insert("namespace", &ns);
-        context.insert(
-            "workload",
-            &workloads.as_ref().map_or(&Value::Null, |w| &w[workload]),
-        );
+        context.insert("workload", &workloads.as_ref().map_or(&Value::Null, |w| &w[workload]));
         context
     }
 }
@@ -124,8 +113,7 @@ fn namespace_value(name: &str, ns: &NamespaceValues, with_workloads: bool) -> Va
 
 fn set_default_name(value: &mut Value, name: &str) {
     if let Some(map) = value.as_object_mut() {
-        map.entry("name")
-            .or_insert_with(|| Value::String(name.to_string()));
+        map.entry("name").or_insert_with(|| Value::String(name.to_string()));
     }
 }
 
@@ -136,12 +124,9 @@ fn json<T: Serialize>(typed: &T) -> Value {
 
 fn strip_nulls(value: Value) -> Value {
     match value {
-        Value::Object(map) => Value::Object(
-            map.into_iter()
-                .filter(|(_, v)| !v.is_null())
-                .map(|(k, v)| (k, strip_nulls(v)))
-                .collect(),
-        ),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip_nulls(v))).collect())
+        }
         Value::Array(items) => Value::Array(items.into_iter().map(strip_nulls).collect()),
         other => other,
     }

@@ -33,16 +33,13 @@ fn text_of(value: &Value) -> String {
 
 /// YAML text of a value, without the trailing newline, ready for `nindent`.
 fn to_yaml(value: &Value, _: &Args) -> Result<Value> {
-    let text =
-        serde_yaml::to_string(value).map_err(|error| Error::msg(format!("to_yaml: {error}")))?;
+    let text = serde_yaml::to_string(value).map_err(|error| Error::msg(format!("to_yaml: {error}")))?;
     Ok(Value::String(text.trim_end_matches('\n').to_string()))
 }
 
 /// Compact JSON text of a value.
 fn to_json(value: &Value, _: &Args) -> Result<Value> {
-    serde_json::to_string(value)
-        .map(Value::String)
-        .map_err(|error| Error::msg(format!("to_json: {error}")))
+    serde_json::to_string(value).map(Value::String).map_err(|error| Error::msg(format!("to_json: {error}")))
 }
 
 fn width(args: &Args, filter: &str) -> Result<Option<usize>> {
@@ -53,9 +50,7 @@ fn width(args: &Args, filter: &str) -> Result<Option<usize>> {
             .and_then(|n| usize::try_from(n).ok())
             .map(Some)
             .ok_or_else(|| Error::msg(format!("{filter}: `width` must be a non-negative integer"))),
-        Some(other) => Err(Error::msg(format!(
-            "{filter}: `width` must be an integer, got {other}"
-        ))),
+        Some(other) => Err(Error::msg(format!("{filter}: `width` must be an integer, got {other}"))),
     }
 }
 
@@ -66,15 +61,8 @@ fn indent(value: &Value, args: &Args) -> Result<Value> {
     let (prefix, first) = match width(args, "indent")? {
         Some(width) => (" ".repeat(width), true),
         None => {
-            let prefix = args
-                .get("prefix")
-                .and_then(Value::as_str)
-                .unwrap_or("    ")
-                .to_string();
-            (
-                prefix,
-                args.get("first").and_then(Value::as_bool).unwrap_or(false),
-            )
+            let prefix = args.get("prefix").and_then(Value::as_str).unwrap_or("    ").to_string();
+            (prefix, args.get("first").and_then(Value::as_bool).unwrap_or(false))
         }
     };
     let blank = args.get("blank").and_then(Value::as_bool).unwrap_or(false);
@@ -98,10 +86,7 @@ fn nindent(value: &Value, args: &Args) -> Result<Value> {
     let mut indent_args = Args::new();
     indent_args.insert("width".into(), Value::from(width));
     let indented = indent(value, &indent_args)?;
-    Ok(Value::String(format!(
-        "\n{}",
-        indented.as_str().unwrap_or_default()
-    )))
+    Ok(Value::String(format!("\n{}", indented.as_str().unwrap_or_default())))
 }
 
 /// A double-quoted YAML string (JSON escaping is valid YAML).
@@ -110,18 +95,14 @@ fn quote(value: &Value, _: &Args) -> Result<Value> {
 }
 
 fn b64encode(value: &Value, _: &Args) -> Result<Value> {
-    Ok(Value::String(
-        base64::engine::general_purpose::STANDARD.encode(text_of(value)),
-    ))
+    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(text_of(value))))
 }
 
 fn b64decode(value: &Value, _: &Args) -> Result<Value> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(text_of(value).trim())
         .map_err(|error| Error::msg(format!("b64decode: input is not base64: {error}")))?;
-    String::from_utf8(bytes)
-        .map(Value::String)
-        .map_err(|_| Error::msg("b64decode: decoded bytes are not UTF-8"))
+    String::from_utf8(bytes).map(Value::String).map_err(|_| Error::msg("b64decode: decoded bytes are not UTF-8"))
 }
 
 /// Hex sha256 of the value's text (of its JSON form for non-strings).
@@ -143,24 +124,16 @@ fn required(value: &Value, args: &Args) -> Result<Value> {
     if !missing {
         return Ok(value.clone());
     }
-    let path = args
-        .get("path")
-        .or_else(|| args.get("msg"))
-        .and_then(Value::as_str)
-        .unwrap_or("a value");
-    Err(Error::msg(format!(
-        "required value `{path}` is missing or empty; set it in values"
-    )))
+    let path = args.get("path").or_else(|| args.get("msg")).and_then(Value::as_str).unwrap_or("a value");
+    Err(Error::msg(format!("required value `{path}` is missing or empty; set it in values")))
 }
 
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
-            let _ = write!(out, "{byte:02x}");
-            out
-        })
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
+        let _ = write!(out, "{byte:02x}");
+        out
+    })
 }
 
 #[cfg(test)]
@@ -169,10 +142,7 @@ mod tests {
     use serde_json::json;
 
     fn args(pairs: &[(&str, Value)]) -> Args {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_string(), v.clone()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_string(), v.clone())).collect()
     }
 
     #[test]
@@ -189,18 +159,12 @@ mod tests {
 
     #[test]
     fn to_yaml_has_no_trailing_newline() {
-        assert_eq!(
-            to_yaml(&json!({"a": [1, 2]}), &Args::new()).unwrap(),
-            json!("a:\n- 1\n- 2")
-        );
+        assert_eq!(to_yaml(&json!({"a": [1, 2]}), &Args::new()).unwrap(), json!("a:\n- 1\n- 2"));
     }
 
     #[test]
     fn quote_escapes() {
-        assert_eq!(
-            quote(&json!("say \"hi\""), &Args::new()).unwrap(),
-            json!("\"say \\\"hi\\\"\"")
-        );
+        assert_eq!(quote(&json!("say \"hi\""), &Args::new()).unwrap(), json!("\"say \\\"hi\\\"\""));
         assert_eq!(quote(&json!(5), &Args::new()).unwrap(), json!("\"5\""));
     }
 
@@ -217,12 +181,8 @@ mod tests {
 
     #[test]
     fn required_names_the_path() {
-        let error =
-            required(&Value::Null, &args(&[("path", json!("workload.image"))])).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "required value `workload.image` is missing or empty; set it in values"
-        );
+        let error = required(&Value::Null, &args(&[("path", json!("workload.image"))])).unwrap_err();
+        assert_eq!(error.to_string(), "required value `workload.image` is missing or empty; set it in values");
         assert_eq!(required(&json!("x"), &Args::new()).unwrap(), json!("x"));
     }
 }

@@ -149,10 +149,7 @@ fn guess_line(source: &str, causes: &[String]) -> Option<usize> {
     needles.retain(|needle| needle.len() >= 3 && !needle.contains('/') && !needle.contains(' '));
     needles.iter().find_map(|needle| {
         let bare = needle.trim_end_matches("()");
-        source
-            .lines()
-            .position(|line| line.contains(bare))
-            .map(|index| index + 1)
+        source.lines().position(|line| line.contains(bare)).map(|index| index + 1)
     })
 }
 
@@ -165,8 +162,7 @@ mod tests {
         let source = "a: 1\nimage: {{ workload.imag }}\n";
         let causes = vec![
             "Failed to render 'workloads/x.yaml'".to_string(),
-            "Variable `workload.imag` not found in context while rendering 'workloads/x.yaml'"
-                .to_string(),
+            "Variable `workload.imag` not found in context while rendering 'workloads/x.yaml'".to_string(),
         ];
         assert_eq!(guess_line(source, &causes), Some(2));
     }

@@ -97,23 +97,16 @@ pub fn load(inputs: &InputFiles) -> Result<Templates> {
         let Ok(text) = String::from_utf8(bytes.clone()) else {
             let valid = std::str::from_utf8(&bytes).map_or_else(|e| e.valid_up_to(), str::len);
             let (line, column) = line_column(&bytes, valid);
-            errors.push(Error::NotUtf8 {
-                location: Location::new(shown, line, column),
-            });
+            errors.push(Error::NotUtf8 { location: Location::new(shown, line, column) });
             continue;
         };
         files.push((shown, bytes));
         sources.push((name.clone(), text.clone()));
-        let is_partial = relative
-            .components()
-            .any(|part| part.as_os_str().to_string_lossy().starts_with('_'));
+        let is_partial = relative.components().any(|part| part.as_os_str().to_string_lossy().starts_with('_'));
         if is_partial {
             continue;
         }
-        let first_dir = relative
-            .components()
-            .next()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned());
+        let first_dir = relative.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned());
         let scope = match first_dir.as_deref().and_then(Scope::from_dir) {
             Some(scope) if relative.components().count() > 1 => scope,
             _ => {
@@ -127,12 +120,7 @@ pub fn load(inputs: &InputFiles) -> Result<Templates> {
             }
         };
         match front_matter(&name, &text, scope) {
-            Ok(front) => templates.push(Template {
-                name,
-                scope,
-                front,
-                source: text,
-            }),
+            Ok(front) => templates.push(Template { name, scope, front, source: text }),
             Err(error) => errors.push(error),
         }
     }
@@ -141,17 +129,9 @@ pub fn load(inputs: &InputFiles) -> Result<Templates> {
     let mut tera = Tera::default();
     filters::register(&mut tera);
     tera.autoescape_on(Vec::new());
-    tera.add_raw_templates(
-        sources
-            .iter()
-            .map(|(name, text)| (name.as_str(), text.as_str())),
-    )
-    .map_err(|error| parse_error(&error, &sources))?;
-    Ok(Templates {
-        tera,
-        templates,
-        files,
-    })
+    tera.add_raw_templates(sources.iter().map(|(name, text)| (name.as_str(), text.as_str())))
+        .map_err(|error| parse_error(&error, &sources))?;
+    Ok(Templates { tera, templates, files })
 }
 
 const FRONT_MATTER_START: &str = "{#- kiln";
@@ -177,19 +157,18 @@ fn front_matter(name: &str, text: &str, scope: Scope) -> Result<FrontMatter> {
     })?;
     let problem = match (front.output, &front.path, &front.dir, scope) {
         (OutputKind::File, None, _, _) => Some("`output: file` needs `path`"),
-        (OutputKind::File, _, _, s) | (_, _, Some(_), s) if s != Scope::Node => {
-            Some("plain files and `dir` are only allowed in node templates, so Argo CD never syncs a non-Kubernetes file")
+        (OutputKind::File, _, _, s) | (_, _, Some(_), s) if s != Scope::Node => Some(
+            "plain files and `dir` are only allowed in node templates, so Argo CD never syncs a non-Kubernetes file",
+        ),
+        (OutputKind::Objects, Some(_), _, _) => {
+            Some("`path` is only for `output: file`; objects are named after their kind and name")
         }
-        (OutputKind::Objects, Some(_), _, _) => Some("`path` is only for `output: file`; objects are named after their kind and name"),
         _ => None,
     };
     match problem {
-        Some(problem) => Err(Error::Output {
-            template: shown,
-            scope: "front matter".into(),
-            message: problem.into(),
-            help: None,
-        }),
+        Some(problem) => {
+            Err(Error::Output { template: shown, scope: "front matter".into(), message: problem.into(), help: None })
+        }
         None => Ok(front),
     }
 }
@@ -199,20 +178,11 @@ fn parse_error(error: &tera::Error, sources: &[(String, String)]) -> Error {
     let template = sources
         .iter()
         .map(|(name, _)| name)
-        .find(|name| {
-            causes
-                .iter()
-                .any(|cause| cause.contains(&format!("'{name}'")))
-        })
+        .find(|name| causes.iter().any(|cause| cause.contains(&format!("'{name}'"))))
         .cloned()
         .unwrap_or_default();
     let line = causes.iter().find_map(|cause| arrow_line(cause));
-    Error::Template {
-        template: format!("{TEMPLATES_DIR}/{template}"),
-        line,
-        scope: "(parsing)".into(),
-        causes,
-    }
+    Error::Template { template: format!("{TEMPLATES_DIR}/{template}"), line, scope: "(parsing)".into(), causes }
 }
 
 /// The messages of an error and all its sources, outermost first.
@@ -223,10 +193,7 @@ pub fn cause_chain(error: &dyn std::error::Error) -> Vec<String> {
         causes.push(cause.to_string());
         next = cause.source();
     }
-    causes
-        .into_iter()
-        .map(|cause| cause.trim().replace('\n', "\n    "))
-        .collect()
+    causes.into_iter().map(|cause| cause.trim().replace('\n', "\n    ")).collect()
 }
 
 /// Tera's parse errors contain `--> line:column`.
@@ -241,28 +208,17 @@ mod tests {
 
     #[test]
     fn reads_front_matter() {
-        let front = front_matter(
-            "nodes/k3s.yaml",
-            "{#- kiln\noutput: file\npath: config.yaml\n-#}\nbody",
-            Scope::Node,
-        )
-        .unwrap();
+        let front = front_matter("nodes/k3s.yaml", "{#- kiln\noutput: file\npath: config.yaml\n-#}\nbody", Scope::Node)
+            .unwrap();
         assert_eq!(front.output, OutputKind::File);
         assert_eq!(front.path.as_deref(), Some("config.yaml"));
     }
 
     #[test]
     fn plain_files_only_in_node_scope() {
-        let error = front_matter(
-            "cluster/x.sh",
-            "{#- kiln\noutput: file\npath: x.sh\n-#}",
-            Scope::Cluster,
-        )
-        .unwrap_err();
-        assert!(
-            error.to_string().contains("only allowed in node templates"),
-            "{error}"
-        );
+        let error =
+            front_matter("cluster/x.sh", "{#- kiln\noutput: file\npath: x.sh\n-#}", Scope::Cluster).unwrap_err();
+        assert!(error.to_string().contains("only allowed in node templates"), "{error}");
     }
 
     #[test]

@@ -11,8 +11,7 @@ use crate::diagnostic::did_you_mean;
 use crate::{Error, Result};
 
 /// Namespaces that exist in every cluster without being declared in values.
-pub const SYSTEM_NAMESPACES: [&str; 4] =
-    ["default", "kube-node-lease", "kube-public", "kube-system"];
+pub const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-node-lease", "kube-public", "kube-system"];
 
 pub fn cross_check(values: &Values) -> Result<()> {
     let mut problems = Problems::default();
@@ -30,20 +29,8 @@ pub fn cross_check(values: &Values) -> Result<()> {
 struct Problems(Vec<Error>);
 
 impl Problems {
-    fn add<T>(
-        &mut self,
-        scope: &Scoped<T>,
-        key_path: KeyPath,
-        shown: &KeyPath,
-        message: String,
-        help: Option<String>,
-    ) {
-        self.0.push(Error::Values {
-            location: scope.locate(&key_path),
-            key_path: shown.to_string(),
-            message,
-            help,
-        });
+    fn add<T>(&mut self, scope: &Scoped<T>, key_path: KeyPath, shown: &KeyPath, message: String, help: Option<String>) {
+        self.0.push(Error::Values { location: scope.locate(&key_path), key_path: shown.to_string(), message, help });
     }
 }
 
@@ -53,10 +40,7 @@ pub fn dns_label_problem(name: &str) -> Option<&'static str> {
         Some("is empty")
     } else if name.len() > 63 {
         Some("is longer than 63 characters")
-    } else if !name
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-    {
+    } else if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
         Some("may only contain lower-case letters, digits and `-`")
     } else if name.starts_with('-') || name.ends_with('-') {
         Some("must start and end with a letter or digit")
@@ -65,13 +49,7 @@ pub fn dns_label_problem(name: &str) -> Option<&'static str> {
     }
 }
 
-fn check_name<T>(
-    scope: &Scoped<T>,
-    declared: Option<&String>,
-    stem: &str,
-    what: &str,
-    problems: &mut Problems,
-) {
+fn check_name<T>(scope: &Scoped<T>, declared: Option<&String>, stem: &str, what: &str, problems: &mut Problems) {
     let key = KeyPath::root().key("name");
     match declared {
         None => problems.add(
@@ -96,9 +74,7 @@ fn check_name<T>(
                     key.clone(),
                     &key,
                     format!("{what} is named `{name}` but its file is `{stem}.yaml`"),
-                    Some(format!(
-                        "rename the file to `{name}.yaml` or set `name: {stem}`"
-                    )),
+                    Some(format!("rename the file to `{name}.yaml` or set `name: {stem}`")),
                 );
             }
         }
@@ -109,10 +85,7 @@ fn check_cluster(values: &Values, problems: &mut Problems) {
     let cluster = &values.cluster;
     for (key, present) in [
         ("name", cluster.typed.name.is_some()),
-        (
-            "kubernetesVersion",
-            cluster.typed.kubernetes_version.is_some(),
-        ),
+        ("kubernetesVersion", cluster.typed.kubernetes_version.is_some()),
         ("git", cluster.typed.git.is_some()),
     ] {
         if !present {
@@ -129,13 +102,7 @@ fn check_cluster(values: &Values, problems: &mut Problems) {
     if let Some(name) = &cluster.typed.name {
         if let Some(problem) = dns_label_problem(name) {
             let path = KeyPath::root().key("name");
-            problems.add(
-                cluster,
-                path.clone(),
-                &path,
-                format!("cluster name `{name}` {problem}"),
-                None,
-            );
+            problems.add(cluster, path.clone(), &path, format!("cluster name `{name}` {problem}"), None);
         }
     }
 }
@@ -154,20 +121,9 @@ fn check_node(stem: &str, node: &Scoped<schema::Node>, problems: &mut Problems) 
     }
 }
 
-fn check_namespace(
-    values: &Values,
-    stem: &str,
-    namespace: &NamespaceValues,
-    problems: &mut Problems,
-) {
+fn check_namespace(values: &Values, stem: &str, namespace: &NamespaceValues, problems: &mut Problems) {
     let scope = &namespace.namespace;
-    check_name(
-        scope,
-        scope.typed.name.as_ref(),
-        stem,
-        "namespace",
-        problems,
-    );
+    check_name(scope, scope.typed.name.as_ref(), stem, "namespace", problems);
     let typed = &scope.typed;
     if let Some(selector) = &typed.node_selector {
         check_node_selector(
@@ -180,14 +136,9 @@ fn check_namespace(
         );
     }
     if let Some(policy) = &typed.network_policy {
-        for (field, list) in [
-            ("ingressFrom", &policy.ingress_from),
-            ("egressTo", &policy.egress_to),
-        ] {
+        for (field, list) in [("ingressFrom", &policy.ingress_from), ("egressTo", &policy.egress_to)] {
             for (index, target) in list.iter().flatten().enumerate() {
-                if !values.namespaces.contains_key(target)
-                    && !SYSTEM_NAMESPACES.contains(&target.as_str())
-                {
+                if !values.namespaces.contains_key(target) && !SYSTEM_NAMESPACES.contains(&target.as_str()) {
                     let path = KeyPath::root().key("networkPolicy").key(field).index(index);
                     let help = did_you_mean(target, values.namespaces.keys().map(String::as_str))
                         .map(|s| format!("did you mean `{s}`?"));
@@ -204,9 +155,7 @@ fn check_namespace(
     }
     if let Some(level) = typed.pod_security.as_ref().and_then(|p| p.level) {
         let reason = typed.pod_security.as_ref().and_then(|p| p.reason.as_ref());
-        if level != schema::PodSecurityLevel::Restricted
-            && reason.is_none_or(|r| r.trim().is_empty())
-        {
+        if level != schema::PodSecurityLevel::Restricted && reason.is_none_or(|r| r.trim().is_empty()) {
             let path = KeyPath::parse("podSecurity.reason");
             problems.add(
                 scope,
@@ -234,13 +183,7 @@ fn check_namespace(
     }
 }
 
-fn check_object_name<T>(
-    scope: &Scoped<T>,
-    at: &KeyPath,
-    name: &str,
-    what: &str,
-    problems: &mut Problems,
-) {
+fn check_object_name<T>(scope: &Scoped<T>, at: &KeyPath, name: &str, what: &str, problems: &mut Problems) {
     if let Some(problem) = dns_label_problem(name) {
         problems.add(
             scope,
@@ -261,35 +204,23 @@ fn check_workload(
 ) {
     let workload = &scope.typed;
     let at = |key: &str| (KeyPath::root().key(key), shown.key(key));
-    for (key, present) in [
-        ("kind", workload.kind.is_some()),
-        ("image", workload.image.is_some()),
-    ] {
+    for (key, present) in [("kind", workload.kind.is_some()), ("image", workload.image.is_some())] {
         if !present {
             let (path, display) = at(key);
-            problems.add(
-                scope,
-                path,
-                &display,
-                format!("missing required key `{key}`"),
-                None,
-            );
+            problems.add(scope, path, &display, format!("missing required key `{key}`"), None);
         }
     }
     if let Some(node) = &workload.node {
         if !values.nodes.contains_key(node) {
             let (path, display) = at("node");
-            let help = did_you_mean(node, values.nodes.keys().map(String::as_str))
-                .map(|s| format!("did you mean `{s}`?"));
+            let help =
+                did_you_mean(node, values.nodes.keys().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
             problems.add(
                 scope,
                 path,
                 &display,
                 format!("workload is pinned to undeclared node `{node}`"),
-                help.or(Some(format!(
-                    "declared nodes: {}",
-                    join(values.nodes.keys())
-                ))),
+                help.or(Some(format!("declared nodes: {}", join(values.nodes.keys())))),
             );
         }
     }
@@ -297,51 +228,25 @@ fn check_workload(
         let (path, display) = at("nodeSelector");
         check_node_selector(values, scope, &path, &display, selector, problems);
     }
-    let declared: BTreeSet<&str> = namespace
-        .namespace
-        .typed
-        .secrets
-        .iter()
-        .flatten()
-        .map(|(name, _)| name.as_str())
-        .collect();
+    let declared: BTreeSet<&str> =
+        namespace.namespace.typed.secrets.iter().flatten().map(|(name, _)| name.as_str()).collect();
     let mut check_secret = |path: KeyPath, display: KeyPath, secret: Option<&String>| match secret {
-        None => problems.add(
-            scope,
-            path,
-            &display,
-            "secret reference without `secret`".into(),
-            None,
-        ),
+        None => problems.add(scope, path, &display, "secret reference without `secret`".into(), None),
         Some(secret) if !declared.contains(secret.as_str()) => {
             let help = did_you_mean(secret, declared.iter().copied())
                 .map(|s| format!("did you mean `{s}`?"))
                 .unwrap_or_else(|| "declare it under `secrets:` in this namespace file".into());
-            problems.add(
-                scope,
-                path,
-                &display,
-                format!("reference to undeclared secret `{secret}`"),
-                Some(help),
-            );
+            problems.add(scope, path, &display, format!("reference to undeclared secret `{secret}`"), Some(help));
         }
         Some(_) => {}
     };
     for (env, reference) in workload.secret_env.iter().flatten() {
         let (path, display) = at("secretEnv");
-        check_secret(
-            path.key(env.clone()),
-            display.key(env.clone()),
-            reference.secret.as_ref(),
-        );
+        check_secret(path.key(env.clone()), display.key(env.clone()), reference.secret.as_ref());
     }
     for (index, mount) in workload.secret_mounts.iter().flatten().enumerate() {
         let (path, display) = at("secretMounts");
-        check_secret(
-            path.index(index),
-            display.index(index),
-            mount.secret.as_ref(),
-        );
+        check_secret(path.index(index), display.index(index), mount.secret.as_ref());
     }
     for (key, value) in workload.env.iter().flatten() {
         if looks_like_secret_key(key) && !value.0.is_empty() {
@@ -384,9 +289,10 @@ fn check_node_selector<T>(
     problems: &mut Problems,
 ) {
     for (key, wanted) in selector {
-        let matches = values.nodes.iter().any(|(name, node)| {
-            node_labels(name, &node.typed).any(|(label, value)| label == key && value == wanted)
-        });
+        let matches = values
+            .nodes
+            .iter()
+            .any(|(name, node)| node_labels(name, &node.typed).any(|(label, value)| label == key && value == wanted));
         if !matches {
             problems.add(
                 scope,
@@ -400,10 +306,7 @@ fn check_node_selector<T>(
 }
 
 /// The labels a node carries: declared ones plus the hostname label Kubernetes sets.
-pub fn node_labels<'a>(
-    name: &'a str,
-    node: &'a schema::Node,
-) -> impl Iterator<Item = (&'a str, &'a str)> {
+pub fn node_labels<'a>(name: &'a str, node: &'a schema::Node) -> impl Iterator<Item = (&'a str, &'a str)> {
     node.labels
         .iter()
         .flatten()
@@ -414,27 +317,15 @@ pub fn node_labels<'a>(
 /// Keys whose values are credentials and must come from a sealed secret.
 fn looks_like_secret_key(key: &str) -> bool {
     let upper = key.to_ascii_uppercase();
-    [
-        "PASSWORD",
-        "PASSWD",
-        "SECRET",
-        "TOKEN",
-        "API_KEY",
-        "APIKEY",
-        "PRIVATE_KEY",
-        "CREDENTIAL",
-    ]
-    .iter()
-    .any(|marker| upper.contains(marker))
+    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL"]
+        .iter()
+        .any(|marker| upper.contains(marker))
 }
 
 /// kubeseal output is long base64 of an RSA-wrapped key plus AES-GCM data; a
 /// short or non-base64 value is plaintext someone pasted by mistake.
 pub fn looks_sealed(value: &str) -> bool {
-    value.len() >= 64
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+    value.len() >= 64 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
 }
 
 fn join<'a>(items: impl Iterator<Item = impl AsRef<str> + 'a>) -> String {
@@ -453,18 +344,9 @@ mod tests {
     #[test]
     fn dns_labels() {
         assert_eq!(dns_label_problem("ai-system-gpu"), None);
-        assert_eq!(
-            dns_label_problem("AI"),
-            Some("may only contain lower-case letters, digits and `-`")
-        );
-        assert_eq!(
-            dns_label_problem("-x"),
-            Some("must start and end with a letter or digit")
-        );
-        assert_eq!(
-            dns_label_problem(&"a".repeat(64)),
-            Some("is longer than 63 characters")
-        );
+        assert_eq!(dns_label_problem("AI"), Some("may only contain lower-case letters, digits and `-`"));
+        assert_eq!(dns_label_problem("-x"), Some("must start and end with a letter or digit"));
+        assert_eq!(dns_label_problem(&"a".repeat(64)), Some("is longer than 63 characters"));
     }
 
     #[test]

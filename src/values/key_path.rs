@@ -38,9 +38,7 @@ impl KeyPath {
     }
 
     pub fn strip_prefix(&self, prefix: &KeyPath) -> Option<KeyPath> {
-        self.0
-            .strip_prefix(prefix.0.as_slice())
-            .map(|rest| KeyPath(rest.to_vec()))
+        self.0.strip_prefix(prefix.0.as_slice()).map(|rest| KeyPath(rest.to_vec()))
     }
 
     pub fn parent(&self) -> Option<KeyPath> {
@@ -51,9 +49,7 @@ impl KeyPath {
     pub fn parse(text: &str) -> KeyPath {
         let mut segments = Vec::new();
         for part in text.split('.').filter(|part| !part.is_empty()) {
-            let (key, indexes) = part
-                .split_once('[')
-                .map_or((part, ""), |(k, rest)| (k, rest));
+            let (key, indexes) = part.split_once('[').map_or((part, ""), |(k, rest)| (k, rest));
             if !key.is_empty() {
                 segments.push(Segment::Key(key.to_string()));
             }
@@ -95,29 +91,13 @@ mod tests {
 
     #[test]
     fn displays_keys_indexes_and_dotted_keys() {
-        let path = KeyPath::root()
-            .key("workloads")
-            .key("web")
-            .key("ports")
-            .index(0)
-            .key("nvidia.com/gpu");
-        assert_eq!(
-            path.to_string(),
-            "workloads.web.ports[0].\"nvidia.com/gpu\""
-        );
+        let path = KeyPath::root().key("workloads").key("web").key("ports").index(0).key("nvidia.com/gpu");
+        assert_eq!(path.to_string(), "workloads.web.ports[0].\"nvidia.com/gpu\"");
     }
 
     #[test]
     fn parses_dotted_form() {
         let path = KeyPath::parse("workloads.web.ports[1].port");
-        assert_eq!(
-            path,
-            KeyPath::root()
-                .key("workloads")
-                .key("web")
-                .key("ports")
-                .index(1)
-                .key("port")
-        );
+        assert_eq!(path, KeyPath::root().key("workloads").key("web").key("ports").index(1).key("port"));
     }
 }

@@ -59,20 +59,15 @@ impl Origins {
 /// Looks up the node at `path` in `value`.
 pub fn lookup<'v>(value: &'v Value, path: &KeyPath) -> Option<&'v Value> {
     use super::key_path::Segment;
-    path.0
-        .iter()
-        .try_fold(value, |node, segment| match segment {
-            Segment::Key(key) => node.as_mapping()?.get(key.as_str()),
-            Segment::Index(index) => node.as_sequence()?.get(*index),
-        })
+    path.0.iter().try_fold(value, |node, segment| match segment {
+        Segment::Key(key) => node.as_mapping()?.get(key.as_str()),
+        Segment::Index(index) => node.as_sequence()?.get(*index),
+    })
 }
 
 /// Merges the layers in order; later layers win.
 pub fn merge(layers: &[Layer<'_>]) -> Result<Merged> {
-    let mut merged = Merged {
-        value: Value::Mapping(Mapping::new()),
-        origins: Origins::default(),
-    };
+    let mut merged = Merged { value: Value::Mapping(Mapping::new()), origins: Origins::default() };
     for layer in layers {
         let Some(value) = layer.value() else { continue };
         if value.is_null() {
@@ -88,13 +83,7 @@ pub fn merge(layers: &[Layer<'_>]) -> Result<Merged> {
             });
         }
         let mut origins = std::mem::take(&mut merged.origins);
-        merge_into(
-            &mut merged.value,
-            value,
-            layer,
-            &KeyPath::root(),
-            &mut origins,
-        )?;
+        merge_into(&mut merged.value, value, layer, &KeyPath::root(), &mut origins)?;
         merged.origins = origins;
     }
     Ok(merged)
@@ -107,8 +96,7 @@ fn merge_into(
     at: &KeyPath,
     origins: &mut Origins,
 ) -> Result<()> {
-    let (Value::Mapping(target_map), Value::Mapping(incoming_map)) = (&mut *target, incoming)
-    else {
+    let (Value::Mapping(target_map), Value::Mapping(incoming_map)) = (&mut *target, incoming) else {
         unreachable!("merge_into is only called on two mappings");
     };
     for (key, value) in incoming_map {
@@ -123,10 +111,7 @@ fn merge_into(
         }
         match target_map.get_mut(key) {
             Some(existing) if existing.is_mapping() && value.is_mapping() => {
-                origins.0.insert(
-                    child.clone(),
-                    layer.source.locate(&layer.prefix.join(&child)),
-                );
+                origins.0.insert(child.clone(), layer.source.locate(&layer.prefix.join(&child)));
                 merge_into(existing, value, layer, &child, origins)?;
             }
             Some(existing) if existing.is_mapping() != value.is_mapping() => {
@@ -156,9 +141,7 @@ fn merge_into(
 }
 
 fn record_origins(value: &Value, layer: &Layer<'_>, at: &KeyPath, origins: &mut Origins) {
-    origins
-        .0
-        .insert(at.clone(), layer.source.locate(&layer.prefix.join(at)));
+    origins.0.insert(at.clone(), layer.source.locate(&layer.prefix.join(at)));
     match value {
         Value::Mapping(map) => {
             for (key, child) in map {
@@ -225,37 +208,12 @@ mod tests {
     fn maps_merge_lists_replace_null_removes() {
         let base = source("base.yaml", "a:\n  x: 1\n  y: 2\nlist: [1, 2]\ngone: 3\n");
         let top = source("top.yaml", "a:\n  y: 20\nlist: [9]\ngone: null\n");
-        let merged = merge(&[
-            Layer::new(&base, KeyPath::root()),
-            Layer::new(&top, KeyPath::root()),
-        ])
-        .unwrap();
+        let merged = merge(&[Layer::new(&base, KeyPath::root()), Layer::new(&top, KeyPath::root())]).unwrap();
         let expected: Value = serde_yaml::from_str("a:\n  x: 1\n  y: 20\nlist: [9]\n").unwrap();
         assert_eq!(merged.value, expected);
-        assert_eq!(
-            merged
-                .origins
-                .locate(&KeyPath::parse("a.x"))
-                .unwrap()
-                .to_string(),
-            "base.yaml:2:3"
-        );
-        assert_eq!(
-            merged
-                .origins
-                .locate(&KeyPath::parse("a.y"))
-                .unwrap()
-                .to_string(),
-            "top.yaml:2:3"
-        );
-        assert_eq!(
-            merged
-                .origins
-                .locate(&KeyPath::parse("list[0]"))
-                .unwrap()
-                .to_string(),
-            "top.yaml:3:8"
-        );
+        assert_eq!(merged.origins.locate(&KeyPath::parse("a.x")).unwrap().to_string(), "base.yaml:2:3");
+        assert_eq!(merged.origins.locate(&KeyPath::parse("a.y")).unwrap().to_string(), "top.yaml:2:3");
+        assert_eq!(merged.origins.locate(&KeyPath::parse("list[0]")).unwrap().to_string(), "top.yaml:3:8");
         assert!(merged.origins.locate(&KeyPath::parse("gone")).is_none());
     }
 
@@ -263,11 +221,7 @@ mod tests {
     fn map_replaced_by_scalar_is_an_error_naming_both_sides() {
         let base = source("base.yaml", "a:\n  x: 1\n");
         let top = source("top.yaml", "a: 5\n");
-        let error = merge(&[
-            Layer::new(&base, KeyPath::root()),
-            Layer::new(&top, KeyPath::root()),
-        ])
-        .unwrap_err();
+        let error = merge(&[Layer::new(&base, KeyPath::root()), Layer::new(&top, KeyPath::root())]).unwrap_err();
         assert_eq!(
             error.to_string(),
             "error: `a` is a number here but a mapping in the layer below\n  --> top.yaml:1:1\n  = key: a\n  = help: the other value is set at base.yaml:1:1; use the same shape in both, or `null` to remove it first"
@@ -283,21 +237,7 @@ mod tests {
             Layer::new(&namespace, KeyPath::parse("workloads.web")),
         ])
         .unwrap();
-        assert_eq!(
-            merged
-                .origins
-                .locate(&KeyPath::parse("replicas"))
-                .unwrap()
-                .to_string(),
-            "cluster.yaml:3:5"
-        );
-        assert_eq!(
-            merged
-                .origins
-                .locate(&KeyPath::parse("image"))
-                .unwrap()
-                .to_string(),
-            "ns.yaml:3:5"
-        );
+        assert_eq!(merged.origins.locate(&KeyPath::parse("replicas")).unwrap().to_string(), "cluster.yaml:3:5");
+        assert_eq!(merged.origins.locate(&KeyPath::parse("image")).unwrap().to_string(), "ns.yaml:3:5");
     }
 }

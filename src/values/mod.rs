@@ -51,13 +51,10 @@ pub struct Scoped<T> {
 
 impl<T> Scoped<T> {
     pub fn locate(&self, key_path: &KeyPath) -> Location {
-        self.origins.locate(key_path).cloned().unwrap_or_else(|| {
-            Location::file(
-                self.files
-                    .last()
-                    .map_or(Path::new("values"), PathBuf::as_path),
-            )
-        })
+        self.origins
+            .locate(key_path)
+            .cloned()
+            .unwrap_or_else(|| Location::file(self.files.last().map_or(Path::new("values"), PathBuf::as_path)))
     }
 }
 
@@ -66,8 +63,7 @@ pub use crate::input::VALUES_DIR;
 /// Loads and checks every values file among the inputs.
 pub fn load(inputs: &InputFiles) -> Result<Values> {
     let layout = discover(inputs)?;
-    let read =
-        |path: &PathBuf| source::parse(path, inputs.get(path).map_or(&[][..], Vec::as_slice));
+    let read = |path: &PathBuf| source::parse(path, inputs.get(path).map_or(&[][..], Vec::as_slice));
     let mut errors = Vec::new();
     let cluster_source = read(&layout.cluster)?;
     let mut node_sources = Vec::new();
@@ -112,12 +108,7 @@ pub fn load(inputs: &InputFiles) -> Result<Values> {
     files.extend(node_sources);
     files.extend(namespace_sources);
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    let values = Values {
-        cluster,
-        nodes,
-        namespaces,
-        files,
-    };
+    let values = Values { cluster, nodes, namespaces, files };
     check::cross_check(&values)?;
     Ok(values)
 }
@@ -139,22 +130,12 @@ fn discover(inputs: &InputFiles) -> Result<Layout> {
             help: Some("every repository declares its cluster-wide settings there".to_string()),
         });
     }
-    let mut layout = Layout {
-        cluster,
-        nodes: Vec::new(),
-        namespaces: Vec::new(),
-    };
+    let mut layout = Layout { cluster, nodes: Vec::new(), namespaces: Vec::new() };
     let mut errors = Vec::new();
     for (relative, _) in inputs.under(VALUES_DIR) {
         let relative = relative.clone();
-        let name = relative
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let parent = relative
-            .parent()
-            .and_then(Path::file_name)
-            .map(|p| p.to_string_lossy().into_owned());
+        let name = relative.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let parent = relative.parent().and_then(Path::file_name).map(|p| p.to_string_lossy().into_owned());
         let is_yaml = name.ends_with(".yaml") || name.ends_with(".yml");
         match (parent.as_deref(), is_yaml) {
             (Some(VALUES_DIR), true) if name == "cluster.yaml" => {}
@@ -173,49 +154,33 @@ fn discover(inputs: &InputFiles) -> Result<Layout> {
 }
 
 fn file_stem(path: &Path) -> String {
-    path.file_stem()
-        .map(|stem| stem.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// A scope read from exactly one file (cluster, node).
 fn single<T: DeserializeOwned>(source: &Source) -> Result<Scoped<T>> {
     let merged = merge::merge(&[Layer::new(source, KeyPath::root())])?;
     let typed = typed_from(&merged, source, &KeyPath::root())?;
-    Ok(Scoped {
-        typed,
-        value: merged.value,
-        origins: merged.origins,
-        files: vec![source.path.clone()],
-    })
+    Ok(Scoped { typed, value: merged.value, origins: merged.origins, files: vec![source.path.clone()] })
 }
 
 /// Checks the file strictly as written, then the merged result.
 fn typed_from<T: DeserializeOwned>(merged: &Merged, source: &Source, base: &KeyPath) -> Result<T> {
     typed::deserialize(&merged.value, base, |key_path| {
-        merged
-            .origins
-            .locate(key_path)
-            .cloned()
-            .unwrap_or_else(|| source.locate(&base.join(key_path)))
+        merged.origins.locate(key_path).cloned().unwrap_or_else(|| source.locate(&base.join(key_path)))
     })
 }
 
 fn namespace(cluster: &Source, source: &Source) -> Result<NamespaceValues> {
     // The namespace file alone must follow the schema, so a typo is reported
     // against the file it is in, before any layering.
-    let _: schema::Namespace = typed::deserialize(
-        &merge::strip_nulls(&source.value),
-        &KeyPath::root(),
-        |key_path| source.locate(key_path),
-    )?;
+    let _: schema::Namespace =
+        typed::deserialize(&merge::strip_nulls(&source.value), &KeyPath::root(), |key_path| source.locate(key_path))?;
     let cluster_defaults = KeyPath::parse("defaults");
     let _: schema::Defaults = match merge::lookup(&cluster.value, &cluster_defaults) {
-        Some(defaults) => typed::deserialize(
-            &merge::strip_nulls(defaults),
-            &cluster_defaults,
-            |key_path| cluster.locate(&cluster_defaults.join(key_path)),
-        )?,
+        Some(defaults) => typed::deserialize(&merge::strip_nulls(defaults), &cluster_defaults, |key_path| {
+            cluster.locate(&cluster_defaults.join(key_path))
+        })?,
         None => schema::Defaults::default(),
     };
 
@@ -237,21 +202,8 @@ fn namespace(cluster: &Source, source: &Source) -> Result<NamespaceValues> {
         let workload = typed_from(&merged, source, &own)?;
         workloads.insert(
             name.clone(),
-            Scoped {
-                typed: workload,
-                value: merged.value,
-                origins: merged.origins,
-                files: files.clone(),
-            },
+            Scoped { typed: workload, value: merged.value, origins: merged.origins, files: files.clone() },
         );
     }
-    Ok(NamespaceValues {
-        namespace: Scoped {
-            typed,
-            value: merged.value,
-            origins: merged.origins,
-            files,
-        },
-        workloads,
-    })
+    Ok(NamespaceValues { namespace: Scoped { typed, value: merged.value, origins: merged.origins, files }, workloads })
 }

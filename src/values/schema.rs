@@ -333,11 +333,7 @@ pub struct EnvValue(pub String);
 
 impl<'de> Deserialize<'de> for EnvValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        scalar_text(
-            deserializer,
-            "an environment value (string, number or boolean)",
-        )
-        .map(EnvValue)
+        scalar_text(deserializer, "an environment value (string, number or boolean)").map(EnvValue)
     }
 }
 
@@ -580,10 +576,7 @@ pub fn parse_quantity_milli(text: &str) -> Option<u128> {
     let text = text.trim();
     let (number, multiplier) = SUFFIXES
         .iter()
-        .find_map(|(suffix, multiplier)| {
-            text.strip_suffix(suffix)
-                .map(|number| (number, *multiplier))
-        })
+        .find_map(|(suffix, multiplier)| text.strip_suffix(suffix).map(|number| (number, *multiplier)))
         .unwrap_or((text, 1));
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     if whole.is_empty() && fraction.is_empty()
@@ -599,16 +592,10 @@ pub fn parse_quantity_milli(text: &str) -> Option<u128> {
         // milli suffix: the number already is in milli-units
         return (fraction.is_empty()).then_some(mantissa);
     }
-    mantissa
-        .checked_mul(multiplier)?
-        .checked_mul(1000)
-        .map(|value| value / scale)
+    mantissa.checked_mul(multiplier)?.checked_mul(1000).map(|value| value / scale)
 }
 
-fn scalar_text<'de, D: Deserializer<'de>>(
-    deserializer: D,
-    expected: &'static str,
-) -> Result<String, D::Error> {
+fn scalar_text<'de, D: Deserializer<'de>>(deserializer: D, expected: &'static str) -> Result<String, D::Error> {
     struct Text(&'static str);
     impl serde::de::Visitor<'_> for Text {
         type Value = String;
@@ -652,8 +639,7 @@ mod tests {
 
     #[test]
     fn env_values_accept_numbers_and_booleans() {
-        let env: BTreeMap<String, EnvValue> =
-            serde_yaml::from_str("A: 1\nB: true\nC: text\n").unwrap();
+        let env: BTreeMap<String, EnvValue> = serde_yaml::from_str("A: 1\nB: true\nC: text\n").unwrap();
         assert_eq!(env["A"], EnvValue("1".into()));
         assert_eq!(env["B"], EnvValue("true".into()));
     }

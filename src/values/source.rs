@@ -58,40 +58,21 @@ pub fn parse(relative: &Path, bytes: &[u8]) -> Result<Source> {
     let bytes = bytes.to_vec();
     let text = std::str::from_utf8(&bytes).map_err(|error| {
         let (line, column) = line_column(&bytes, error.valid_up_to());
-        Error::NotUtf8 {
-            location: Location::new(relative, line, column),
-        }
+        Error::NotUtf8 { location: Location::new(relative, line, column) }
     })?;
     let value: Value = serde_yaml::from_str(text).map_err(|error| yaml_error(relative, &error))?;
     if value.is_null() {
-        return Err(Error::EmptyFile {
-            path: relative.to_path_buf(),
-            what: "values file",
-        });
+        return Err(Error::EmptyFile { path: relative.to_path_buf(), what: "values file" });
     }
-    Ok(Source {
-        path: relative.to_path_buf(),
-        value,
-        positions: index_positions(text),
-        bytes,
-    })
+    Ok(Source { path: relative.to_path_buf(), value, positions: index_positions(text), bytes })
 }
 
 fn yaml_error(path: &Path, error: &serde_yaml::Error) -> Error {
-    let (line, column) = error
-        .location()
-        .map_or((1, 1), |at| (at.line(), at.column()));
+    let (line, column) = error.location().map_or((1, 1), |at| (at.line(), at.column()));
     let message = error.to_string();
     // serde_yaml appends " at line N column M"; the location line already says that.
-    let message = message
-        .split(" at line ")
-        .next()
-        .unwrap_or(&message)
-        .to_string();
-    Error::YamlSyntax {
-        location: Location::new(path, line, column),
-        message,
-    }
+    let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+    Error::YamlSyntax { location: Location::new(path, line, column), message }
 }
 
 /// Walks parser events and records where each key and list item starts.
@@ -99,10 +80,7 @@ fn index_positions(text: &str) -> Positions {
     let mut indexer = Indexer::default();
     // A document serde_yaml accepted parses here too; if it does not, positions
     // fall back to the file start rather than failing the run.
-    if Parser::new_from_str(text)
-        .load(&mut indexer, false)
-        .is_err()
-    {
+    if Parser::new_from_str(text).load(&mut indexer, false).is_err() {
         return Positions::default();
     }
     Positions(indexer.positions)
@@ -149,8 +127,7 @@ impl MarkedEventReceiver for Indexer {
             Event::Scalar(text, ..) => {
                 if let Some(Frame::Mapping { path, key }) = self.stack.last_mut() {
                     if key.is_none() {
-                        self.positions
-                            .insert(path.key(text.clone()), (mark.line(), mark.col() + 1));
+                        self.positions.insert(path.key(text.clone()), (mark.line(), mark.col() + 1));
                         *key = Some(text);
                         return;
                     }

@@ -33,12 +33,7 @@ pub fn deserialize<T: DeserializeOwned>(
             }
             None => (humanize(&inner), None),
         };
-        Error::Values {
-            location: locate(&key_path),
-            key_path: base.join(&key_path).to_string(),
-            message,
-            help,
-        }
+        Error::Values { location: locate(&key_path), key_path: base.join(&key_path).to_string(), message, help }
     })
 }
 
@@ -60,12 +55,7 @@ fn convert_path(path: &serde_path_to_error::Path) -> KeyPath {
 fn parse_unknown_field(message: &str) -> Option<(String, Vec<String>)> {
     let rest = message.strip_prefix("unknown field `")?;
     let (field, rest) = rest.split_once('`')?;
-    let expected = rest
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_string)
-        .collect();
+    let expected = rest.split('`').skip(1).step_by(2).map(str::to_string).collect();
     Some((field.to_string(), expected))
 }
 
@@ -78,11 +68,7 @@ fn humanize(message: &str) -> String {
         .replace("map,", "a mapping,")
         .replace("struct ", "mapping ")
         .replace("unknown variant", "unknown value");
-    message
-        .split(" at line ")
-        .next()
-        .unwrap_or(&message)
-        .to_string()
+    message.split(" at line ").next().unwrap_or(&message).to_string()
 }
 
 #[cfg(test)]
@@ -92,8 +78,7 @@ mod tests {
     #[test]
     fn parses_unknown_field_messages() {
         let (field, expected) =
-            parse_unknown_field("unknown field `replcas`, expected one of `kind`, `replicas`")
-                .unwrap();
+            parse_unknown_field("unknown field `replcas`, expected one of `kind`, `replicas`").unwrap();
         assert_eq!(field, "replcas");
         assert_eq!(expected, ["kind", "replicas"]);
         let (_, single) = parse_unknown_field("unknown field `x`, expected `name`").unwrap();
