@@ -2,6 +2,7 @@
 //! assemble the output tree. Every command that needs a tree starts here.
 
 use crate::input::InputFiles;
+use crate::output::object::Object;
 use crate::output::tree::Tree;
 use crate::render::templates;
 use crate::values::{self, Values};
@@ -9,6 +10,8 @@ use crate::{output, render, Result};
 
 pub struct Build {
     pub values: Values,
+    /// Every rendered Kubernetes object, parsed, in template order.
+    pub objects: Vec<Object>,
     pub tree: Tree,
 }
 
@@ -17,6 +20,6 @@ pub fn build(inputs: &InputFiles) -> Result<Build> {
     let values = values::load(inputs)?;
     let templates = templates::load(inputs)?;
     let rendered = render::render(&templates, &values)?;
-    let tree = output::assemble(rendered, &inputs.hashes())?;
-    Ok(Build { values, tree })
+    let (objects, tree) = output::assemble(rendered, &inputs.hashes())?;
+    Ok(Build { values, objects, tree })
 }

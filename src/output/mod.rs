@@ -11,7 +11,7 @@ pub mod tree;
 pub mod verify;
 pub mod write;
 
-use object::Parsed;
+use object::{Object, Parsed};
 use std::collections::BTreeMap;
 
 use tree::Tree;
@@ -19,9 +19,9 @@ use tree::Tree;
 use crate::render::Rendered;
 use crate::{Error, Result};
 
-/// Turns template output into the tree of files kiln owns.
-/// `inputs` maps each input file to its sha256, for the lock.
-pub fn assemble(rendered: Vec<Rendered>, inputs: &BTreeMap<String, String>) -> Result<Tree> {
+/// Turns template output into the parsed objects (checksums added) and the
+/// tree of files kiln owns. `inputs` maps each input file to its sha256, for the lock.
+pub fn assemble(rendered: Vec<Rendered>, inputs: &BTreeMap<String, String>) -> Result<(Vec<Object>, Tree)> {
     let mut objects = Vec::new();
     let mut files = Vec::new();
     let mut errors = Vec::new();
@@ -34,5 +34,6 @@ pub fn assemble(rendered: Vec<Rendered>, inputs: &BTreeMap<String, String>) -> R
     }
     Error::from_list(errors)?;
     checksum::annotate(&mut objects);
-    tree::build(objects, files, inputs)
+    let tree = tree::build(&objects, files, inputs)?;
+    Ok((objects, tree))
 }

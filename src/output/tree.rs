@@ -49,7 +49,7 @@ impl Tree {
 
 /// Places objects and files, checks uniqueness and path safety, and adds the
 /// hash manifest and the lock.
-pub fn build(objects: Vec<Object>, files: Vec<PlainFile>, inputs: &BTreeMap<String, String>) -> Result<Tree> {
+pub fn build(objects: &[Object], files: Vec<PlainFile>, inputs: &BTreeMap<String, String>) -> Result<Tree> {
     let mut tree = Tree::default();
     let mut identities: BTreeMap<Identity, String> = BTreeMap::new();
     let mut errors = Vec::new();
@@ -59,7 +59,7 @@ pub fn build(objects: Vec<Object>, files: Vec<PlainFile>, inputs: &BTreeMap<Stri
             errors.push(Error::Duplicate { what: format!("object {}", object.identity), first, second: described });
             continue;
         }
-        let path = match object_path(&object) {
+        let path = match object_path(object) {
             Ok(path) => path,
             Err(error) => {
                 errors.push(error);
@@ -71,7 +71,7 @@ pub fn build(objects: Vec<Object>, files: Vec<PlainFile>, inputs: &BTreeMap<Stri
             header(&object.origin.template, &object.origin.values, "#"),
             canonical::to_yaml(&canonical::order(&object.value))
         );
-        insert(&mut tree, path, Entry::new(text.into_bytes(), Some(object.identity), described), &mut errors);
+        insert(&mut tree, path, Entry::new(text.into_bytes(), Some(object.identity.clone()), described), &mut errors);
     }
     for file in files {
         let described = file.origin.describe();
