@@ -5,11 +5,11 @@ use std::io::Write as _;
 
 use clap::{CommandFactory, Parser};
 
-use crate::cli::{Arguments, Command, Format};
+use crate::cli::{Arguments, Command, DiffFormat, Format};
 use crate::input::InputFiles;
 use crate::output::{disk, drift, verify, write};
 use crate::settings::Settings;
-use crate::{build, explain, Outcome, Result};
+use crate::{build, diff, explain, Outcome, Result};
 
 /// Parses arguments, runs the command and prints errors; returns the exit code.
 pub fn main<I, T>(args: I) -> Outcome
@@ -39,6 +39,7 @@ fn execute(command: &Command, settings: &Settings) -> Result<Outcome> {
         Command::Render { diff: false, .. } => render(settings),
         Command::Render { diff: true, stat, format } => render_diff(settings, *stat, *format),
         Command::Verify { format } => verify(settings, *format),
+        Command::Diff { base, head, stat, format } => diff(settings, base, head.as_deref(), *stat, *format),
         Command::Explain { scope, name } => {
             print(&explain::explain(&settings.root, scope, name.as_deref())?);
             Ok(Outcome::Ok)
@@ -93,6 +94,16 @@ fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
         Format::Text => print(&report.to_text()),
     }
     Ok(if report.ok() { Outcome::Ok } else { Outcome::CheckFailed })
+}
+
+fn diff(settings: &Settings, base: &str, head: Option<&str>, stat: bool, format: DiffFormat) -> Result<Outcome> {
+    let report = diff::diff(&settings.root, base, head)?;
+    print(&match format {
+        DiffFormat::Text => diff::text::text(&report, stat, settings.color),
+        DiffFormat::Json => report.to_json(),
+        DiffFormat::Markdown => diff::markdown::markdown(&report),
+    });
+    Ok(if report.has_changes() { Outcome::CheckFailed } else { Outcome::Ok })
 }
 
 /// Prints a line to stdout; a closed pipe (`kiln ... | head`) is not an error.
