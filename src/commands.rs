@@ -98,11 +98,12 @@ fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
 
 fn diff(settings: &Settings, base: &str, head: Option<&str>, stat: bool, format: DiffFormat) -> Result<Outcome> {
     let report = diff::diff(&settings.root, base, head)?;
-    print(&match format {
-        DiffFormat::Text => diff::text::text(&report, stat, settings.color),
-        DiffFormat::Json => report.to_json(),
-        DiffFormat::Markdown => diff::markdown::markdown(&report),
-    });
+    match format {
+        DiffFormat::Text => print(&diff::text::text(&report, stat, settings.color)),
+        DiffFormat::Json => print(&report.to_json()),
+        // Already ends with a newline; the comment's size is counted with it.
+        DiffFormat::Markdown => print_raw(&diff::markdown::markdown(&report)),
+    }
     Ok(if report.has_changes() { Outcome::CheckFailed } else { Outcome::Ok })
 }
 

@@ -311,9 +311,13 @@ fn fence(text: &str) -> String {
     "`".repeat(longest.max(2) + 1)
 }
 
-/// Inline code that is safe inside a table cell.
+/// Inline code that is safe inside a table cell: delimited by more backticks
+/// than any run inside it, with `|` escaped for the table.
 fn inline(text: &str) -> String {
-    format!("`{}`", text.replace('`', "'").replace('|', "\\|"))
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let ticks = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') { " " } else { "" };
+    format!("{ticks}{pad}{}{pad}{ticks}", text.replace('|', "\\|"))
 }
 
 fn html(text: &str) -> String {
@@ -381,6 +385,12 @@ mod tests {
             moved: Vec::new(),
             drift: DriftGate { in_sync: true, ..DriftGate::default() },
         }
+    }
+
+    #[test]
+    fn inline_code_survives_backticks_and_pipes() {
+        assert_eq!(inline("a|b"), "`a\\|b`");
+        assert_eq!(inline("unknown key `x`"), "`` unknown key `x` ``");
     }
 
     #[test]
