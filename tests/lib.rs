@@ -3,5 +3,6 @@
 
 mod harness;
 
+mod cluster;
 mod diff;
 mod render;

@@ -150,7 +150,8 @@ fn merge(value: &Value, args: &Args) -> Result<Value> {
 /// A one-entry mapping, for keys such as `kubernetes.io/hostname` that cannot
 /// be written as Tera keyword arguments: `dict(key="a/b", value=x)`.
 fn dict(args: &Args) -> Result<Value> {
-    let key = args.get("key").and_then(Value::as_str).ok_or_else(|| Error::msg("dict: missing string argument `key`"))?;
+    let key =
+        args.get("key").and_then(Value::as_str).ok_or_else(|| Error::msg("dict: missing string argument `key`"))?;
     let value = args.get("value").cloned().unwrap_or(Value::Null);
     let mut map = serde_json::Map::new();
     map.insert(key.to_string(), value);
