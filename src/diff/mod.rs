@@ -306,7 +306,7 @@ pub fn compare(mut base: Side, mut head: Side) -> (Vec<Change>, Vec<Moved>, usiz
             Some(identity) => {
                 let (a, b) = secret::redact(identity, value(&old), value(&new));
                 let text = |value: Option<serde_yaml::Value>| {
-                    value.map(|value| canonical::to_yaml(&canonical::order(&value))).unwrap_or_default()
+                    value.map(|value| canonical::to_yaml(&canonical::order(value))).unwrap_or_default()
                 };
                 unified(
                     old.as_ref().map(|i| i.path.as_str()),
