@@ -9,7 +9,7 @@ pub mod templates;
 use std::path::PathBuf;
 
 use context::Contexts;
-use templates::{cause_chain, OutputKind, Scope, Template, Templates};
+use templates::{cause_chain, OutputKind, Scope, Template, Templates, TEMPLATES_DIR};
 
 use crate::values::Values;
 use crate::{Error, Result};
@@ -60,12 +60,31 @@ pub fn render(templates: &Templates, values: &Values) -> Result<Vec<Rendered>> {
                     dir: template.front.dir.clone(),
                     text,
                 }),
-                Err(error) => errors.push(render_error(template, &instance.label, &error)),
+                Err(error) => errors.push(render_error(templates, template, &instance.label, &error)),
             }
         }
     }
-    Error::from_list(errors)?;
+    Error::from_list(merge_repeats(errors))?;
     Ok(out)
+}
+
+/// One broken expression fails every scope instance; report it once, with a count.
+fn merge_repeats(errors: Vec<Error>) -> Vec<Error> {
+    let mut merged: Vec<Error> = Vec::new();
+    for error in errors {
+        if let Error::Template { template, causes, .. } = &error {
+            let same = merged.iter_mut().find_map(|seen| match seen {
+                Error::Template { template: t, causes: c, also, .. } if t == template && c == causes => Some(also),
+                _ => None,
+            });
+            if let Some(also) = same {
+                *also += 1;
+                continue;
+            }
+        }
+        merged.push(error);
+    }
+    merged
 }
 
 /// One instance of a scope: the cluster, a node, a namespace or a workload.
@@ -121,14 +140,22 @@ fn instances(scope: Scope, values: &Values, all_files: &[PathBuf]) -> Vec<Instan
     }
 }
 
-fn render_error(template: &Template, scope: &str, error: &tera::Error) -> Error {
+fn render_error(templates: &Templates, template: &Template, scope: &str, error: &tera::Error) -> Error {
     let causes = cause_chain(error);
-    Error::Template {
-        template: template.display(),
-        line: guess_line(&template.source, &causes),
-        scope: scope.to_string(),
-        causes,
-    }
+    // Tera names the innermost template being rendered ("while rendering
+    // '_lib/pod.tera'"): the failing expression is there, maybe in a partial.
+    let innermost = causes
+        .iter()
+        .rev()
+        .find_map(|cause| cause.split("while rendering '").nth(1).and_then(|rest| rest.split('\'').next()))
+        .filter(|name| templates.sources.contains_key(*name))
+        .unwrap_or(&template.name);
+    let source = templates.sources.get(innermost).map_or("", String::as_str);
+    let location = match guess_line(source, &causes) {
+        Some(line) => format!("{TEMPLATES_DIR}/{innermost}:{line}"),
+        None => format!("{TEMPLATES_DIR}/{innermost}"),
+    };
+    Error::Template { template: template.display(), location, scope: scope.to_string(), causes, also: 0 }
 }
 
 /// Tera's render errors carry no line number, but they quote the variable,
