@@ -4,6 +4,7 @@
 //! one as changed; other lists are compared item by item when their lengths
 //! match, and as a whole otherwise.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
@@ -46,13 +47,18 @@ pub fn compare(base: &Value, head: &Value) -> Vec<Field> {
 }
 
 fn walk(base: &Value, head: &Value, path: &mut String, out: &mut Vec<Field>) {
+    // Mapping equality ignores key order; equal subtrees need no walk.
+    if base == head {
+        return;
+    }
     match (untag(base), untag(head)) {
         (Value::Mapping(base), Value::Mapping(head)) => {
-            let (base, head) = (keyed(base), keyed(head));
-            let keys: BTreeSet<&String> = base.keys().chain(head.keys()).collect();
+            let only_head = head.keys().filter(|key| !base.contains_key(*key));
+            let mut keys: Vec<&Value> = base.keys().chain(only_head).collect();
+            keys.sort_by(|a, b| key_text(a).cmp(&key_text(b)));
             for key in keys {
                 let length = path.len();
-                push_key(path, key);
+                push_key(path, &key_text(key));
                 match (base.get(key), head.get(key)) {
                     (Some(old), Some(new)) => walk(old, new, path, out),
                     (None, Some(_)) => record(path, FieldChange::Added, out),
@@ -77,10 +83,6 @@ fn walk(base: &Value, head: &Value, path: &mut String, out: &mut Vec<Field>) {
         (base, head) if base != head => record(path, FieldChange::Changed, out),
         _ => {}
     }
-}
-
-fn keyed(map: &serde_yaml::Mapping) -> BTreeMap<String, &Value> {
-    map.iter().map(|(key, value)| (key_text(key), value)).collect()
 }
 
 /// Pairs list items by name: changed items are walked, added and removed
@@ -133,10 +135,10 @@ fn record(path: &str, change: FieldChange, out: &mut Vec<Field>) {
     out.push(Field { path, change });
 }
 
-pub fn key_text(key: &Value) -> String {
+pub fn key_text(key: &Value) -> Cow<'_, str> {
     match key {
-        Value::String(text) => text.clone(),
-        other => serde_yaml::to_string(other).unwrap_or_default().trim_end().to_string(),
+        Value::String(text) => Cow::Borrowed(text),
+        other => Cow::Owned(serde_yaml::to_string(other).unwrap_or_default().trim_end().to_string()),
     }
 }
 

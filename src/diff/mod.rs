@@ -17,7 +17,6 @@ pub mod secret;
 pub mod side;
 pub mod text;
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::Serialize;
@@ -194,13 +193,17 @@ pub fn diff(root: &Path, base: &str, head: Option<&str>) -> Result<Report> {
         });
     }
     let base_inputs = InputFiles::from_git(&git, &base_revision);
+    let head_inputs = match &head_revision {
+        Some(revision) => InputFiles::from_git(&git, revision)?,
+        None => InputFiles::from_dir(root)?,
+    };
+    // Identical inputs render identically: a pull request that touches
+    // neither values/ nor templates/ needs one render, not two.
+    let same_inputs = base_inputs.as_ref().is_ok_and(|base| base.files == head_inputs.files);
     std::thread::scope(|scope| {
         // The two renders are independent; the base renders on a second core.
-        let base_job = scope.spawn(move || base_inputs.and_then(|inputs| build::build(&inputs)).map(Side::from_build));
-        let head_inputs = match &head_revision {
-            Some(revision) => InputFiles::from_git(&git, revision)?,
-            None => InputFiles::from_dir(root)?,
-        };
+        let base_job = (!same_inputs)
+            .then(|| scope.spawn(move || base_inputs.and_then(|inputs| build::build(&inputs)).map(Side::from_build)));
         let head_build = build::build(&head_inputs)?;
         let head_rendered = match &head_revision {
             Some(revision) => disk::from_files(&Path::new(&revision.name).join(RENDERED_DIR), git.rendered(revision)?)?,
@@ -208,19 +211,21 @@ pub fn diff(root: &Path, base: &str, head: Option<&str>) -> Result<Report> {
         };
         let drift = drift_gate(&head_build, &head_rendered);
         let head_side = Side::from_build(head_build);
-        let base_result = base_job.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        let (base_side, head_side, fallback) = match base_result {
-            Ok(base_side) => (base_side, head_side, None),
-            Err(error) => {
+        let base_result = base_job.map(|job| job.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
+        let (compared, fallback, (changes, moved, unchanged)) = match base_result {
+            // Same inputs: the base side is the head side.
+            None => (Compared::Inputs, None, compare(&head_side, &head_side)),
+            Some(Ok(base_side)) => (Compared::Inputs, None, compare(&base_side, &head_side)),
+            Some(Err(error)) => {
                 let base_rendered = git.rendered(&base_revision)?;
                 let text = error.to_string();
                 let reason = text.lines().next().unwrap_or_default().trim_start_matches("error: ").to_string();
                 let fallback = Fallback { reason, error: text };
-                (Side::from_rendered(&base_rendered), Side::from_rendered(&head_rendered.files), Some(fallback))
+                let compared =
+                    compare(&Side::from_rendered(&base_rendered), &Side::from_rendered(&head_rendered.files));
+                (Compared::Rendered, Some(fallback), compared)
             }
         };
-        let compared = if fallback.is_some() { Compared::Rendered } else { Compared::Inputs };
-        let (changes, moved, unchanged) = compare(base_side, head_side);
         let summary = Summary {
             added: changes.iter().filter(|c| c.change == ChangeKind::Added).count(),
             removed: changes.iter().filter(|c| c.change == ChangeKind::Removed).count(),
@@ -257,35 +262,37 @@ fn drift_gate(build: &Build, committed: &disk::OnDisk) -> DriftGate {
 
 /// Pairs the items of both sides; returns the changes and moves in display
 /// order and how many items are unchanged.
-pub fn compare(mut base: Side, mut head: Side) -> (Vec<Change>, Vec<Moved>, usize) {
-    let keys: BTreeSet<Key> = base.items.keys().chain(head.items.keys()).cloned().collect();
-    let mut keys: Vec<Key> = keys.into_iter().collect();
-    keys.sort_by_cached_key(display_order);
+pub fn compare(base: &Side, head: &Side) -> (Vec<Change>, Vec<Moved>, usize) {
+    let only_head = head.items.keys().filter(|key| !base.items.contains_key(*key));
+    let mut keys: Vec<&Key> = base.items.keys().chain(only_head).collect();
+    keys.sort_unstable_by_key(|key| display_order(key));
     let mut changes = Vec::new();
     let mut moved = Vec::new();
     let mut unchanged = 0;
     for key in keys {
-        let old = base.items.remove(&key);
-        let new = head.items.remove(&key);
-        let identity = match &key {
+        let old = base.items.get(key);
+        let new = head.items.get(key);
+        let identity = match key {
             Key::Object(identity) => Some(identity),
             Key::File(_) => None,
         };
         let secret = identity.is_some_and(secret::is_secret);
-        let (change, fields) = match (&old, &new) {
+        let (change, fields) = match (old, new) {
             (Some(old), Some(new)) => {
                 let fields = match (&old.value, &new.value) {
+                    // Canonical text is equal exactly when the objects are:
+                    // most objects are unchanged and need no walk.
+                    _ if old.body == new.body => Vec::new(),
                     (Some(a), Some(b)) => fields::compare(a, b),
-                    _ if old.body != new.body => {
+                    _ => {
                         vec![Field { path: "(file content)".into(), change: fields::FieldChange::Changed }]
                     }
-                    _ => Vec::new(),
                 };
                 if fields.is_empty() {
                     if old.path != new.path || old.source != new.source {
                         moved.push(Moved {
                             object: identity.map(object_ref),
-                            display: display(&key),
+                            display: display(key),
                             base_path: old.path.clone(),
                             head_path: new.path.clone(),
                             base_source: old.source.clone(),
@@ -304,7 +311,8 @@ pub fn compare(mut base: Side, mut head: Side) -> (Vec<Change>, Vec<Moved>, usiz
         };
         let diff = match identity.filter(|identity| secret::is_secret(identity)) {
             Some(identity) => {
-                let (a, b) = secret::redact(identity, value(&old), value(&new));
+                let (a, b) =
+                    secret::redact(identity, old.and_then(|i| i.value.as_ref()), new.and_then(|i| i.value.as_ref()));
                 let text = |value: Option<serde_yaml::Value>| {
                     value.map(|value| canonical::to_yaml(&canonical::order(value))).unwrap_or_default()
                 };
@@ -325,21 +333,17 @@ pub fn compare(mut base: Side, mut head: Side) -> (Vec<Change>, Vec<Moved>, usiz
         changes.push(Change {
             change,
             object: identity.map(object_ref),
-            display: display(&key),
-            base_path: old.as_ref().map(|i| i.path.clone()),
-            head_path: new.as_ref().map(|i| i.path.clone()),
-            base_source: old.as_ref().and_then(|i| i.source.clone()),
-            head_source: new.as_ref().and_then(|i| i.source.clone()),
+            display: display(key),
+            base_path: old.map(|i| i.path.clone()),
+            head_path: new.map(|i| i.path.clone()),
+            base_source: old.and_then(|i| i.source.clone()),
+            head_source: new.and_then(|i| i.source.clone()),
             secret,
             fields,
             diff,
         });
     }
     (changes, moved, unchanged)
-}
-
-fn value(item: &Option<Item>) -> Option<&serde_yaml::Value> {
-    item.as_ref().and_then(|item| item.value.as_ref())
 }
 
 /// The keys of an added or removed secret, as fields; empty for other objects.
@@ -369,16 +373,12 @@ fn display(key: &Key) -> String {
 }
 
 /// Objects by namespace (cluster-scoped first), kind and name; files last, by path.
-fn display_order(key: &Key) -> (u8, String, String, String, String) {
+fn display_order(key: &Key) -> (u8, &str, &str, &str, &str) {
     match key {
-        Key::Object(identity) => (
-            0,
-            identity.namespace.clone().unwrap_or_default(),
-            identity.kind.clone(),
-            identity.name.clone(),
-            identity.group.clone(),
-        ),
-        Key::File(path) => (1, path.clone(), String::new(), String::new(), String::new()),
+        Key::Object(identity) => {
+            (0, identity.namespace.as_deref().unwrap_or_default(), &identity.kind, &identity.name, &identity.group)
+        }
+        Key::File(path) => (1, path, "", "", ""),
     }
 }
 
