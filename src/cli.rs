@@ -61,6 +61,9 @@ pub enum Command {
         /// The head revision; default: the working tree (uncommitted changes included)
         #[arg(long, value_name = "REV")]
         head: Option<String>,
+        /// Compare with the merge base of --base and the head instead: only what the head's branch changed
+        #[arg(long)]
+        merge_base: bool,
         /// Print only the summary, not the unified diffs (text format)
         #[arg(long)]
         stat: bool,

@@ -39,7 +39,10 @@ fn execute(command: &Command, settings: &Settings) -> Result<Outcome> {
         Command::Render { diff: false, .. } => render(settings),
         Command::Render { diff: true, stat, format } => render_diff(settings, *stat, *format),
         Command::Verify { format } => verify(settings, *format),
-        Command::Diff { base, head, stat, format } => diff(settings, base, head.as_deref(), *stat, *format),
+        Command::Diff { base, head, merge_base, stat, format } => {
+            let report = diff::diff(&settings.root, base, head.as_deref(), *merge_base)?;
+            Ok(print_diff(&report, *stat, *format, settings.color))
+        }
         Command::Explain { scope, name } => {
             print(&explain::explain(&settings.root, scope, name.as_deref())?);
             Ok(Outcome::Ok)
@@ -96,15 +99,18 @@ fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
     Ok(if report.ok() { Outcome::Ok } else { Outcome::CheckFailed })
 }
 
-fn diff(settings: &Settings, base: &str, head: Option<&str>, stat: bool, format: DiffFormat) -> Result<Outcome> {
-    let report = diff::diff(&settings.root, base, head)?;
+fn print_diff(report: &diff::Report, stat: bool, format: DiffFormat, color: bool) -> Outcome {
     match format {
-        DiffFormat::Text => print(&diff::text::text(&report, stat, settings.color)),
+        DiffFormat::Text => print(&diff::text::text(report, stat, color)),
         DiffFormat::Json => print(&report.to_json()),
         // Already ends with a newline; the comment's size is counted with it.
-        DiffFormat::Markdown => print_raw(&diff::markdown::markdown(&report)),
+        DiffFormat::Markdown => print_raw(&diff::markdown::markdown(report)),
     }
-    Ok(if report.has_changes() { Outcome::CheckFailed } else { Outcome::Ok })
+    if report.has_changes() {
+        Outcome::CheckFailed
+    } else {
+        Outcome::Ok
+    }
 }
 
 /// Prints a line to stdout; a closed pipe (`kiln ... | head`) is not an error.

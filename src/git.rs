@@ -64,7 +64,8 @@ impl Git {
                 let canonical = |path: &Path| path.canonicalize().map_err(|e| Error::io("resolve", path, e));
                 let prefix =
                     canonical(root)?.strip_prefix(canonical(workdir)?).map(Path::to_path_buf).unwrap_or_default();
-                (workdir.to_path_buf(), prefix)
+                // Without the trailing `/` git2 puts on it, for messages.
+                (workdir.components().collect(), prefix)
             }
             None => (repo.path().to_path_buf(), PathBuf::new()),
         };
@@ -108,6 +109,36 @@ impl Git {
             }),
             Err(error) => Err(wrap(&self.path, &format!("could not resolve revision `{name}`"), error)),
         }
+    }
+
+    /// The best common ancestor of two revisions: comparing with it shows
+    /// only what `head` changed, as GitHub shows a pull request.
+    pub fn merge_base(&self, base: &Revision, head: &Revision) -> Result<Revision> {
+        let id = |revision: &Revision| Oid::from_str(&revision.commit);
+        let found = id(base).and_then(|b| id(head).and_then(|h| self.repo.merge_base(b, h)));
+        let commit = found.and_then(|oid| self.repo.find_commit(oid)).map_err(|error| {
+            let shallow = self.repo.is_shallow();
+            Error::Git {
+                repo: self.path.clone(),
+                message: if shallow {
+                    format!("`{}` and `{}` have no common ancestor in this shallow clone", base.name, head.name)
+                } else {
+                    format!("`{}` and `{}` have no common ancestor", base.name, head.name)
+                },
+                cause: (error.code() != ErrorCode::NotFound).then(|| error.message().to_string()),
+                help: Some(if shallow {
+                    "fetch the history it needs (`git fetch --unshallow`, or `fetch-depth: 0` with actions/checkout)"
+                        .into()
+                } else {
+                    format!("compare with `{}` itself: drop `--merge-base`", base.name)
+                }),
+            }
+        })?;
+        Ok(Revision {
+            name: format!("merge base of {} and {}", base.name, head.name),
+            commit: commit.id().to_string(),
+            tree: commit.tree_id(),
+        })
     }
 
     /// Every file under `dir` (relative to the kiln root) at `revision`, keyed

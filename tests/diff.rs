@@ -141,6 +141,35 @@ changes: 2 added, 2 removed, 0 changed, 1 unchanged, 0 moved",
 }
 
 #[test]
+fn merge_base_shows_only_what_the_branch_changed() {
+    let (repo, git, base) = base();
+    // The base branch moves on after the topic branch left it.
+    edit(&repo, "values/namespaces/apps.yaml", "MODE: prod", "MODE: dev");
+    repo.kiln(&["render"]).code(0);
+    let moved_on = git.commit("base branch moves on");
+    let mainline = git.repo.find_commit(git2::Oid::from_str(&moved_on).unwrap()).unwrap();
+    git.repo.branch("mainline", &mainline, false).unwrap();
+    let fork = git.repo.find_commit(git2::Oid::from_str(&base).unwrap()).unwrap();
+    git.repo.branch("topic", &fork, false).unwrap();
+    git.repo.set_head("refs/heads/topic").unwrap();
+    git.repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force())).unwrap();
+    edit(&repo, "values/namespaces/apps.yaml", "    env:\n", "    replicas: 2\n    env:\n");
+    repo.kiln(&["render"]).code(0);
+
+    let run = repo.kiln(&["diff", "--base", "mainline", "--stat"]);
+    assert!(run.stdout.contains("\n    ~ data.MODE\n"), "the tip of mainline differs in MODE too:\n{}", run.stdout);
+    repo.kiln(&["diff", "--base", "mainline", "--merge-base", "--stat"]).code(1).stdout(&format!(
+        "\
+kiln diff merge base of mainline and HEAD ({}) → the working tree
+~ Deployment.apps apps/web
+    ~ spec.replicas
+drift gate: head's rendered/ is what its inputs render to
+changes: 0 added, 0 removed, 1 changed, 2 unchanged, 0 moved",
+        short(&base)
+    ));
+}
+
+#[test]
 fn renamed_template_is_a_move_not_a_change() {
     let (repo, _git, base) = base();
     let template = repo.read("templates/workloads/deployment.yaml");
@@ -481,7 +510,7 @@ error: not a git repository (or any of its parents)
 #[test]
 fn base_revision_that_does_not_exist() {
     let (repo, _git, _base) = base();
-    let workdir = Repository::open(repo.path()).unwrap().workdir().unwrap().display().to_string();
+    let workdir = repo.path().display();
     repo.kiln(&["diff", "--base", "origin/main"]).code(2).stdout("").stderr(&format!(
         "\
 error: revision `origin/main` does not exist
@@ -498,7 +527,7 @@ fn shallow_clone_missing_the_base() {
     repo.kiln(&["diff", "--base", "HEAD~1", "--stat"]).code(1);
     // What `git clone --depth 1` leaves: the newest commit is a shallow root.
     std::fs::write(repo.path().join(".git/shallow"), format!("{head}\n")).unwrap();
-    let workdir = Repository::open(repo.path()).unwrap().workdir().unwrap().display().to_string();
+    let workdir = repo.path().display();
     repo.kiln(&["diff", "--base", "HEAD~1"]).code(2).stdout("").stderr(&format!(
         "\
 error: revision `HEAD~1` is not in this shallow clone

@@ -180,10 +180,19 @@ impl Report {
 }
 
 /// Compares `base` with `head` (the working tree under `root` when `None`).
-pub fn diff(root: &Path, base: &str, head: Option<&str>) -> Result<Report> {
+/// With `merge_base`, the base is the best common ancestor of `base` and the
+/// head (`HEAD` for the working tree).
+pub fn diff(root: &Path, base: &str, head: Option<&str>, merge_base: bool) -> Result<Report> {
     let git = Git::open(root)?;
-    let base_revision = git.resolve(base)?;
+    let mut base_revision = git.resolve(base)?;
     let head_revision = head.map(|name| git.resolve(name)).transpose()?;
+    if merge_base {
+        let tip = match &head_revision {
+            Some(revision) => revision.clone(),
+            None => git.resolve("HEAD")?,
+        };
+        base_revision = git.merge_base(&base_revision, &tip)?;
+    }
     if head_revision.is_none() && git.is_bare() {
         return Err(Error::Usage {
             message: format!(
