@@ -4,4 +4,5 @@
 mod harness;
 
 mod cluster;
+mod diff;
 mod render;
