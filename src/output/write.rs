@@ -52,6 +52,12 @@ pub fn plan(tree: &Tree, on_disk: &OnDisk) -> Changes {
 
 /// Writes `tree` into `dir`.
 pub fn write(tree: &Tree, dir: &Path) -> Result<Changes> {
+    let staging = sibling(dir, "staging");
+    let old = sibling(dir, "old");
+    recover(dir, &old)?;
+    // Leftovers of a run that crashed mid-write are kiln's own scratch space.
+    fsutil::remove_dir_all(&staging)?;
+    fsutil::remove_dir_all(&old)?;
     let on_disk = disk::read(dir)?;
     let changes = plan(tree, &on_disk);
     // A file kiln would overwrite but never wrote belongs to someone else.
@@ -67,10 +73,6 @@ pub fn write(tree: &Tree, dir: &Path) -> Result<Changes> {
     if changes.is_empty() {
         return Ok(changes);
     }
-    let staging = sibling(dir, "staging");
-    let old = sibling(dir, "old");
-    fsutil::remove_dir_all(&staging)?;
-    fsutil::remove_dir_all(&old)?;
     let staged = stage(tree, dir, &staging, &changes);
     if let Err(error) = staged {
         let _ = fsutil::remove_dir_all(&staging);
@@ -78,6 +80,15 @@ pub fn write(tree: &Tree, dir: &Path) -> Result<Changes> {
     }
     swap(dir, &staging, &old)?;
     Ok(changes)
+}
+
+/// A run that crashed between moving `rendered/` aside and moving the staged
+/// tree in leaves only the old tree; put it back so ownership is not lost.
+fn recover(dir: &Path, old: &Path) -> Result<()> {
+    if !dir.exists() && old.is_dir() {
+        fsutil::rename(old, dir)?;
+    }
+    Ok(())
 }
 
 fn sibling(dir: &Path, purpose: &str) -> PathBuf {

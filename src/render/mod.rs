@@ -126,7 +126,7 @@ fn render_error(template: &Template, scope: &str, error: &tera::Error) -> Error 
     let causes = cause_chain(error);
     Error::Template {
         template: template.display(),
-        line: guess_line(&template.source, &causes),
+        line: guess_line(&template.source, &template.name, &causes),
         scope: scope.to_string(),
         causes,
     }
@@ -134,8 +134,9 @@ fn render_error(template: &Template, scope: &str, error: &tera::Error) -> Error 
 
 /// Tera's render errors carry no line number, but they quote the variable,
 /// filter or function that failed; the first source line containing that
-/// quoted name is almost always the culprit.
-fn guess_line(source: &str, causes: &[String]) -> Option<usize> {
+/// quoted name is almost always the culprit. The template's own name (quoted
+/// in "while rendering 'x'") is skipped; Tera brackets missing include names.
+fn guess_line(source: &str, name: &str, causes: &[String]) -> Option<usize> {
     let mut needles = Vec::new();
     for cause in causes.iter().rev() {
         for quote in ['`', '\''] {
@@ -146,9 +147,9 @@ fn guess_line(source: &str, causes: &[String]) -> Option<usize> {
             }
         }
     }
-    needles.retain(|needle| needle.len() >= 3 && !needle.contains('/') && !needle.contains(' '));
+    needles.retain(|needle| needle.len() >= 3 && needle != name && !needle.contains(' '));
     needles.iter().find_map(|needle| {
-        let bare = needle.trim_end_matches("()");
+        let bare = needle.trim_end_matches("()").trim_start_matches('[').trim_end_matches(']');
         source.lines().position(|line| line.contains(bare)).map(|index| index + 1)
     })
 }
@@ -164,6 +165,16 @@ mod tests {
             "Failed to render 'workloads/x.yaml'".to_string(),
             "Variable `workload.imag` not found in context while rendering 'workloads/x.yaml'".to_string(),
         ];
-        assert_eq!(guess_line(source, &causes), Some(2));
+        assert_eq!(guess_line(source, "workloads/x.yaml", &causes), Some(2));
+    }
+
+    #[test]
+    fn guesses_line_of_missing_include() {
+        let source = "a: 1
+{% include \"_parts/b.yaml\" %}
+";
+        let causes =
+            vec!["Failed to render 'workloads/x.yaml'".to_string(), "Template '[_parts/b.yaml]' not found".to_string()];
+        assert_eq!(guess_line(source, "workloads/x.yaml", &causes), Some(2));
     }
 }
