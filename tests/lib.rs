@@ -4,4 +4,8 @@
 mod harness;
 
 mod bad_input;
+mod cli;
+mod diff;
 mod render;
+mod snapshot;
+mod verify;

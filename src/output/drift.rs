@@ -8,6 +8,7 @@ use serde::Serialize;
 use similar::TextDiff;
 
 use super::disk::OnDisk;
+use super::object::Identity;
 use super::tree::Tree;
 use super::write::{plan, Changes};
 
@@ -53,16 +54,19 @@ pub fn compare(tree: &Tree, on_disk: &OnDisk) -> Drift {
     }
 }
 
-/// Identity of an object file on disk, read from its apiVersion/kind/metadata.
+/// Identity of an object file on disk, read from its apiVersion/kind/metadata
+/// and shown like the identities of rendered objects.
 fn object_of(bytes: &[u8]) -> Option<String> {
     let value: serde_yaml::Value = serde_yaml::from_slice(bytes).ok()?;
-    let kind = value.get("kind")?.as_str()?;
+    let api_version = value.get("apiVersion")?.as_str()?;
     let metadata = value.get("metadata")?;
-    let name = metadata.get("name")?.as_str()?;
-    Some(match metadata.get("namespace").and_then(|n| n.as_str()) {
-        Some(namespace) => format!("{kind} {namespace}/{name}"),
-        None => format!("{kind} {name}"),
-    })
+    let identity = Identity {
+        group: api_version.rsplit_once('/').map_or(String::new(), |(group, _)| group.to_string()),
+        kind: value.get("kind")?.as_str()?.to_string(),
+        namespace: metadata.get("namespace").and_then(|n| n.as_str()).map(str::to_string),
+        name: metadata.get("name")?.as_str()?.to_string(),
+    };
+    Some(identity.to_string())
 }
 
 /// A unified diff of one file; a side that does not exist is `/dev/null`, as in git.

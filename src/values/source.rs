@@ -215,6 +215,24 @@ mod tests {
     }
 
     #[test]
+    fn duplicate_keys_point_at_the_second_occurrence() {
+        let error = parse(Path::new("f.yaml"), b"a:\n  b: 1\n  c: 2\n  b: 3\n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "error: invalid YAML: key `b` appears twice in the same mapping\n  --> f.yaml:4:3\n  = key: a.b\n  = help: a key may appear once per mapping; merge the two entries or rename one"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_keep_where_the_open_construct_started() {
+        let error = parse(Path::new("f.yaml"), b"a: 'x\n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "error: invalid YAML: found unexpected end of stream, while scanning a quoted scalar at line 1 column 4\n  --> f.yaml:2:1"
+        );
+    }
+
+    #[test]
     fn locates_missing_key_at_nearest_parent() {
         let positions = index_positions("a:\n  b: 1\n");
         let location = positions.locate(Path::new("f.yaml"), &KeyPath::parse("a.c"));

@@ -120,9 +120,9 @@ mod tests {
             )
         );
         assert_eq!(
-            describe("unknown variant `Deploy`, expected `Deployment` or `Job`"),
+            describe("unknown variant `Deploymnet`, expected `Deployment` or `Job`"),
             (
-                "unknown value `Deploy`; expected one of `Deployment`, `Job`".into(),
+                "unknown value `Deploymnet`; expected one of `Deployment`, `Job`".into(),
                 Some("did you mean `Deployment`?".into())
             )
         );
