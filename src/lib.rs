@@ -21,6 +21,7 @@ pub mod explain;
 pub mod fsutil;
 pub mod input;
 pub mod output;
+pub mod parallel;
 pub mod render;
 pub mod settings;
 pub mod values;

@@ -5,7 +5,7 @@
 //! first and sorts the rest. Lists keep their order. Output is LF-only with
 //! one trailing newline.
 
-use serde_yaml::{Mapping, Value};
+use serde_yaml::Value;
 
 const TOP_LEVEL: [&str; 8] = ["apiVersion", "kind", "metadata", "spec", "data", "stringData", "binaryData", "type"];
 const METADATA: [&str; 4] = ["name", "namespace", "labels", "annotations"];
@@ -13,29 +13,61 @@ const NESTED: [&str; 1] = ["name"];
 
 /// Reorders an object's keys canonically.
 pub fn order(value: &Value) -> Value {
-    order_with(value, &TOP_LEVEL)
+    let mut ordered = value.clone();
+    order_in_place(&mut ordered);
+    ordered
 }
 
-fn order_with(value: &Value, priority: &[&str]) -> Value {
+/// Reorders an object's keys canonically without copying it: entries are
+/// moved, and each key's rank is computed once, not per comparison.
+pub fn order_in_place(value: &mut Value) {
+    order_with(value, Level::Top);
+}
+
+/// Where a mapping sits, which decides the keys that come first.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Top,
+    Metadata,
+    Nested,
+}
+
+fn order_with(value: &mut Value, level: Level) {
+    let priority: &[&str] = match level {
+        Level::Top => &TOP_LEVEL,
+        Level::Metadata => &METADATA,
+        Level::Nested => &NESTED,
+    };
     match value {
         Value::Mapping(map) => {
-            let mut keys: Vec<&Value> = map.keys().collect();
-            keys.sort_by_key(|key| {
-                let text = key.as_str().unwrap_or_default();
-                let rank = priority.iter().position(|p| *p == text).unwrap_or(priority.len());
-                (rank, text.to_string())
+            let mut entries: Vec<(usize, Value, Value)> = std::mem::take(map)
+                .into_iter()
+                .map(|(key, child)| {
+                    let rank = key.as_str().and_then(|text| priority.iter().position(|p| *p == text));
+                    (rank.unwrap_or(priority.len()), key, child)
+                })
+                .collect();
+            entries.sort_by(|(rank_a, key_a, _), (rank_b, key_b, _)| {
+                (rank_a, key_a.as_str().unwrap_or_default()).cmp(&(rank_b, key_b.as_str().unwrap_or_default()))
             });
-            let mut ordered = Mapping::with_capacity(map.len());
-            for key in keys {
-                let child_priority: &[&str] =
-                    if priority == TOP_LEVEL && key.as_str() == Some("metadata") { &METADATA } else { &NESTED };
-                ordered.insert(key.clone(), order_with(&map[key], child_priority));
+            for (_, key, mut child) in entries {
+                let child_level = if level == Level::Top && key.as_str() == Some("metadata") {
+                    Level::Metadata
+                } else {
+                    Level::Nested
+                };
+                order_with(&mut child, child_level);
+                map.insert(key, child);
             }
-            Value::Mapping(ordered)
         }
-        Value::Sequence(items) => Value::Sequence(items.iter().map(|item| order_with(item, &NESTED)).collect()),
-        Value::Tagged(tagged) => order_with(&tagged.value, priority),
-        other => other.clone(),
+        Value::Sequence(items) => items.iter_mut().for_each(|item| order_with(item, Level::Nested)),
+        // Tags carry no meaning in Kubernetes objects; the tagged value is kept.
+        Value::Tagged(tagged) => {
+            let inner = std::mem::take(&mut tagged.value);
+            *value = inner;
+            order_with(value, level);
+        }
+        _ => {}
     }
 }
 

@@ -15,7 +15,7 @@ use super::canonical;
 use super::object::{Identity, Object, Origin, PlainFile};
 use crate::diagnostic::display_path;
 use crate::render::filters::hex;
-use crate::{Error, Result};
+use crate::{parallel, Error, Result};
 
 pub const SUMS_FILE: &str = "SHA256SUMS";
 pub const LOCK_FILE: &str = "kiln.lock";
@@ -47,31 +47,35 @@ impl Tree {
     }
 }
 
-/// Places objects and files, checks uniqueness and path safety, and adds the
-/// hash manifest and the lock.
+/// Places objects (already in canonical key order, see [`super::assemble`])
+/// and files, checks uniqueness and path safety, and adds the hash manifest
+/// and the lock.
 pub fn build(objects: &[Object], files: Vec<PlainFile>, inputs: &BTreeMap<String, String>) -> Result<Tree> {
     let mut tree = Tree::default();
     let mut identities: BTreeMap<Identity, String> = BTreeMap::new();
     let mut errors = Vec::new();
-    for object in objects {
+    // Serializing and hashing is the costly part and independent per object.
+    let placed = parallel::map(objects.iter().collect(), |object| {
+        let described = object.origin.describe();
+        object_path(object).map(|path| {
+            let text = format!(
+                "{}{}",
+                header(&object.origin.template, &object.origin.values, "#"),
+                canonical::to_yaml(&object.value)
+            );
+            (path, Entry::new(text.into_bytes(), Some(object.identity.clone()), described))
+        })
+    });
+    for (object, placed) in objects.iter().zip(placed) {
         let described = object.origin.describe();
         if let Some(first) = identities.insert(object.identity.clone(), described.clone()) {
             errors.push(Error::Duplicate { what: format!("object {}", object.identity), first, second: described });
             continue;
         }
-        let path = match object_path(object) {
-            Ok(path) => path,
-            Err(error) => {
-                errors.push(error);
-                continue;
-            }
-        };
-        let text = format!(
-            "{}{}",
-            header(&object.origin.template, &object.origin.values, "#"),
-            canonical::to_yaml(&canonical::order(&object.value))
-        );
-        insert(&mut tree, path, Entry::new(text.into_bytes(), Some(object.identity.clone()), described), &mut errors);
+        match placed {
+            Ok((path, entry)) => insert(&mut tree, path, entry, &mut errors),
+            Err(error) => errors.push(error),
+        }
     }
     for file in files {
         let described = file.origin.describe();

@@ -6,6 +6,7 @@
 //! Then the staging directory is swapped in. Any error before the swap leaves
 //! `rendered/` byte-identical; a render with no changes writes nothing.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::disk::{self, OnDisk};
@@ -98,9 +99,11 @@ fn sibling(dir: &Path, purpose: &str) -> PathBuf {
 
 fn stage(tree: &Tree, dir: &Path, staging: &Path, changes: &Changes) -> Result<()> {
     fsutil::create_dir_all(staging)?;
+    // A set, not the lists: looking each file up in a list is quadratic on a first render.
+    let rewritten: BTreeSet<&String> = changes.added.iter().chain(&changes.changed).collect();
     for (path, entry) in &tree.files {
         let target = staging.join(path);
-        let unchanged = !changes.added.contains(path) && !changes.changed.contains(path);
+        let unchanged = !rewritten.contains(path);
         if unchanged {
             fsutil::link_or_copy(&dir.join(path), &target)?;
         } else {

@@ -19,7 +19,11 @@ pub struct Contexts {
     pub cluster: Value,
     pub nodes: Value,
     pub namespace_names: Value,
+    /// Every namespace with its `workloads`, as cluster and namespace templates see it.
     pub namespaces: Value,
+    /// Every namespace without `workloads`, as workload templates see it: a
+    /// workload's context then costs the same however many siblings it has.
+    pub bare_namespaces: Map<String, Value>,
 }
 
 impl Contexts {
@@ -35,10 +39,18 @@ impl Contexts {
                 (name.clone(), value)
             })
             .collect::<Map<_, _>>();
+        let bare_namespaces: Map<String, Value> =
+            values.namespaces.iter().map(|(name, ns)| (name.clone(), namespace_value(name, ns))).collect();
         let namespaces = values
             .namespaces
             .iter()
-            .map(|(name, ns)| (name.clone(), namespace_value(name, ns, true)))
+            .map(|(name, ns)| {
+                let mut value = bare_namespaces[name].clone();
+                if let Some(map) = value.as_object_mut() {
+                    map.insert("workloads".into(), workloads_value(ns));
+                }
+                (name.clone(), value)
+            })
             .collect::<Map<_, _>>();
         let namespace_names = values.namespaces.keys().cloned().map(Value::String).collect();
         Contexts {
@@ -46,6 +58,7 @@ impl Contexts {
             nodes: Value::Object(nodes),
             namespace_names: Value::Array(namespace_names),
             namespaces: Value::Object(namespaces),
+            bare_namespaces,
         }
     }
 
@@ -77,38 +90,38 @@ impl Contexts {
         context
     }
 
-    /// The workload's namespace is given without its `workloads`, so a
-    /// namespace with many workloads does not cost quadratic time.
+    /// The workload's namespace is given without its `workloads`.
     pub fn workload_scope(&self, namespace: &str, workload: &str) -> tera::Context {
         let mut context = self.base();
-        let mut ns = self.namespaces[namespace].clone();
-        let workloads = ns.as_object_mut().and_then(|map| map.remove("workloads"));
-        context.insert("namespace", &ns);
-        context.insert("workload", &workloads.as_ref().map_or(&Value::Null, |w| &w[workload]));
+        context.insert("namespace", &self.bare_namespaces[namespace]);
+        context.insert("workload", &self.namespaces[namespace]["workloads"][workload]);
         context
     }
 }
 
-fn namespace_value(name: &str, ns: &NamespaceValues, with_workloads: bool) -> Value {
+/// A namespace's values without its defaults and workloads.
+fn namespace_value(name: &str, ns: &NamespaceValues) -> Value {
     let mut value = json(&ns.namespace.typed);
     set_default_name(&mut value, name);
     if let Some(map) = value.as_object_mut() {
         map.remove("defaults");
         map.remove("workloads");
-        if with_workloads {
-            let workloads = ns
-                .workloads
-                .iter()
-                .map(|(workload_name, workload)| {
-                    let mut value = json(&workload.typed);
-                    set_default_name(&mut value, workload_name);
-                    (workload_name.clone(), value)
-                })
-                .collect::<Map<_, _>>();
-            map.insert("workloads".into(), Value::Object(workloads));
-        }
     }
     value
+}
+
+/// The effective values of a namespace's workloads, by name.
+fn workloads_value(ns: &NamespaceValues) -> Value {
+    let workloads = ns
+        .workloads
+        .iter()
+        .map(|(workload_name, workload)| {
+            let mut value = json(&workload.typed);
+            set_default_name(&mut value, workload_name);
+            (workload_name.clone(), value)
+        })
+        .collect::<Map<_, _>>();
+    Value::Object(workloads)
 }
 
 fn set_default_name(value: &mut Value, name: &str) {
@@ -119,15 +132,18 @@ fn set_default_name(value: &mut Value, name: &str) {
 
 /// Serializes typed values and drops unset (null) keys.
 fn json<T: Serialize>(typed: &T) -> Value {
-    strip_nulls(serde_json::to_value(typed).unwrap_or(Value::Null))
+    let mut value = serde_json::to_value(typed).unwrap_or(Value::Null);
+    strip_nulls(&mut value);
+    value
 }
 
-fn strip_nulls(value: Value) -> Value {
+fn strip_nulls(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip_nulls(v))).collect())
+            map.retain(|_, child| !child.is_null());
+            map.values_mut().for_each(strip_nulls);
         }
-        Value::Array(items) => Value::Array(items.into_iter().map(strip_nulls).collect()),
-        other => other,
+        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
     }
 }

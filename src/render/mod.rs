@@ -12,7 +12,7 @@ use context::Contexts;
 use templates::{cause_chain, OutputKind, Scope, Template, Templates};
 
 use crate::values::Values;
-use crate::{Error, Result};
+use crate::{parallel, Error, Result};
 
 /// The output of one template for one scope instance.
 #[derive(Debug, Clone)]
@@ -35,87 +35,124 @@ pub struct Rendered {
 }
 
 /// Renders all templates over all scope instances, collecting every error.
+///
+/// Each scope instance's context is built once, used for every template of
+/// that scope and dropped; instances render in parallel. Outputs and errors
+/// still come in template order, then instance order.
 pub fn render(templates: &Templates, values: &Values) -> Result<Vec<Rendered>> {
     let contexts = Contexts::new(values);
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
-    let cluster_files: Vec<PathBuf> = values.files.iter().map(|file| file.path.clone()).collect();
-    for template in &templates.templates {
-        let instances: Vec<Instance> = match template.scope {
-            Scope::Cluster => vec![Instance {
-                label: "the cluster".into(),
-                context: contexts.cluster_scope(),
-                values: cluster_files.clone(),
-                node: None,
-                namespace: None,
-            }],
-            Scope::Node => values
-                .nodes
+    let mut outputs: Vec<Vec<Rendered>> = templates.templates.iter().map(|_| Vec::new()).collect();
+    let mut errors: Vec<Vec<Error>> = templates.templates.iter().map(|_| Vec::new()).collect();
+    for scope in [Scope::Cluster, Scope::Node, Scope::Namespace, Scope::Workload] {
+        let of_scope: Vec<(usize, &Template)> =
+            templates.templates.iter().enumerate().filter(|(_, template)| template.scope == scope).collect();
+        if of_scope.is_empty() {
+            continue;
+        }
+        let results = parallel::map(instances(scope, values), |instance| {
+            let context = match instance.of {
+                Of::Cluster => contexts.cluster_scope(),
+                Of::Node(node) => contexts.node_scope(node),
+                Of::Namespace(namespace) => contexts.namespace_scope(namespace),
+                Of::Workload(namespace, workload) => contexts.workload_scope(namespace, workload),
+            };
+            of_scope
                 .iter()
-                .map(|(name, node)| Instance {
-                    label: format!("node {name}"),
-                    context: contexts.node_scope(name),
-                    values: scope_files(&values.cluster.files, &node.files),
-                    node: Some(name.clone()),
-                    namespace: None,
+                .map(|&(index, template)| {
+                    let result = match templates.tera.render(&template.name, &context) {
+                        Ok(text) => Ok(Rendered {
+                            template: template.display(),
+                            scope: instance.label.clone(),
+                            values: instance.values.clone(),
+                            output: template.front.output,
+                            node: instance.node.clone(),
+                            namespace: instance.namespace.clone(),
+                            path: template.front.path.clone(),
+                            dir: template.front.dir.clone(),
+                            text,
+                        }),
+                        Err(error) => Err(render_error(template, &instance.label, &error)),
+                    };
+                    (index, result)
                 })
-                .collect(),
-            Scope::Namespace => values
-                .namespaces
-                .iter()
-                .map(|(name, ns)| Instance {
-                    label: format!("namespace {name}"),
-                    context: contexts.namespace_scope(name),
-                    values: ns.namespace.files.clone(),
-                    node: None,
-                    namespace: Some(name.clone()),
-                })
-                .collect(),
-            Scope::Workload => values
-                .namespaces
-                .iter()
-                .flat_map(|(ns_name, ns)| {
-                    ns.workloads
-                        .iter()
-                        .filter(|(_, workload)| workload.typed.enabled != Some(false))
-                        .map(|(name, workload)| Instance {
-                            label: format!("workload {ns_name}/{name}"),
-                            context: contexts.workload_scope(ns_name, name),
-                            values: workload.files.clone(),
-                            node: None,
-                            namespace: Some(ns_name.clone()),
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .collect(),
-        };
-        for instance in instances {
-            match templates.tera.render(&template.name, &instance.context) {
-                Ok(text) => out.push(Rendered {
-                    template: template.display(),
-                    scope: instance.label,
-                    values: instance.values,
-                    output: template.front.output,
-                    node: instance.node,
-                    namespace: instance.namespace,
-                    path: template.front.path.clone(),
-                    dir: template.front.dir.clone(),
-                    text,
-                }),
-                Err(error) => errors.push(render_error(template, &instance.label, &error)),
+                .collect::<Vec<_>>()
+        });
+        for (index, result) in results.into_iter().flatten() {
+            match result {
+                Ok(rendered) => outputs[index].push(rendered),
+                Err(error) => errors[index].push(error),
             }
         }
     }
-    Error::from_list(errors)?;
-    Ok(out)
+    Error::from_list(errors.into_iter().flatten().collect())?;
+    Ok(outputs.into_iter().flatten().collect())
 }
 
-struct Instance {
+/// One instance of a scope; its context is built where it is rendered.
+struct Instance<'v> {
     label: String,
-    context: tera::Context,
+    of: Of<'v>,
     values: Vec<PathBuf>,
     node: Option<String>,
     namespace: Option<String>,
+}
+
+enum Of<'v> {
+    Cluster,
+    Node(&'v str),
+    Namespace(&'v str),
+    Workload(&'v str, &'v str),
+}
+
+/// The instances of `scope` in name order: the cluster, each node, each
+/// namespace, or each enabled workload.
+fn instances(scope: Scope, values: &Values) -> Vec<Instance<'_>> {
+    match scope {
+        Scope::Cluster => vec![Instance {
+            label: "the cluster".into(),
+            of: Of::Cluster,
+            values: values.files.iter().map(|file| file.path.clone()).collect(),
+            node: None,
+            namespace: None,
+        }],
+        Scope::Node => values
+            .nodes
+            .iter()
+            .map(|(name, node)| Instance {
+                label: format!("node {name}"),
+                of: Of::Node(name),
+                values: scope_files(&values.cluster.files, &node.files),
+                node: Some(name.clone()),
+                namespace: None,
+            })
+            .collect(),
+        Scope::Namespace => values
+            .namespaces
+            .iter()
+            .map(|(name, ns)| Instance {
+                label: format!("namespace {name}"),
+                of: Of::Namespace(name),
+                values: ns.namespace.files.clone(),
+                node: None,
+                namespace: Some(name.clone()),
+            })
+            .collect(),
+        Scope::Workload => values
+            .namespaces
+            .iter()
+            .flat_map(|(ns_name, ns)| {
+                ns.workloads.iter().filter(|(_, workload)| workload.typed.enabled != Some(false)).map(
+                    move |(name, workload)| Instance {
+                        label: format!("workload {ns_name}/{name}"),
+                        of: Of::Workload(ns_name, name),
+                        values: workload.files.clone(),
+                        node: None,
+                        namespace: Some(ns_name.clone()),
+                    },
+                )
+            })
+            .collect(),
+    }
 }
 
 fn scope_files(cluster: &[PathBuf], own: &[PathBuf]) -> Vec<PathBuf> {

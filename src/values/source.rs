@@ -38,14 +38,10 @@ pub struct Positions(BTreeMap<KeyPath, (usize, usize)>);
 
 impl Positions {
     pub fn locate(&self, path: &Path, key_path: &KeyPath) -> Location {
-        let mut probe = Some(key_path.clone());
-        while let Some(candidate) = probe {
-            if let Some(&(line, column)) = self.0.get(&candidate) {
-                return Location::new(path, line, column);
-            }
-            probe = candidate.parent();
-        }
-        Location::file(path)
+        (0..=key_path.0.len())
+            .rev()
+            .find_map(|length| self.0.get(&key_path.0[..length]))
+            .map_or_else(|| Location::file(path), |&(line, column)| Location::new(path, line, column))
     }
 
     pub fn get(&self, key_path: &KeyPath) -> Option<(usize, usize)> {

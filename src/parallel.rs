@@ -1,0 +1,57 @@
+//! An order-preserving parallel map for the pipeline's independent per-item
+//! work (rendering scope instances, parsing, ordering and serializing
+//! objects). Results come back in input order, so output is the same bytes
+//! however the threads are scheduled. Entry point: [`map`].
+
+use std::num::NonZeroUsize;
+
+/// Below this many items the work is too small to pay for starting threads.
+const MIN_ITEMS_PER_THREAD: usize = 32;
+
+/// Applies `f` to every item on up to one thread per core and returns the
+/// results in the order of `items`.
+pub fn map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+    let threads = cores.min(items.len() / MIN_ITEMS_PER_THREAD).max(1);
+    if threads == 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let chunk_size = items.len().div_ceil(threads);
+    let mut chunks = Vec::with_capacity(threads);
+    let mut rest = items.into_iter();
+    loop {
+        let chunk: Vec<T> = rest.by_ref().take(chunk_size).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        chunks.push(chunk);
+    }
+    let f = &f;
+    std::thread::scope(|scope| {
+        let workers: Vec<_> =
+            chunks.into_iter().map(|chunk| scope.spawn(move || chunk.into_iter().map(f).collect::<Vec<U>>())).collect();
+        workers
+            .into_iter()
+            // A panic in `f` is a bug in kiln; re-raise it on the calling thread.
+            .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_input_order() {
+        let items: Vec<usize> = (0..1000).collect();
+        let doubled = map(items, |n| n * 2);
+        assert_eq!(doubled, (0..1000).map(|n| n * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn handles_small_and_empty_inputs() {
+        assert_eq!(map(vec![1, 2, 3], |n| n + 1), vec![2, 3, 4]);
+        assert!(map(Vec::<u8>::new(), |n| n).is_empty());
+    }
+}
