@@ -24,6 +24,9 @@ pub struct Contexts {
     /// Every namespace without `workloads`, as workload templates see it: a
     /// workload's context then costs the same however many siblings it has.
     pub bare_namespaces: Map<String, Value>,
+    /// `cluster`, `nodes` and `namespace_names`, converted to Tera's form once;
+    /// cloning it per instance is cheaper than serializing them again.
+    base: tera::Context,
 }
 
 impl Contexts {
@@ -52,14 +55,13 @@ impl Contexts {
                 (name.clone(), value)
             })
             .collect::<Map<_, _>>();
-        let namespace_names = values.namespaces.keys().cloned().map(Value::String).collect();
-        Contexts {
-            cluster,
-            nodes: Value::Object(nodes),
-            namespace_names: Value::Array(namespace_names),
-            namespaces: Value::Object(namespaces),
-            bare_namespaces,
-        }
+        let namespace_names = Value::Array(values.namespaces.keys().cloned().map(Value::String).collect());
+        let nodes = Value::Object(nodes);
+        let mut base = tera::Context::new();
+        base.insert("cluster", &cluster);
+        base.insert("nodes", &nodes);
+        base.insert("namespace_names", &namespace_names);
+        Contexts { cluster, nodes, namespace_names, namespaces: Value::Object(namespaces), bare_namespaces, base }
     }
 
     pub fn cluster_scope(&self) -> tera::Context {
@@ -71,11 +73,7 @@ impl Contexts {
     }
 
     fn base(&self) -> tera::Context {
-        let mut context = tera::Context::new();
-        context.insert("cluster", &self.cluster);
-        context.insert("nodes", &self.nodes);
-        context.insert("namespace_names", &self.namespace_names);
-        context
+        self.base.clone()
     }
 
     pub fn node_scope(&self, node: &str) -> tera::Context {
