@@ -133,3 +133,29 @@ fn assert_same_tree(expected: &BTreeMap<String, Vec<u8>>, actual: &BTreeMap<Stri
         problems.join("\n")
     );
 }
+
+#[test]
+fn parallel_and_single_threaded_renders_are_identical() {
+    // Enough namespaces and workloads that every parallel stage splits its work.
+    let build = || {
+        let mut repo = Repo::minimal();
+        for namespace in ["alpha", "beta", "gamma", "delta"] {
+            let mut values = format!("name: {namespace}\nworkloads:\n");
+            for index in 0..25 {
+                values.push_str(&format!(
+                    "  app-{index}:\n    kind: Deployment\n    image: app:{index}\n    env:\n      INDEX: {index}\n"
+                ));
+            }
+            repo = repo.file(&format!("values/namespaces/{namespace}.yaml"), &values);
+        }
+        repo
+    };
+    let parallel = build();
+    parallel.kiln(&["render"]).code(0).stdout("rendered 202 objects into 204 files: 204 added, 0 changed, 0 removed");
+    let single = build();
+    // One CPU in the affinity mask makes kiln use one thread.
+    let mut command = std::process::Command::new("taskset");
+    command.args(["-c", "0", crate::harness::KILN, "render"]).current_dir(single.path()).env_remove("KILN_ROOT");
+    single.run(&mut command).code(0);
+    assert_same_tree(&read_tree(&parallel.path().join("rendered")), &read_tree(&single.path().join("rendered")));
+}
