@@ -5,7 +5,7 @@ mod harness;
 
 mod bad_input;
 mod cli;
-mod diff;
+mod render_diff;
 mod render;
 mod snapshot;
 mod verify;
