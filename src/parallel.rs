@@ -8,12 +8,23 @@ use std::num::NonZeroUsize;
 /// Applies `f` to every item on up to one thread per core and returns the
 /// results in the order of `items`.
 pub fn map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U> {
+    map_with(items, || (), |(), item| f(item))
+}
+
+/// Like [`map`], with a per-thread state made by `init` and lent to `f` for
+/// each item, for work that reuses a buffer or context between items.
+pub fn map_with<T: Send, U: Send, S>(
+    items: Vec<T>,
+    init: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, T) -> U + Sync,
+) -> Vec<U> {
     let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
     // Starting a thread costs tens of microseconds, far less than rendering,
     // parsing or layering a single item, so even two items are worth it.
     let threads = cores.min(items.len()).max(1);
     if threads == 1 {
-        return items.into_iter().map(f).collect();
+        let mut state = init();
+        return items.into_iter().map(|item| f(&mut state, item)).collect();
     }
     let chunk_size = items.len().div_ceil(threads);
     let mut chunks = Vec::with_capacity(threads);
@@ -25,10 +36,17 @@ pub fn map<T: Send, U: Send>(items: Vec<T>, f: impl Fn(T) -> U + Sync) -> Vec<U>
         }
         chunks.push(chunk);
     }
-    let f = &f;
+    let (init, f) = (&init, &f);
     std::thread::scope(|scope| {
-        let workers: Vec<_> =
-            chunks.into_iter().map(|chunk| scope.spawn(move || chunk.into_iter().map(f).collect::<Vec<U>>())).collect();
+        let workers: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let mut state = init();
+                    chunk.into_iter().map(|item| f(&mut state, item)).collect::<Vec<U>>()
+                })
+            })
+            .collect();
         workers
             .into_iter()
             // A panic in `f` is a bug in kiln; re-raise it on the calling thread.
@@ -46,6 +64,16 @@ mod tests {
         let items: Vec<usize> = (0..1000).collect();
         let doubled = map(items, |n| n * 2);
         assert_eq!(doubled, (0..1000).map(|n| n * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn each_thread_gets_its_own_state() {
+        let counts = map_with((0..100).collect(), Vec::new, |seen: &mut Vec<i32>, n| {
+            seen.push(n);
+            seen.len()
+        });
+        assert_eq!(counts.len(), 100);
+        assert_eq!(counts[0], 1, "the first item of a thread sees a fresh state");
     }
 
     #[test]

@@ -5,7 +5,9 @@ mod harness;
 
 mod bad_input;
 mod cli;
-mod render_diff;
+mod cluster;
+mod diff;
 mod render;
+mod render_diff;
 mod snapshot;
 mod verify;

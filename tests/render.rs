@@ -235,3 +235,17 @@ fn root_from_environment_and_relative_dash_c() {
     command.current_dir(repo.path().parent().unwrap()).arg("-C").arg(repo.path().file_name().unwrap()).arg("verify");
     repo.run(&mut command).code(0);
 }
+
+#[test]
+fn regression_plain_secret_with_data_is_refused() {
+    let repo = Repo::minimal().file(
+        "templates/namespaces/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2\n",
+    );
+    repo.kiln(&["render"]).code(2).stderr(
+        "error: document 1: Secret `db` carries data in plaintext; kiln never writes secret values to Git
+  --> templates/namespaces/secret.yaml (rendering namespace apps)
+  = help: declare it as a sealed secret under `secrets:` in the namespace values (kubeseal ciphertext) and reference it",
+    );
+    assert!(!repo.exists("rendered"));
+}

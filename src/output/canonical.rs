@@ -5,69 +5,41 @@
 //! first and sorts the rest. Lists keep their order. Output is LF-only with
 //! one trailing newline.
 
-use serde_yaml::Value;
+use serde_yaml::{Mapping, Value};
 
 const TOP_LEVEL: [&str; 8] = ["apiVersion", "kind", "metadata", "spec", "data", "stringData", "binaryData", "type"];
 const METADATA: [&str; 4] = ["name", "namespace", "labels", "annotations"];
 const NESTED: [&str; 1] = ["name"];
 
-/// Reorders an object's keys canonically.
-pub fn order(value: &Value) -> Value {
-    let mut ordered = value.clone();
-    order_in_place(&mut ordered);
-    ordered
+/// Reorders an object's keys canonically, moving (not copying) its contents.
+pub fn order(value: Value) -> Value {
+    order_with(value, &TOP_LEVEL)
 }
 
-/// Reorders an object's keys canonically without copying it: entries are
-/// moved, and each key's rank is computed once, not per comparison.
-pub fn order_in_place(value: &mut Value) {
-    order_with(value, Level::Top);
-}
-
-/// Where a mapping sits, which decides the keys that come first.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Level {
-    Top,
-    Metadata,
-    Nested,
-}
-
-fn order_with(value: &mut Value, level: Level) {
-    let priority: &[&str] = match level {
-        Level::Top => &TOP_LEVEL,
-        Level::Metadata => &METADATA,
-        Level::Nested => &NESTED,
-    };
+fn order_with(value: Value, priority: &[&str]) -> Value {
     match value {
         Value::Mapping(map) => {
-            let mut entries: Vec<(usize, Value, Value)> = std::mem::take(map)
+            let mut entries: Vec<(Value, Value)> = map.into_iter().collect();
+            entries.sort_by_cached_key(|(key, _)| {
+                let text = key.as_str().unwrap_or_default();
+                let rank = priority.iter().position(|p| *p == text).unwrap_or(priority.len());
+                (rank, text.to_string())
+            });
+            let top_level = priority == TOP_LEVEL;
+            entries
                 .into_iter()
                 .map(|(key, child)| {
-                    let rank = key.as_str().and_then(|text| priority.iter().position(|p| *p == text));
-                    (rank.unwrap_or(priority.len()), key, child)
+                    let child_priority: &[&str] =
+                        if top_level && key.as_str() == Some("metadata") { &METADATA } else { &NESTED };
+                    let child = order_with(child, child_priority);
+                    (key, child)
                 })
-                .collect();
-            entries.sort_by(|(rank_a, key_a, _), (rank_b, key_b, _)| {
-                (rank_a, key_a.as_str().unwrap_or_default()).cmp(&(rank_b, key_b.as_str().unwrap_or_default()))
-            });
-            for (_, key, mut child) in entries {
-                let child_level = if level == Level::Top && key.as_str() == Some("metadata") {
-                    Level::Metadata
-                } else {
-                    Level::Nested
-                };
-                order_with(&mut child, child_level);
-                map.insert(key, child);
-            }
+                .collect::<Mapping>()
+                .into()
         }
-        Value::Sequence(items) => items.iter_mut().for_each(|item| order_with(item, Level::Nested)),
-        // Tags carry no meaning in Kubernetes objects; the tagged value is kept.
-        Value::Tagged(tagged) => {
-            let inner = std::mem::take(&mut tagged.value);
-            *value = inner;
-            order_with(value, level);
-        }
-        _ => {}
+        Value::Sequence(items) => Value::Sequence(items.into_iter().map(|item| order_with(item, &NESTED)).collect()),
+        Value::Tagged(tagged) => order_with(tagged.value, priority),
+        other => other,
     }
 }
 
@@ -98,7 +70,7 @@ mod tests {
             "spec: {b: 1, a: 2, name: n}\nmetadata: {labels: {}, name: x, annotations: {}, namespace: y}\nkind: K\nzeta: 1\napiVersion: v1\n",
         )
         .unwrap();
-        let text = to_yaml(&order(&value));
+        let text = to_yaml(&order(value));
         assert_eq!(
             text,
             "apiVersion: v1\nkind: K\nmetadata:\n  name: x\n  namespace: y\n  labels: {}\n  annotations: {}\nspec:\n  name: n\n  a: 2\n  b: 1\nzeta: 1\n"

@@ -35,9 +35,9 @@ pub fn assemble(rendered: Vec<Rendered>, inputs: &BTreeMap<String, String>) -> R
     }
     Error::from_list(errors)?;
     checksum::annotate(&mut objects);
-    // In place, once: the kept objects and the written files share the order.
+    // Once, in parallel: the kept objects and the written files share the order.
     let objects = parallel::map(objects, |mut object| {
-        canonical::order_in_place(&mut object.value);
+        object.value = canonical::order(std::mem::take(&mut object.value));
         object
     });
     let tree = tree::build(&objects, files, inputs)?;

@@ -47,9 +47,8 @@ impl Tree {
     }
 }
 
-/// Places objects (already in canonical key order, see [`super::assemble`])
-/// and files, checks uniqueness and path safety, and adds the hash manifest
-/// and the lock.
+/// Places objects (already in canonical key order) and files, checks uniqueness and path safety, and adds the
+/// hash manifest and the lock.
 pub fn build(objects: &[Object], files: Vec<PlainFile>, inputs: &BTreeMap<String, String>) -> Result<Tree> {
     let mut tree = Tree::default();
     let mut identities: BTreeMap<Identity, String> = BTreeMap::new();

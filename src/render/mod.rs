@@ -9,7 +9,7 @@ pub mod templates;
 use std::path::PathBuf;
 
 use context::Contexts;
-use templates::{cause_chain, OutputKind, Scope, Template, Templates};
+use templates::{cause_chain, OutputKind, Scope, Template, Templates, TEMPLATES_DIR};
 
 use crate::values::Values;
 use crate::{parallel, Error, Result};
@@ -36,11 +36,13 @@ pub struct Rendered {
 
 /// Renders all templates over all scope instances, collecting every error.
 ///
-/// Each scope instance's context is built once, used for every template of
-/// that scope and dropped; instances render in parallel. Outputs and errors
-/// still come in template order, then instance order.
+/// Scope instances render in parallel, each worker with its own reusable
+/// [`Contexts`]; an instance's context is set up once for all templates of
+/// its scope. Outputs and errors still come in template order, then instance
+/// order, whatever the scheduling.
 pub fn render(templates: &Templates, values: &Values) -> Result<Vec<Rendered>> {
     let contexts = Contexts::new(values);
+    let all_files: Vec<PathBuf> = values.files.iter().map(|file| file.path.clone()).collect();
     let mut outputs: Vec<Vec<Rendered>> = templates.templates.iter().map(|_| Vec::new()).collect();
     let mut errors: Vec<Vec<Error>> = templates.templates.iter().map(|_| Vec::new()).collect();
     for scope in [Scope::Cluster, Scope::Node, Scope::Namespace, Scope::Workload] {
@@ -49,17 +51,18 @@ pub fn render(templates: &Templates, values: &Values) -> Result<Vec<Rendered>> {
         if of_scope.is_empty() {
             continue;
         }
-        let results = parallel::map(instances(scope, values), |instance| {
-            let context = match instance.of {
-                Of::Cluster => contexts.cluster_scope(),
-                Of::Node(node) => contexts.node_scope(node),
-                Of::Namespace(namespace) => contexts.namespace_scope(namespace),
-                Of::Workload(namespace, workload) => contexts.workload_scope(namespace, workload),
-            };
-            of_scope
-                .iter()
-                .map(|&(index, template)| {
-                    let result = match templates.tera.render(&template.name, &context) {
+        let results = parallel::map_with(
+            instances(scope, values, &all_files),
+            || contexts.clone(),
+            |contexts, instance| {
+                let context = match (&instance.namespace, &instance.workload, &instance.node) {
+                    (Some(namespace), Some(workload), _) => contexts.workload_scope(namespace, workload),
+                    (Some(namespace), None, _) => contexts.namespace_scope(namespace),
+                    (None, _, Some(node)) => contexts.node_scope(node),
+                    (None, _, None) => contexts.cluster_scope(),
+                };
+                let rendered = of_scope.iter().map(|&(index, template)| {
+                    let result = match templates.tera.render(&template.name, context) {
                         Ok(text) => Ok(Rendered {
                             template: template.display(),
                             scope: instance.label.clone(),
@@ -71,12 +74,13 @@ pub fn render(templates: &Templates, values: &Values) -> Result<Vec<Rendered>> {
                             dir: template.front.dir.clone(),
                             text,
                         }),
-                        Err(error) => Err(render_error(template, &instance.label, &error)),
+                        Err(error) => Err(render_error(templates, template, &instance.label, &error)),
                     };
                     (index, result)
-                })
-                .collect::<Vec<_>>()
-        });
+                });
+                rendered.collect::<Vec<_>>()
+            },
+        );
         for (index, result) in results.into_iter().flatten() {
             match result {
                 Ok(rendered) => outputs[index].push(rendered),
@@ -84,46 +88,51 @@ pub fn render(templates: &Templates, values: &Values) -> Result<Vec<Rendered>> {
             }
         }
     }
-    Error::from_list(errors.into_iter().flatten().collect())?;
+    Error::from_list(merge_repeats(errors.into_iter().flatten().collect()))?;
     Ok(outputs.into_iter().flatten().collect())
 }
 
-/// One instance of a scope; its context is built where it is rendered.
-struct Instance<'v> {
+/// One broken expression fails every scope instance; report it once, with a count.
+fn merge_repeats(errors: Vec<Error>) -> Vec<Error> {
+    let mut merged: Vec<Error> = Vec::new();
+    for error in errors {
+        if let Error::Template { template, causes, .. } = &error {
+            let same = merged.iter_mut().find_map(|seen| match seen {
+                Error::Template { template: t, causes: c, also, .. } if t == template && c == causes => Some(also),
+                _ => None,
+            });
+            if let Some(also) = same {
+                *also += 1;
+                continue;
+            }
+        }
+        merged.push(error);
+    }
+    merged
+}
+
+/// One instance of a scope: the cluster, a node, a namespace or a workload.
+struct Instance {
     label: String,
-    of: Of<'v>,
     values: Vec<PathBuf>,
     node: Option<String>,
     namespace: Option<String>,
+    workload: Option<String>,
 }
 
-enum Of<'v> {
-    Cluster,
-    Node(&'v str),
-    Namespace(&'v str),
-    Workload(&'v str, &'v str),
-}
-
-/// The instances of `scope` in name order: the cluster, each node, each
-/// namespace, or each enabled workload.
-fn instances(scope: Scope, values: &Values) -> Vec<Instance<'_>> {
+fn instances(scope: Scope, values: &Values, all_files: &[PathBuf]) -> Vec<Instance> {
+    let blank = Instance { label: String::new(), values: Vec::new(), node: None, namespace: None, workload: None };
     match scope {
-        Scope::Cluster => vec![Instance {
-            label: "the cluster".into(),
-            of: Of::Cluster,
-            values: values.files.iter().map(|file| file.path.clone()).collect(),
-            node: None,
-            namespace: None,
-        }],
+        Scope::Cluster => vec![Instance { label: "the cluster".into(), values: all_files.to_vec(), ..blank }],
         Scope::Node => values
             .nodes
             .iter()
             .map(|(name, node)| Instance {
                 label: format!("node {name}"),
-                of: Of::Node(name),
-                values: scope_files(&values.cluster.files, &node.files),
+                values: values.cluster.files.iter().chain(&node.files).cloned().collect(),
                 node: Some(name.clone()),
                 namespace: None,
+                workload: None,
             })
             .collect(),
         Scope::Namespace => values
@@ -131,10 +140,10 @@ fn instances(scope: Scope, values: &Values) -> Vec<Instance<'_>> {
             .iter()
             .map(|(name, ns)| Instance {
                 label: format!("namespace {name}"),
-                of: Of::Namespace(name),
                 values: ns.namespace.files.clone(),
                 node: None,
                 namespace: Some(name.clone()),
+                workload: None,
             })
             .collect(),
         Scope::Workload => values
@@ -144,10 +153,10 @@ fn instances(scope: Scope, values: &Values) -> Vec<Instance<'_>> {
                 ns.workloads.iter().filter(|(_, workload)| workload.typed.enabled != Some(false)).map(
                     move |(name, workload)| Instance {
                         label: format!("workload {ns_name}/{name}"),
-                        of: Of::Workload(ns_name, name),
                         values: workload.files.clone(),
                         node: None,
                         namespace: Some(ns_name.clone()),
+                        workload: Some(name.clone()),
                     },
                 )
             })
@@ -155,18 +164,22 @@ fn instances(scope: Scope, values: &Values) -> Vec<Instance<'_>> {
     }
 }
 
-fn scope_files(cluster: &[PathBuf], own: &[PathBuf]) -> Vec<PathBuf> {
-    cluster.iter().chain(own).cloned().collect()
-}
-
-fn render_error(template: &Template, scope: &str, error: &tera::Error) -> Error {
+fn render_error(templates: &Templates, template: &Template, scope: &str, error: &tera::Error) -> Error {
     let causes = cause_chain(error);
-    Error::Template {
-        template: template.display(),
-        line: guess_line(&template.source, &template.name, &causes),
-        scope: scope.to_string(),
-        causes,
-    }
+    // Tera names the innermost template being rendered ("while rendering
+    // '_lib/pod.tera'"): the failing expression is there, maybe in a partial.
+    let innermost = causes
+        .iter()
+        .rev()
+        .find_map(|cause| cause.split("while rendering '").nth(1).and_then(|rest| rest.split('\'').next()))
+        .filter(|name| templates.sources.contains_key(*name))
+        .unwrap_or(&template.name);
+    let source = templates.sources.get(innermost).map_or("", String::as_str);
+    let location = match guess_line(source, innermost, &causes) {
+        Some(line) => format!("{TEMPLATES_DIR}/{innermost}:{line}"),
+        None => format!("{TEMPLATES_DIR}/{innermost}"),
+    };
+    Error::Template { template: template.display(), location, scope: scope.to_string(), causes, also: 0 }
 }
 
 /// Tera's render errors carry no line number, but they quote the variable,
@@ -207,9 +220,7 @@ mod tests {
 
     #[test]
     fn guesses_line_of_missing_include() {
-        let source = "a: 1
-{% include \"_parts/b.yaml\" %}
-";
+        let source = "a: 1\n{% include \"_parts/b.yaml\" %}\n";
         let causes =
             vec!["Failed to render 'workloads/x.yaml'".to_string(), "Template '[_parts/b.yaml]' not found".to_string()];
         assert_eq!(guess_line(source, "workloads/x.yaml", &causes), Some(2));
