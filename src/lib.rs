@@ -26,6 +26,7 @@ pub mod fsutil;
 pub mod git;
 pub mod input;
 pub mod output;
+pub mod parallel;
 pub mod render;
 pub mod settings;
 pub mod values;

@@ -3,6 +3,11 @@
 
 mod harness;
 
+mod bad_input;
+mod cli;
 mod cluster;
 mod diff;
 mod render;
+mod render_diff;
+mod snapshot;
+mod verify;
