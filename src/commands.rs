@@ -9,7 +9,7 @@ use crate::cli::{Arguments, Command, Format};
 use crate::input::InputFiles;
 use crate::output::{disk, drift, verify, write};
 use crate::settings::Settings;
-use crate::{build, explain, Outcome, Result};
+use crate::{build, explain, plan, validate, Outcome, Result};
 
 /// Parses arguments, runs the command and prints errors; returns the exit code.
 pub fn main<I, T>(args: I) -> Outcome
@@ -39,6 +39,8 @@ fn execute(command: &Command, settings: &Settings) -> Result<Outcome> {
         Command::Render { diff: false, .. } => render(settings),
         Command::Render { diff: true, stat, format } => render_diff(settings, *stat, *format),
         Command::Verify { format } => verify(settings, *format),
+        Command::Validate { format } => validate(settings, *format),
+        Command::Plan { format } => plan(settings, *format),
         Command::Explain { scope, name } => {
             print(&explain::explain(&settings.root, scope, name.as_deref())?);
             Ok(Outcome::Ok)
@@ -93,6 +95,26 @@ fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
         Format::Text => print(&report.to_text()),
     }
     Ok(if report.ok() { Outcome::Ok } else { Outcome::CheckFailed })
+}
+
+fn validate(settings: &Settings, format: Format) -> Result<Outcome> {
+    let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
+    let findings = validate::validate(&build);
+    match format {
+        Format::Json => print(&findings.to_json()),
+        Format::Text => print(&findings.to_text()),
+    }
+    Ok(if findings.has_errors() { Outcome::CheckFailed } else { Outcome::Ok })
+}
+
+fn plan(settings: &Settings, format: Format) -> Result<Outcome> {
+    let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
+    let plan = plan::plan(&build);
+    match format {
+        Format::Json => print(&plan.to_json()),
+        Format::Text => print(&plan.to_text()),
+    }
+    Ok(if plan.findings.has_errors() { Outcome::CheckFailed } else { Outcome::Ok })
 }
 
 /// Prints a line to stdout; a closed pipe (`kiln ... | head`) is not an error.

@@ -18,11 +18,15 @@ pub mod commands;
 pub mod diagnostic;
 pub mod error;
 pub mod explain;
+pub mod finding;
 pub mod fsutil;
 pub mod input;
+pub mod kube;
 pub mod output;
 pub mod render;
+pub mod plan;
 pub mod settings;
+pub mod validate;
 pub mod values;
 
 pub use error::{Error, Result};
