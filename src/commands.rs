@@ -55,6 +55,9 @@ fn execute(command: &Command, settings: &Settings) -> Result<Outcome> {
 
 fn render(settings: &Settings) -> Result<Outcome> {
     let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
+    if !checks_pass(&build, "nothing was written") {
+        return Ok(Outcome::CheckFailed);
+    }
     let changes = write::write(&build.tree, &settings.rendered)?;
     for path in &changes.foreign {
         eprintln!("note: kept rendered/{path}, which kiln does not own");
@@ -72,6 +75,9 @@ fn render(settings: &Settings) -> Result<Outcome> {
 
 fn render_diff(settings: &Settings, stat: bool, format: Format) -> Result<Outcome> {
     let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
+    if !checks_pass(&build, "no diff was computed") {
+        return Ok(Outcome::CheckFailed);
+    }
     let on_disk = disk::read(&settings.rendered)?;
     let drift = drift::compare(&build.tree, &on_disk);
     match format {
@@ -95,6 +101,23 @@ fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
         Format::Text => print(&report.to_text()),
     }
     Ok(if report.ok() { Outcome::Ok } else { Outcome::CheckFailed })
+}
+
+/// Runs validation and the plan as part of a render: findings go to stderr;
+/// errors (schema, policy, a steady state that does not fit, a rollout that
+/// can never complete) fail the render, warnings do not.
+fn checks_pass(build: &build::Build, consequence: &str) -> bool {
+    let mut findings = validate::validate(build);
+    findings.extend(plan::plan(build).findings);
+    if findings.findings.is_empty() {
+        return true;
+    }
+    eprintln!("{}", findings.to_text());
+    if findings.has_errors() {
+        eprintln!("error: validation or plan found errors; {consequence} (see `kiln validate` and `kiln plan`)");
+        return false;
+    }
+    true
 }
 
 fn validate(settings: &Settings, format: Format) -> Result<Outcome> {

@@ -76,8 +76,11 @@ pub fn plan(build: &Build) -> Plan {
     for index in 0..workloads.len() {
         simulation.rollout(&mut state, &pins, index, fits[index]);
     }
-    for node in 0..nodes.len() {
-        simulation.node_loss(&mut state, &pins, node);
+    // Losing the only node is losing the cluster; there is nothing to learn.
+    if nodes.len() > 1 {
+        for node in 0..nodes.len() {
+            simulation.node_loss(&mut state, &pins, node);
+        }
     }
     let Simulation { findings, scenarios, .. } = simulation;
     Plan { nodes, scenarios, findings: Findings::new(findings) }
@@ -471,7 +474,8 @@ impl<'a> Simulation<'a> {
                 for _ in 0..count {
                     if let Err(reasons) = cluster.place(state, index, None) {
                         missing += 1;
-                        why = explain(&reasons.into_iter().filter(|(node, _)| *node != lost_name).collect());
+                        let others: WhyNot = reasons.into_iter().filter(|(node, _)| *node != lost_name).collect();
+                        why = explain(&others);
                     }
                 }
             }

@@ -227,6 +227,11 @@ impl<'a> Cluster<'a> {
 }
 
 fn static_reason(workload: &Workload, node: &Node) -> Option<Reason> {
+    selection_reason(workload, node).or_else(|| untolerated(workload, node).map(|taint| Reason::Taint(taint.clone())))
+}
+
+/// Whether the pod's nodeSelector and required node affinity rule the node out.
+pub fn selection_reason(workload: &Workload, node: &Node) -> Option<Reason> {
     for (key, value) in &workload.node_selector {
         if node.labels.get(key) != Some(value) {
             return Some(Reason::NodeSelector(key.clone(), value.clone()));
@@ -235,10 +240,12 @@ fn static_reason(workload: &Workload, node: &Node) -> Option<Reason> {
     if !workload.required_terms.is_empty() && !workload.required_terms.iter().any(|term| term_matches(term, node)) {
         return Some(Reason::NodeAffinity);
     }
-    node.taints
-        .iter()
-        .find(|taint| taint.repels() && !workload.tolerations.iter().any(|t| tolerates(t, taint)))
-        .map(|taint| Reason::Taint(taint.clone()))
+    None
+}
+
+/// The first taint of the node that keeps the pod off it.
+pub fn untolerated<'n>(workload: &Workload, node: &'n Node) -> Option<&'n Taint> {
+    node.taints.iter().find(|taint| taint.repels() && !workload.tolerations.iter().any(|t| tolerates(t, taint)))
 }
 
 fn term_matches(term: &NodeTerm, node: &Node) -> bool {

@@ -4,6 +4,7 @@
 //! point: [`validate`], which returns findings and never fails.
 
 pub mod catalog;
+pub mod policy;
 pub mod schema;
 
 use crate::build::Build;
@@ -12,5 +13,7 @@ use crate::finding::{Findings, Locator};
 /// Schema and policy findings for a build.
 pub fn validate(build: &Build) -> Findings {
     let locator = Locator::new(build);
-    Findings::new(schema::check(build, &locator))
+    let mut findings = schema::check(build, &locator);
+    findings.extend(policy::check(build, &locator));
+    Findings::new(findings)
 }
