@@ -24,7 +24,7 @@ pub fn annotate(objects: &mut [Object]) {
             "SealedSecret" => ("secret", object.value.get("spec").cloned().unwrap_or(Value::Null)),
             _ => continue,
         };
-        let digest = hex(&Sha256::digest(canonical::to_yaml(&canonical::order(&content)).as_bytes()));
+        let digest = hex(&Sha256::digest(canonical::to_yaml(&canonical::order(content)).as_bytes()));
         digests.insert((namespace.clone(), kind, object.identity.name.clone()), digest);
     }
     for object in objects.iter_mut() {

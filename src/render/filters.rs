@@ -1,6 +1,7 @@
 //! Template filters Helm users reach for: `to_yaml`, `to_json`, `indent`,
-//! `nindent`, `quote`, `b64encode`, `b64decode`, `sha256` and `required`.
-//! (`default` is Tera's own.) All are pure, so output stays deterministic.
+//! `nindent`, `quote`, `b64encode`, `b64decode`, `sha256`, `required` and
+//! `merge`, plus the `dict` function. (`default` is Tera's own.) All are pure,
+//! so output stays deterministic.
 
 use std::collections::HashMap;
 
@@ -19,6 +20,8 @@ pub fn register(tera: &mut Tera) {
     tera.register_filter("b64decode", b64decode);
     tera.register_filter("sha256", sha256);
     tera.register_filter("required", required);
+    tera.register_filter("merge", merge);
+    tera.register_function("dict", dict);
 }
 
 type Args = HashMap<String, Value>;
@@ -128,6 +131,33 @@ fn required(value: &Value, args: &Args) -> Result<Value> {
     Err(Error::msg(format!("required value `{path}` is missing or empty; set it in values")))
 }
 
+/// Shallow merge of two mappings; keys of `with` win. A missing side (null or
+/// `false`, as `default(value=false)` gives) counts as empty.
+fn merge(value: &Value, args: &Args) -> Result<Value> {
+    let mut merged = match value {
+        Value::Object(map) => map.clone(),
+        Value::Null | Value::Bool(false) => serde_json::Map::new(),
+        other => return Err(Error::msg(format!("merge: expected a mapping, got {other}"))),
+    };
+    match args.get("with") {
+        Some(Value::Object(map)) => merged.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
+        Some(Value::Null | Value::Bool(false)) | None => {}
+        Some(other) => return Err(Error::msg(format!("merge: `with` must be a mapping, got {other}"))),
+    }
+    Ok(Value::Object(merged))
+}
+
+/// A one-entry mapping, for keys such as `kubernetes.io/hostname` that cannot
+/// be written as Tera keyword arguments: `dict(key="a/b", value=x)`.
+fn dict(args: &Args) -> Result<Value> {
+    let key =
+        args.get("key").and_then(Value::as_str).ok_or_else(|| Error::msg("dict: missing string argument `key`"))?;
+    let value = args.get("value").cloned().unwrap_or(Value::Null);
+    let mut map = serde_json::Map::new();
+    map.insert(key.to_string(), value);
+    Ok(Value::Object(map))
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
@@ -177,6 +207,15 @@ mod tests {
             sha256(&json!("abc"), &Args::new()).unwrap(),
             json!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         );
+    }
+
+    #[test]
+    fn merge_lets_the_argument_win_and_dict_builds_one_entry() {
+        let merged = merge(&json!({"a": 1, "b": 1}), &args(&[("with", json!({"b": 2}))])).unwrap();
+        assert_eq!(merged, json!({"a": 1, "b": 2}));
+        assert_eq!(merge(&Value::Null, &Args::new()).unwrap(), json!({}));
+        let entry = dict(&args(&[("key", json!("kubernetes.io/hostname")), ("value", json!("pc2"))])).unwrap();
+        assert_eq!(entry, json!({"kubernetes.io/hostname": "pc2"}));
     }
 
     #[test]

@@ -71,6 +71,9 @@ pub struct Component {
     /// Argo CD sync wave; lower waves sync first.
     pub sync_wave: Option<i32>,
     pub server_side_apply: Option<bool>,
+    /// Installed by k3s' helm-controller from the server's manifests directory
+    /// (a `HelmChart`), not by an Argo CD Application: used for Argo CD itself.
+    pub bootstrap: Option<bool>,
     pub enabled: Option<bool>,
     /// Helm values handed to the chart as-is.
     pub values: Option<Vars>,
@@ -139,6 +142,7 @@ pub struct Gpu {
     pub model: Option<String>,
     /// The `nvidia.com/gpu.product` label value, e.g. `NVIDIA-GeForce-RTX-4090`.
     pub product: Option<String>,
+    #[serde(rename = "memoryGiB")]
     pub memory_gib: Option<u32>,
     pub count: Option<u32>,
 }
@@ -179,6 +183,8 @@ pub struct Namespace {
     pub network_policy: Option<NetworkPolicy>,
     /// Node labels every pod in the namespace must match.
     pub node_selector: Option<BTreeMap<String, String>>,
+    /// Enrol the namespace in the Istio ambient mesh (ztunnel mTLS between pods).
+    pub mesh: Option<bool>,
     /// Argo CD sync wave of the namespace's Application.
     pub sync_wave: Option<i32>,
     /// Whether kiln generates an Argo CD Application for this namespace directory.

@@ -1,0 +1,29 @@
+#!/bin/sh
+# Source: templates/nodes/bootstrap.yaml
+# Values: values/cluster.yaml, values/nodes/mainpc.yaml
+# Installs k3s v1.31.4+k3s1 on mainpc (server) from this rendered
+# directory. Run as root from a checkout of the repository:
+#   sudo sh rendered/nodes/mainpc/bootstrap.sh
+# Prerequisites: NVIDIA driver and nvidia-container-toolkit installed (k3s detects
+# the runtime at start), nfs-common for NFS volumes, and the join token in
+# /etc/rancher/k3s/token (mode 0600; see README, "Runbook: bootstrap").
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+test -s /etc/rancher/k3s/token || { echo "missing /etc/rancher/k3s/token (see README)" >&2; exit 1; }
+command -v nvidia-container-runtime >/dev/null || echo "warning: nvidia-container-runtime not found; GPU pods will not start" >&2
+install -D -m 0644 "$here/etc/rancher/k3s/config.yaml" /etc/rancher/k3s/config.yaml
+if [ -f "$here/etc/sysctl.d/90-kubelet.conf" ]; then
+  install -D -m 0644 "$here/etc/sysctl.d/90-kubelet.conf" /etc/sysctl.d/90-kubelet.conf
+  sysctl --system >/dev/null
+fi
+# Argo CD and the root Application: k3s applies these at start.
+install -d -m 0700 /var/lib/rancher/k3s/server/manifests
+for manifest in "$here"/manifests/*.yaml; do
+  install -m 0600 "$manifest" /var/lib/rancher/k3s/server/manifests/kiln-"$(basename "$manifest")"
+done
+if ! command -v k3s >/dev/null || ! k3s --version | grep -q "v1.31.4+k3s1"; then
+  curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION="v1.31.4+k3s1" INSTALL_K3S_EXEC="server" sh -s -
+else
+  systemctl restart k3s
+fi
+echo "k3s v1.31.4+k3s1 running on mainpc as server"
