@@ -2,7 +2,7 @@
 //! names the rendered file, the object, the field path and the template and
 //! values that produced it, and prints grouped by file or as JSON.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -110,8 +110,14 @@ pub struct Findings {
 impl Findings {
     pub fn new(mut findings: Vec<Finding>) -> Self {
         findings.sort_by(|a, b| {
-            (&a.file, &a.object, a.severity, &a.path, &a.id, &a.message)
-                .cmp(&(&b.file, &b.object, b.severity, &b.path, &b.id, &b.message))
+            (file_key(&a.file), &a.object, a.severity, &a.path, &a.id, &a.message).cmp(&(
+                file_key(&b.file),
+                &b.object,
+                b.severity,
+                &b.path,
+                &b.id,
+                &b.message,
+            ))
         });
         findings.dedup();
         let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
@@ -131,9 +137,13 @@ impl Findings {
     /// Human output grouped by file: the object and its origin once, then one
     /// block per finding.
     pub fn to_text(&self) -> String {
-        let mut groups: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+        // Findings are sorted by file already; group neighbours.
+        let mut groups: Vec<(&str, Vec<&Finding>)> = Vec::new();
         for finding in &self.findings {
-            groups.entry(&finding.file).or_default().push(finding);
+            match groups.last_mut() {
+                Some((file, group)) if *file == finding.file => group.push(finding),
+                _ => groups.push((&finding.file, vec![finding])),
+            }
         }
         let mut out = String::new();
         for (file, findings) in &groups {
@@ -179,6 +189,15 @@ impl Findings {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
+}
+
+/// Sorts `values/x.yaml:9:7` before `values/x.yaml:10:7`.
+fn file_key(file: &str) -> (&str, usize, usize) {
+    let mut parts = file.splitn(3, ':');
+    let path = parts.next().unwrap_or_default();
+    let mut number = || parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
+    let line = number();
+    (path, line, number())
 }
 
 pub fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {

@@ -157,8 +157,12 @@ impl Expression {
             ("NotIn", Some(value)) => !self.values.contains(value),
             ("NotIn", None) | ("DoesNotExist", None) | ("Exists", Some(_)) => true,
             ("Exists", None) | ("DoesNotExist", Some(_)) => false,
-            ("Gt", Some(value)) => matches!((number(value), self.values.first().and_then(|v| number(v))), (Some(a), Some(b)) if a > b),
-            ("Lt", Some(value)) => matches!((number(value), self.values.first().and_then(|v| number(v))), (Some(a), Some(b)) if a < b),
+            ("Gt", Some(value)) => {
+                matches!((number(value), self.values.first().and_then(|v| number(v))), (Some(a), Some(b)) if a > b)
+            }
+            ("Lt", Some(value)) => {
+                matches!((number(value), self.values.first().and_then(|v| number(v))), (Some(a), Some(b)) if a < b)
+            }
             _ => false,
         }
     }

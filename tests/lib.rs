@@ -4,4 +4,6 @@
 mod harness;
 
 mod cluster;
+mod plan;
 mod render;
+mod validate;

@@ -14,7 +14,7 @@ pub mod workloads;
 use serde::Serialize;
 
 use crate::build::Build;
-use crate::finding::{Finding, Findings, Locator, Severity};
+use crate::finding::{plural, Finding, Findings, Locator, Severity};
 use nodes::Node;
 use resources::Amount;
 use schedule::{explain, Cluster, State, WhyNot};
@@ -70,11 +70,12 @@ pub fn plan(build: &Build) -> Plan {
     let workloads = workloads::workloads(build);
     let locator = Locator::new(build);
     let cluster = Cluster::new(&nodes, &workloads);
-    let mut simulation = Simulation { cluster: &cluster, locator: &locator, findings: Vec::new(), scenarios: Vec::new() };
+    let mut simulation =
+        Simulation { cluster: &cluster, locator: &locator, findings: Vec::new(), scenarios: Vec::new() };
     let (mut state, pins, fits) = simulation.steady();
     simulation.hpa_max(&mut state, &pins);
-    for index in 0..workloads.len() {
-        simulation.rollout(&mut state, &pins, index, fits[index]);
+    for (index, fits) in fits.iter().enumerate() {
+        simulation.rollout(&mut state, &pins, index, *fits);
     }
     // Losing the only node is losing the cluster; there is nothing to learn.
     if nodes.len() > 1 {
@@ -162,7 +163,8 @@ impl<'a> Simulation<'a> {
                 wanted[index] = eligible.len();
                 for node in eligible {
                     if let Err(why) = cluster.place(&mut state, index, Some(node)) {
-                        let only: WhyNot = why.into_iter().filter(|(name, _)| *name == cluster.nodes[node].name).collect();
+                        let only: WhyNot =
+                            why.into_iter().filter(|(name, _)| *name == cluster.nodes[node].name).collect();
                         pending[index].0 += 1;
                         pending[index].1.extend(only);
                     }
@@ -187,15 +189,14 @@ impl<'a> Simulation<'a> {
                 verdicts.push(Verdict { workload: workload.describe(), ok: true, detail });
                 continue;
             }
-            let message = format!(
-                "{missing} of {} pods cannot be scheduled in steady state: {}",
-                wanted[index],
-                explain(why)
-            );
-            let template = crate::kube::PodTemplate::of(workload.object).map(|t| t.path.to_string()).unwrap_or_default();
+            let message =
+                format!("{missing} of {} pods cannot be scheduled in steady state: {}", wanted[index], explain(why));
+            let template =
+                crate::kube::PodTemplate::of(workload.object).map(|t| t.path.to_string()).unwrap_or_default();
             self.findings.push(
-                self.finding(index, STEADY, Severity::Error, &template, message.clone())
-                    .with_help("lower its requests or replicas, relax its node selection, or declare more node capacity"),
+                self.finding(index, STEADY, Severity::Error, &template, message.clone()).with_help(
+                    "lower its requests or replicas, relax its node selection, or declare more node capacity",
+                ),
             );
             verdicts.push(Verdict { workload: workload.describe(), ok: false, detail: message });
         }
@@ -204,7 +205,11 @@ impl<'a> Simulation<'a> {
             kind: "steady",
             title: "steady state".into(),
             ok: failing == 0,
-            verdict: if failing == 0 { "fits".into() } else { format!("{failing} workloads do not fit") },
+            verdict: if failing == 0 {
+                "fits".into()
+            } else {
+                format!("{failing} {} not fit", plural(failing, "workload does", "workloads do"))
+            },
             nodes: self.usage(&state),
             workloads: verdicts,
         });
@@ -272,7 +277,9 @@ impl<'a> Simulation<'a> {
             verdict: match (verdicts.len(), short) {
                 (0, _) => "no HPAs".into(),
                 (_, 0) => "fits".into(),
-                (_, short) => format!("{short} workloads do not reach maxReplicas"),
+                (_, short) => {
+                    format!("{short} {} not reach maxReplicas", plural(short, "workload does", "workloads do"))
+                }
             },
             nodes: self.usage(state),
             workloads: verdicts,
@@ -329,7 +336,10 @@ impl<'a> Simulation<'a> {
         }
         for ordinal in 0..self.workload(index).replicas as usize {
             cluster.place(state, index, pins[index].for_pod(ordinal)).map_err(|why| {
-                format!("rollout can never complete: after the old pods stop, a new pod cannot be scheduled: {}", explain(&why))
+                format!(
+                    "rollout can never complete: after the old pods stop, a new pod cannot be scheduled: {}",
+                    explain(&why)
+                )
             })?;
         }
         Ok("completes with downtime (Recreate)".into())
@@ -414,7 +424,8 @@ impl<'a> Simulation<'a> {
                 let choice = (0..old.len())
                     .rev()
                     .find(|&i| {
-                        pending > 0 && matches!(cluster.reason(state, index, old[i]), Some(schedule::Reason::Insufficient(_)))
+                        pending > 0
+                            && matches!(cluster.reason(state, index, old[i]), Some(schedule::Reason::Insufficient(_)))
                     })
                     .unwrap_or(old.len() - 1);
                 let node = old.remove(choice);
@@ -469,7 +480,11 @@ impl<'a> Simulation<'a> {
                     plural_volume(workload.local_claims.len()),
                     workload.local_claims.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
                 );
-                path = if workload.kind == Kind::StatefulSet { "spec.volumeClaimTemplates" } else { "spec.template.spec.volumes" };
+                path = if workload.kind == Kind::StatefulSet {
+                    "spec.volumeClaimTemplates"
+                } else {
+                    "spec.template.spec.volumes"
+                };
             } else {
                 for _ in 0..count {
                     if let Err(reasons) = cluster.place(state, index, None) {
@@ -483,7 +498,11 @@ impl<'a> Simulation<'a> {
                 verdicts.push(Verdict {
                     workload: workload.describe(),
                     ok: true,
-                    detail: format!("{count} pods move: {}", self.placed(state, index)),
+                    detail: format!(
+                        "{count} {}: {}",
+                        plural(count as usize, "pod moves", "pods move"),
+                        self.placed(state, index)
+                    ),
                 });
                 continue;
             }
@@ -497,7 +516,8 @@ impl<'a> Simulation<'a> {
             } else {
                 "leave headroom on the other nodes, or accept the outage"
             };
-            self.findings.push(self.finding(index, NODE_LOSS, Severity::Warning, path, message.clone()).with_help(help));
+            self.findings
+                .push(self.finding(index, NODE_LOSS, Severity::Warning, path, message.clone()).with_help(help));
             verdicts.push(Verdict { workload: workload.describe(), ok: false, detail: message });
         }
         self.scenarios.push(Scenario {
@@ -507,7 +527,7 @@ impl<'a> Simulation<'a> {
             verdict: if short == 0 {
                 "everything still runs".into()
             } else {
-                format!("{short} workloads cannot run")
+                format!("{short} {} cannot run", plural(short, "workload", "workloads"))
             },
             nodes: self.usage(state),
             workloads: verdicts,

@@ -51,7 +51,7 @@ fn usage_table(out: &mut String, nodes: &[NodeUsage]) {
     for usage in nodes {
         let cell = |resource: &str, amount: fn(&Amount) -> u128| {
             let (used, total) = (amount(&usage.requested), amount(&usage.allocatable));
-            let percent = if total == 0 { String::new() } else { format!(" ({}%)", used * 100 / total) };
+            let percent = (used * 100).checked_div(total).map(|p| format!(" ({p}%)")).unwrap_or_default();
             format!("{}/{}{percent}", format(resource, used), format(resource, total))
         };
         let name = if usage.lost { format!("  {} (lost)", usage.node) } else { format!("  {}", usage.node) };

@@ -153,9 +153,14 @@ pub fn pod_request(spec: &Value, defaults: &Defaults) -> Amount {
     let container = |container: &Value| -> Amount {
         let read = |name: &str| {
             let quantity = |field: &str| {
-                kube::get(container, &["resources", field, name]).and_then(kube::scalar).and_then(|q| parse_quantity_milli(&q))
+                kube::get(container, &["resources", field, name])
+                    .and_then(kube::scalar)
+                    .and_then(|q| parse_quantity_milli(&q))
             };
-            quantity("requests").or_else(|| quantity("limits")).or_else(|| defaults.request.get(name).copied()).unwrap_or(0)
+            quantity("requests")
+                .or_else(|| quantity("limits"))
+                .or_else(|| defaults.request.get(name).copied())
+                .unwrap_or(0)
         };
         Amount { cpu: read("cpu"), memory: read("memory"), gpu: read(GPU), pods: 0 }
     };

@@ -108,7 +108,7 @@ impl<'a> Cluster<'a> {
             sum
         });
         let size = |w: &Workload| {
-            let part = |used: u128, total: u128| if total == 0 { 0 } else { used * 1_000_000 / total };
+            let part = |used: u128, total: u128| (used * 1_000_000).checked_div(total).unwrap_or(0);
             part(w.request.cpu, total.cpu) + part(w.request.memory, total.memory)
         };
         let mut order: Vec<usize> = (0..workloads.len()).collect();

@@ -109,8 +109,10 @@ impl Storage {
             .iter()
             .find(|object| {
                 object.identity.kind == "StorageClass"
-                    && kube::get_str(&object.value, &["metadata", "annotations", "storageclass.kubernetes.io/is-default-class"])
-                        == Some("true")
+                    && kube::get_str(
+                        &object.value,
+                        &["metadata", "annotations", "storageclass.kubernetes.io/is-default-class"],
+                    ) == Some("true")
             })
             // k3s makes its local-path class the default.
             .map_or_else(|| "local-path".to_string(), |object| object.identity.name.clone());
@@ -183,9 +185,9 @@ pub fn workloads(build: &Build) -> Vec<Workload<'_>> {
                 .iter()
                 .filter_map(|volume| kube::get_str(volume, &["persistentVolumeClaim", "claimName"]))
                 .filter(|claim| {
-                    claims.get(&(namespace.as_str(), *claim)).is_none_or(|pvc| {
-                        storage.is_local(kube::get_str(&pvc.value, &["spec", "storageClassName"]))
-                    })
+                    claims
+                        .get(&(namespace.as_str(), *claim))
+                        .is_none_or(|pvc| storage.is_local(kube::get_str(&pvc.value, &["spec", "storageClassName"])))
                 })
                 .map(str::to_string)
                 .collect();
@@ -218,7 +220,10 @@ pub fn workloads(build: &Build) -> Vec<Workload<'_>> {
                 )
                 .iter()
                 .map(|item| {
-                    (kube::int(item.get("weight")).unwrap_or(1), node_term(item.get("preference").unwrap_or(&Value::Null)))
+                    (
+                        kube::int(item.get("weight")).unwrap_or(1),
+                        node_term(item.get("preference").unwrap_or(&Value::Null)),
+                    )
                 })
                 .collect(),
                 tolerations: kube::seq(spec.get("tolerations"))

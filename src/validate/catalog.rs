@@ -74,7 +74,11 @@ pub const KUBERNETES: &[KubeVersion] = &[KubeVersion {
         kind!("networking.k8s.io/v1", "IngressClass", "ingressclass-networking-v1"),
         kind!("batch/v1", "Job", "job-batch-v1"),
         kind!("v1", "LimitRange", "limitrange-v1"),
-        kind!("admissionregistration.k8s.io/v1", "MutatingWebhookConfiguration", "mutatingwebhookconfiguration-admissionregistration-v1"),
+        kind!(
+            "admissionregistration.k8s.io/v1",
+            "MutatingWebhookConfiguration",
+            "mutatingwebhookconfiguration-admissionregistration-v1"
+        ),
         kind!("v1", "Namespace", "namespace-v1"),
         kind!("networking.k8s.io/v1", "NetworkPolicy", "networkpolicy-networking-v1"),
         kind!("v1", "PersistentVolume", "persistentvolume-v1"),
@@ -91,7 +95,11 @@ pub const KUBERNETES: &[KubeVersion] = &[KubeVersion {
         kind!("v1", "ServiceAccount", "serviceaccount-v1"),
         kind!("apps/v1", "StatefulSet", "statefulset-apps-v1"),
         kind!("storage.k8s.io/v1", "StorageClass", "storageclass-storage-v1"),
-        kind!("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", "validatingwebhookconfiguration-admissionregistration-v1"),
+        kind!(
+            "admissionregistration.k8s.io/v1",
+            "ValidatingWebhookConfiguration",
+            "validatingwebhookconfiguration-admissionregistration-v1"
+        ),
     ],
 }];
 

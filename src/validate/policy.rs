@@ -31,6 +31,8 @@ pub const IMAGE_PINNED: &str = "image-pinned";
 pub const READINESS_PROBE: &str = "readiness-probe";
 pub const RESTRICTED: &str = "restricted-security-context";
 pub const GPU_PLACEMENT: &str = "gpu-placement";
+/// Not a policy finding: rendering itself refuses such a Secret (exit 2), and
+/// no exception can waive it.
 pub const PLAINTEXT_SECRET: &str = "no-plaintext-secret";
 pub const NETWORK_POLICY: &str = "namespace-network-policy";
 pub const SERVICE_SELECTOR: &str = "service-selector";
@@ -47,7 +49,6 @@ pub const POLICIES: &[Policy] = &[
     Policy { id: READINESS_PROBE, severity: Severity::Error, summary: "containers of Deployments, StatefulSets and DaemonSets that serve ports have a readinessProbe" },
     Policy { id: RESTRICTED, severity: Severity::Error, summary: "pods in namespaces at the `restricted` Pod Security level meet it" },
     Policy { id: GPU_PLACEMENT, severity: Severity::Error, summary: "pods using nvidia.com/gpu only select GPU nodes, tolerate their taints, run with the nvidia runtime and set the GPU limit" },
-    Policy { id: PLAINTEXT_SECRET, severity: Severity::Error, summary: "no Secret with `data`/`stringData` in Git: use SealedSecrets" },
     Policy { id: NETWORK_POLICY, severity: Severity::Error, summary: "every app namespace has a default-deny NetworkPolicy and allows DNS egress" },
     Policy { id: SERVICE_SELECTOR, severity: Severity::Error, summary: "every Service selector matches some pod template's labels" },
     Policy { id: INGRESS_BACKEND, severity: Severity::Error, summary: "every Ingress backend Service and port exists" },
@@ -101,7 +102,6 @@ pub fn check(build: &Build, locator: &Locator) -> Vec<Finding> {
             context.pod_policies(&template);
         }
         match (object.identity.group.as_str(), object.identity.kind.as_str()) {
-            ("", "Secret") => context.plaintext_secret(object),
             ("", "Service") => context.service_selector(object),
             ("networking.k8s.io", "Ingress") => context.ingress_backends(object),
             ("autoscaling", "HorizontalPodAutoscaler") => context.hpa_target(object),
@@ -223,7 +223,13 @@ impl<'b> Context<'b> {
     /// The Pod Security level pods of `namespace` are admitted under.
     fn level(&self, namespace: &str) -> PodSecurityLevel {
         if let Some(values) = self.build.values.namespaces.get(namespace) {
-            return values.namespace.typed.pod_security.as_ref().and_then(|p| p.level).unwrap_or(PodSecurityLevel::Restricted);
+            return values
+                .namespace
+                .typed
+                .pod_security
+                .as_ref()
+                .and_then(|p| p.level)
+                .unwrap_or(PodSecurityLevel::Restricted);
         }
         let label = self.build.objects.iter().find_map(|object| {
             (object.identity.kind == "Namespace" && object.identity.name == namespace)
@@ -284,7 +290,9 @@ impl<'b> Context<'b> {
             if non_root != Some(true) {
                 problems.push((
                     at.key("runAsNonRoot"),
-                    format!("container `{name}` does not set `runAsNonRoot: true` (in its or the pod's securityContext)"),
+                    format!(
+                        "container `{name}` does not set `runAsNonRoot: true` (in its or the pod's securityContext)"
+                    ),
                 ));
             }
             if own("runAsUser").and_then(Value::as_i64) == Some(0) {
@@ -301,11 +309,17 @@ impl<'b> Context<'b> {
             let dropped: Vec<String> =
                 kube::seq(capabilities.and_then(|c| c.get("drop"))).iter().filter_map(kube::scalar).collect();
             if !dropped.iter().any(|cap| cap == "ALL") {
-                problems.push((at.key("capabilities").key("drop"), format!("container `{name}` does not drop ALL capabilities")));
+                problems.push((
+                    at.key("capabilities").key("drop"),
+                    format!("container `{name}` does not drop ALL capabilities"),
+                ));
             }
             for added in kube::seq(capabilities.and_then(|c| c.get("add"))).iter().filter_map(kube::scalar) {
                 if added != "NET_BIND_SERVICE" {
-                    problems.push((at.key("capabilities").key("add"), format!("container `{name}` adds capability `{added}`")));
+                    problems.push((
+                        at.key("capabilities").key("add"),
+                        format!("container `{name}` adds capability `{added}`"),
+                    ));
                 }
             }
             for (index, port) in kube::seq(container.get("ports")).iter().enumerate() {
@@ -379,7 +393,8 @@ impl<'b> Context<'b> {
                     "add the toleration, or select only the GPU nodes it should run on".into(),
                 ));
             }
-            if workload.runtime_class.as_deref() != Some("nvidia") && node.default_runtime.as_deref() != Some("nvidia") {
+            if workload.runtime_class.as_deref() != Some("nvidia") && node.default_runtime.as_deref() != Some("nvidia")
+            {
                 problems.push((
                     template.path.key("runtimeClassName"),
                     format!("pod sets no `runtimeClassName: nvidia` and GPU node `{}` does not default to the nvidia runtime", node.name),
@@ -389,24 +404,6 @@ impl<'b> Context<'b> {
         }
         for (path, message, help) in problems {
             self.report(object, GPU_PLACEMENT, path, message, &help);
-        }
-    }
-
-    fn plaintext_secret(&mut self, object: &'b Object) {
-        for field in ["data", "stringData"] {
-            if let Some(Value::Mapping(map)) = object.value.get(field) {
-                if map.is_empty() {
-                    continue;
-                }
-                let keys: Vec<String> = map.keys().filter_map(kube::scalar).collect();
-                self.report(
-                    object,
-                    PLAINTEXT_SECRET,
-                    field,
-                    format!("Secret holds plaintext `{field}` in Git (keys: {})", keys.join(", ")),
-                    "commit a SealedSecret made with `kubeseal` instead; the controller creates the Secret in the cluster",
-                );
-            }
         }
     }
 
@@ -432,7 +429,8 @@ impl<'b> Context<'b> {
         }
         let shown: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let (key, value) = selector.iter().next().map(|(k, v)| (k.as_str(), v.as_str())).unwrap_or_default();
-        let candidates: BTreeSet<&str> = labels.iter().filter_map(|labels| labels.get(key)).map(String::as_str).collect();
+        let candidates: BTreeSet<&str> =
+            labels.iter().filter_map(|labels| labels.get(key)).map(String::as_str).collect();
         let help = match did_you_mean(value, candidates.iter().copied()) {
             Some(close) => format!("did you mean `{key}={close}`?"),
             None => "make the selector match the labels of the workload's pod template".into(),
@@ -495,8 +493,12 @@ impl<'b> Context<'b> {
                 kube::get(backend, &["port", "number"]).and_then(Value::as_i64),
                 kube::get_str(backend, &["port", "name"]),
             ) {
-                (Some(number), _) => (number.to_string(), ports.iter().any(|p| kube::int(p.get("port")) == Some(number))),
-                (None, Some(port)) => (port.to_string(), ports.iter().any(|p| kube::get_str(p, &["name"]) == Some(port))),
+                (Some(number), _) => {
+                    (number.to_string(), ports.iter().any(|p| kube::int(p.get("port")) == Some(number)))
+                }
+                (None, Some(port)) => {
+                    (port.to_string(), ports.iter().any(|p| kube::get_str(p, &["name"]) == Some(port)))
+                }
                 (None, None) => continue,
             };
             if !matches {
@@ -525,11 +527,16 @@ impl<'b> Context<'b> {
         let target = |field: &str| kube::get_str(&object.value, &["spec", "scaleTargetRef", field]).unwrap_or_default();
         let (api_version, kind, name) = (target("apiVersion"), target("kind"), target("name"));
         let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
-        let exists = self.objects_in(&namespace).iter().any(|other| {
-            other.identity.kind == kind && other.identity.name == name && other.identity.group == group
-        });
+        let exists = self
+            .objects_in(&namespace)
+            .iter()
+            .any(|other| other.identity.kind == kind && other.identity.name == name && other.identity.group == group);
         if !exists {
-            let same_kind = self.objects_in(&namespace).iter().filter(|o| o.identity.kind == kind).map(|o| o.identity.name.as_str());
+            let same_kind = self
+                .objects_in(&namespace)
+                .iter()
+                .filter(|o| o.identity.kind == kind)
+                .map(|o| o.identity.name.as_str());
             let help = match did_you_mean(name, same_kind) {
                 Some(close) => format!("did you mean `{close}`?"),
                 None => "point scaleTargetRef at a rendered Deployment or StatefulSet".into(),
@@ -568,7 +575,9 @@ impl<'b> Context<'b> {
             }
             let pods = match workload.kind {
                 Kind::DaemonSet => {
-                    let fits = |node: &&Node| selection_reason(workload, node).is_none() && untolerated(workload, node).is_none();
+                    let fits = |node: &&Node| {
+                        selection_reason(workload, node).is_none() && untolerated(workload, node).is_none()
+                    };
                     u32::try_from(self.nodes.iter().filter(fits).count()).unwrap_or(u32::MAX)
                 }
                 _ => workload.replicas,
@@ -615,7 +624,9 @@ impl<'b> Context<'b> {
                 .filter(|(_, workload)| workload.typed.enabled != Some(false))
                 .map(|(workload, _)| workload)
                 .collect();
-            if enabled.is_empty() || enabled.iter().all(|workload| self.exception(name, workload, NETWORK_POLICY).is_some()) {
+            if enabled.is_empty()
+                || enabled.iter().all(|workload| self.exception(name, workload, NETWORK_POLICY).is_some())
+            {
                 continue;
             }
             // Only policies selecting every pod count: an empty podSelector.
@@ -645,7 +656,8 @@ impl<'b> Context<'b> {
             });
             let mut missing = Vec::new();
             if !(denies("Ingress", "ingress") && denies("Egress", "egress")) {
-                missing.push("default-deny NetworkPolicy (empty podSelector, policyTypes Ingress and Egress, no rules)");
+                missing
+                    .push("default-deny NetworkPolicy (empty podSelector, policyTypes Ingress and Egress, no rules)");
             }
             if !dns {
                 missing.push("NetworkPolicy allowing DNS egress (UDP port 53) for all pods");
@@ -663,7 +675,9 @@ impl<'b> Context<'b> {
             for what in missing {
                 let message = format!("app namespace `{name}` has no {what}");
                 let finding = match namespace_object {
-                    Some(object) => self.locator.finding(object, NETWORK_POLICY, Self::severity(NETWORK_POLICY), "", message),
+                    Some(object) => {
+                        self.locator.finding(object, NETWORK_POLICY, Self::severity(NETWORK_POLICY), "", message)
+                    }
                     None => Finding {
                         id: NETWORK_POLICY.into(),
                         severity: Self::severity(NETWORK_POLICY),
@@ -728,7 +742,11 @@ impl<'b> Context<'b> {
             })
             .collect();
         let disabled_traefik = build.values.nodes.values().any(|node| {
-            node.typed.k3s.as_ref().and_then(|k3s| k3s.disable.as_ref()).is_some_and(|d| d.iter().any(|c| c == "traefik"))
+            node.typed
+                .k3s
+                .as_ref()
+                .and_then(|k3s| k3s.disable.as_ref())
+                .is_some_and(|d| d.iter().any(|c| c == "traefik"))
         });
         for object in &build.objects {
             let group = object.identity.group.as_str();
@@ -811,7 +829,13 @@ impl<'b> Context<'b> {
                 for (id, reason) in workload.typed.policy_exceptions.iter().flatten() {
                     let key = KeyPath::root().key("policyExceptions").key(id.clone());
                     let location = workload.locate(&key);
-                    let (message, help) = if !POLICIES.iter().any(|policy| policy.id == id) {
+                    let (message, help) = if id == PLAINTEXT_SECRET {
+                        (
+                            format!("`{id}` cannot be waived: kiln refuses to render a Secret with data or stringData"),
+                            "seal the value with kubeseal and declare it under `secrets:` in the namespace values"
+                                .to_string(),
+                        )
+                    } else if !POLICIES.iter().any(|policy| policy.id == id) {
                         let help = match did_you_mean(id, POLICIES.iter().map(|policy| policy.id)) {
                             Some(close) => format!("did you mean `{close}`?"),
                             None => format!(
@@ -823,7 +847,8 @@ impl<'b> Context<'b> {
                     } else if reason.trim().is_empty() {
                         (
                             format!("the exception from `{id}` has no written justification"),
-                            "say why this workload cannot follow the policy; an empty reason waives nothing".to_string(),
+                            "say why this workload cannot follow the policy; an empty reason waives nothing"
+                                .to_string(),
                         )
                     } else {
                         continue;
@@ -919,7 +944,12 @@ mod tests {
 
     #[test]
     fn applications_cover_their_directory() {
-        let app = Application { name: "a".into(), wave: 0, paths: vec![("rendered/namespaces/x".into(), false)], charts: vec![] };
+        let app = Application {
+            name: "a".into(),
+            wave: 0,
+            paths: vec![("rendered/namespaces/x".into(), false)],
+            charts: vec![],
+        };
         assert!(app.covers("rendered/namespaces/x/deployment-a.yaml"));
         assert!(!app.covers("rendered/namespaces/x/sub/deployment-a.yaml"));
         assert!(!app.covers("rendered/namespaces/xy/deployment-a.yaml"));

@@ -22,14 +22,54 @@ use crate::values::key_path::KeyPath;
 
 pub const ID: &str = "schema";
 const DEFINITIONS_URI: &str = "https://kubernetes.io/api/_definitions.json";
-const OBJECT_META: &str = "https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
+const OBJECT_META: &str =
+    "https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 
-/// Validates every object of the build against its schema.
+/// Validates every object of the build against its schema. The schemas of
+/// all kinds present are compiled together, once, so the definitions they
+/// share (PodSpec, ObjectMeta, ...) are compiled only once.
 pub fn check(build: &Build, locator: &Locator) -> Vec<Finding> {
     let (version, mut findings) = select_version(build);
     let mut schemas = Schemas::new(version, &build.objects);
+    let mut resolved: HashMap<(&str, &str), Result<String, Problem>> = HashMap::new();
+    let mut documents: BTreeMap<String, Json> = BTreeMap::new();
+    let mut kinds: HashMap<String, (String, String)> = HashMap::new();
     for object in &build.objects {
-        findings.extend(schemas.check(object, locator));
+        let api_version = kube::get_str(&object.value, &["apiVersion"]).unwrap_or_default();
+        let kind = object.identity.kind.as_str();
+        resolved.entry((api_version, kind)).or_insert_with(|| {
+            let schema = schemas.resolve(api_version, kind)?;
+            let name = format!("{kind}.{api_version}").replace(['/', '~'], "_");
+            documents.insert(name.clone(), schema);
+            kinds.insert(name.clone(), (api_version.to_string(), kind.to_string()));
+            Ok(name)
+        });
+    }
+    let compiled = schemas.compile(documents, &kinds);
+    for object in &build.objects {
+        let api_version = kube::get_str(&object.value, &["apiVersion"]).unwrap_or_default();
+        let outcome = resolved[&(api_version, object.identity.kind.as_str())]
+            .as_ref()
+            .and_then(|name| compiled.as_ref().map(|compiled| (compiled, name)));
+        match outcome {
+            Err(problem) => findings.push(
+                locator
+                    .finding(object, ID, Severity::Error, problem.path, problem.message.clone())
+                    .with_help(problem.help.clone()),
+            ),
+            Ok((compiled, _)) => {
+                let instance = to_json(&object.value);
+                for error in compiled.validator.iter_errors(&instance) {
+                    for (path, message, help) in describe(&error, compiled) {
+                        let finding = locator.finding(object, ID, Severity::Error, path, message);
+                        findings.push(match help {
+                            Some(help) => finding.with_help(help),
+                            None => finding,
+                        });
+                    }
+                }
+            }
+        }
     }
     findings
 }
@@ -69,10 +109,13 @@ fn select_version(build: &Build) -> (&'static KubeVersion, Vec<Finding>) {
     (closest, vec![finding])
 }
 
-/// A compiled validator and the documents its error locations point into.
+/// The compiled schemas of every kind present, and where each schema's
+/// `$id` sits in the compiled document (for "did you mean" lookups).
 struct Compiled {
     validator: Validator,
-    documents: HashMap<String, Arc<Json>>,
+    root: Json,
+    definitions: Arc<Json>,
+    ids: HashMap<String, String>,
 }
 
 struct Schemas<'b> {
@@ -83,7 +126,6 @@ struct Schemas<'b> {
     /// CustomResourceDefinitions rendered in the tree, by (group, kind).
     crds: HashMap<(String, String), &'b Object>,
     definitions: Option<(Arc<Json>, Registry<'static>)>,
-    compiled: HashMap<(String, String), Result<Arc<Compiled>, Problem>>,
 }
 
 /// Why an object has no schema to validate against.
@@ -107,43 +149,14 @@ impl<'b> Schemas<'b> {
                 Some(((group.to_string(), kind.to_string()), object))
             })
             .collect();
-        Schemas { version, builtin, builtin_groups, crds, definitions: None, compiled: HashMap::new() }
+        Schemas { version, builtin, builtin_groups, crds, definitions: None }
     }
 
-    fn check(&mut self, object: &Object, locator: &Locator) -> Vec<Finding> {
-        let api_version = kube::get_str(&object.value, &["apiVersion"]).unwrap_or_default().to_string();
-        let kind = object.identity.kind.clone();
-        let key = (api_version.clone(), kind.clone());
-        if !self.compiled.contains_key(&key) {
-            let compiled = self.compile(&api_version, &kind).map(Arc::new);
-            self.compiled.insert(key.clone(), compiled);
-        }
-        match &self.compiled[&key] {
-            Err(problem) => vec![locator
-                .finding(object, ID, Severity::Error, problem.path, problem.message.clone())
-                .with_help(problem.help.clone())],
-            Ok(compiled) => {
-                let instance = to_json(&object.value);
-                compiled
-                    .validator
-                    .iter_errors(&instance)
-                    .flat_map(|error| describe(&error, compiled))
-                    .map(|(path, message, help)| {
-                        let finding = locator.finding(object, ID, Severity::Error, path, message);
-                        match help {
-                            Some(help) => finding.with_help(help),
-                            None => finding,
-                        }
-                    })
-                    .collect()
-            }
-        }
-    }
-
-    fn compile(&mut self, api_version: &str, kind: &str) -> Result<Compiled, Problem> {
+    /// The schema an object of `kind` in `api_version` must follow.
+    fn resolve(&mut self, api_version: &str, kind: &str) -> Result<Json, Problem> {
         let group = group_of(api_version);
         if group.is_empty() || self.builtin_groups.contains(group) {
-            return self.compile_builtin(api_version, kind);
+            return self.builtin(api_version, kind);
         }
         let version = api_version.rsplit('/').next().unwrap_or_default();
         if let Some(crd) = self.crds.get(&(group.to_string(), kind.to_string())).copied() {
@@ -152,7 +165,7 @@ impl<'b> Schemas<'b> {
                 message,
                 help: format!("fix the CustomResourceDefinition `{}` or the object's apiVersion", crd.identity.name),
             })?;
-            return self.compile_crd(schema, &format!("{group}/{version}/{kind}"));
+            return Ok(crd_schema(schema, &format!("{group}/{version}/{kind}")));
         }
         let vendored: Vec<_> = CRDS.iter().filter(|crd| crd.group == group && crd.kind == kind).collect();
         match vendored.iter().find(|crd| crd.version == version) {
@@ -162,7 +175,7 @@ impl<'b> Schemas<'b> {
                     message: format!("vendored schema `{}` is not valid JSON: {error}", crd.file),
                     help: "re-vendor the file from the operator's CRD".into(),
                 })?;
-                self.compile_crd(schema, &format!("{group}/{version}/{kind}"))
+                Ok(crd_schema(schema, &format!("{group}/{version}/{kind}")))
             }
             None if !vendored.is_empty() => Err(Problem {
                 path: "apiVersion",
@@ -185,7 +198,7 @@ impl<'b> Schemas<'b> {
         }
     }
 
-    fn compile_builtin(&mut self, api_version: &str, kind: &str) -> Result<Compiled, Problem> {
+    fn builtin(&mut self, api_version: &str, kind: &str) -> Result<Json, Problem> {
         let version = self.version.version;
         let served = self.builtin.get(api_version).is_some_and(|kinds| kinds.iter().any(|k| k == kind));
         if !served {
@@ -219,44 +232,54 @@ impl<'b> Schemas<'b> {
                 help: "add it to KINDS in schemas/kubernetes/vendor.py, re-run it and list the file in src/validate/catalog.rs".into(),
             });
         };
-        let schema: Json = serde_json::from_str(builtin.schema).map_err(|error| Problem {
+        serde_json::from_str(builtin.schema).map_err(|error| Problem {
             path: "kind",
             message: format!("vendored schema `{}` is not valid JSON: {error}", builtin.file),
             help: "re-vendor it with schemas/kubernetes/vendor.py".into(),
-        })?;
-        let id = schema.get("$id").and_then(Json::as_str).unwrap_or_default().to_string();
-        self.build(schema, &id)
+        })
     }
 
-    fn compile_crd(&mut self, mut schema: Json, name: &str) -> Result<Compiled, Problem> {
-        strictify(&mut schema);
-        if let Some(Json::Object(properties)) = schema.get_mut("properties") {
-            // CRD schemas leave metadata open; the API server checks it as ObjectMeta.
-            properties.insert("metadata".into(), serde_json::json!({ "$ref": OBJECT_META }));
-        }
-        let id = format!("https://kiln.invalid/crds/{name}");
-        if let Json::Object(map) = &mut schema {
-            map.insert("$id".into(), Json::String(id.clone()));
-        }
-        self.build(schema, &id)
-    }
-
-    fn build(&mut self, schema: Json, id: &str) -> Result<Compiled, Problem> {
+    /// Compiles the schemas of every kind present as one document.
+    fn compile(
+        &mut self,
+        documents: BTreeMap<String, Json>,
+        kinds: &HashMap<String, (String, String)>,
+    ) -> Result<Compiled, Problem> {
         let (definitions, registry) = self.definitions()?;
-        let schema = Arc::new(schema);
-        let validator = jsonschema::options()
-            .with_registry(registry)
-            .should_validate_formats(false)
-            .build(&schema)
-            .map_err(|error| Problem {
-                path: "kind",
-                message: format!("schema for this kind does not compile: {error}"),
-                help: "re-vendor the schema; this is a bug in the vendored file".into(),
-            })?;
-        let mut documents = HashMap::new();
-        documents.insert(DEFINITIONS_URI.to_string(), definitions);
-        documents.insert(id.to_string(), schema);
-        Ok(Compiled { validator, documents })
+        let ids = documents
+            .iter()
+            .filter_map(|(name, schema)| Some((schema.get("$id")?.as_str()?.to_string(), name.clone())))
+            .collect();
+        // One root that dispatches on apiVersion and kind: compiling it once
+        // compiles every definition the kinds share once.
+        let dispatch: Vec<Json> = documents
+            .keys()
+            .map(|name| {
+                let (api_version, kind) = &kinds[name];
+                serde_json::json!({
+                    "if": {
+                        "properties": {"apiVersion": {"const": api_version}, "kind": {"const": kind}},
+                        "required": ["apiVersion", "kind"]
+                    },
+                    "then": {"$ref": format!("#/$defs/{name}")}
+                })
+            })
+            .collect();
+        let root = serde_json::json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "https://kiln.invalid/kinds",
+            "$defs": documents,
+            "allOf": dispatch,
+        });
+        let validator =
+            jsonschema::options().with_registry(registry).should_validate_formats(false).build(&root).map_err(
+                |error| Problem {
+                    path: "kind",
+                    message: format!("the vendored schemas do not compile: {error}"),
+                    help: "re-vendor the schemas; this is a bug in a vendored file".into(),
+                },
+            )?;
+        Ok(Compiled { validator, root, definitions, ids })
     }
 
     fn definitions(&mut self) -> Result<(Arc<Json>, &Registry<'static>), Problem> {
@@ -280,6 +303,27 @@ impl<'b> Schemas<'b> {
     }
 }
 
+/// A CRD's schema made strict, with `metadata` checked as ObjectMeta, under its own `$id`.
+fn crd_schema(mut schema: Json, name: &str) -> Json {
+    strictify(&mut schema);
+    if let Json::Object(map) = &mut schema {
+        if let Some(Json::Object(properties)) = map.get_mut("properties") {
+            // The API server always accepts apiVersion and kind, and checks metadata
+            // as ObjectMeta, whatever the CRD's schema says about them.
+            properties.insert("apiVersion".into(), serde_json::json!({ "type": "string" }));
+            properties.insert("kind".into(), serde_json::json!({ "type": "string" }));
+            properties.insert("metadata".into(), serde_json::json!({ "$ref": OBJECT_META }));
+            // Controllers write status; manifests never should, and its schema is the bulk
+            // of some CRDs (Argo CD's Application), so it is not compiled.
+            if properties.contains_key("status") {
+                properties.insert("status".into(), serde_json::json!({ "type": "object" }));
+            }
+        }
+        map.insert("$id".into(), Json::String(format!("https://kiln.invalid/crds/{name}")));
+    }
+    schema
+}
+
 /// `apps/v1` → `apps`, `v1` → `` (core).
 fn group_of(api_version: &str) -> &str {
     api_version.rsplit_once('/').map_or("", |(group, _)| group)
@@ -297,9 +341,9 @@ fn rendered_crd_schema(crd: &Object, version: &str) -> Result<Json, String> {
             names.join(", ")
         ));
     };
-    kube::get(served, &["schema", "openAPIV3Schema"])
-        .map(to_json)
-        .ok_or_else(|| format!("the rendered CustomResourceDefinition `{}` has no schema for `{version}`", crd.identity.name))
+    kube::get(served, &["schema", "openAPIV3Schema"]).map(to_json).ok_or_else(|| {
+        format!("the rendered CustomResourceDefinition `{}` has no schema for `{version}`", crd.identity.name)
+    })
 }
 
 /// Makes a CRD's structural schema strict the way the API server prunes it:
@@ -411,8 +455,10 @@ fn describe(error: &ValidationError<'_>, compiled: &Compiled) -> Vec<(String, St
             }
         }
         ValidationErrorKind::Enum { options } => {
-            let options: Vec<String> =
-                options.as_array().map(|items| items.iter().map(|item| format!("`{}`", plain(item))).collect()).unwrap_or_default();
+            let options: Vec<String> = options
+                .as_array()
+                .map(|items| items.iter().map(|item| format!("`{}`", plain(item))).collect())
+                .unwrap_or_default();
             vec![(
                 path.to_string(),
                 format!("`{}` is not one of {}", plain(error.instance()), options.join(", ")),
@@ -468,10 +514,15 @@ fn known_properties(error: &ValidationError<'_>, compiled: &Compiled) -> Vec<Str
     let Some(location) = error.absolute_keyword_location() else { return Vec::new() };
     let location = location.as_str();
     let (base, pointer) = location.split_once('#').unwrap_or((location, ""));
-    let Some(document) = compiled.documents.get(base) else { return Vec::new() };
+    let document = if base == DEFINITIONS_URI {
+        Some(compiled.definitions.as_ref())
+    } else {
+        compiled.ids.get(base).and_then(|name| compiled.root.get("$defs")?.get(name))
+    };
     let parent = pointer.strip_suffix("/additionalProperties").unwrap_or(pointer);
-    let node = if parent.is_empty() { Some(document.as_ref()) } else { document.pointer(parent) };
-    node.and_then(|node| node.get("properties"))
+    document
+        .and_then(|document| if parent.is_empty() { Some(document) } else { document.pointer(parent) })
+        .and_then(|node| node.get("properties"))
         .and_then(Json::as_object)
         .map(|properties| properties.keys().cloned().collect())
         .unwrap_or_default()
