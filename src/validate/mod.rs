@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod policy;
+pub mod prune;
 pub mod schema;
 
 use crate::build::Build;

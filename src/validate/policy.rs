@@ -83,7 +83,18 @@ const PROVIDERS: &[(&str, Provider)] = &[
 /// Runs every policy; findings waived by a justified exception are dropped.
 pub fn check(build: &Build, locator: &Locator) -> Vec<Finding> {
     let workloads = workloads::workloads(build);
+    let mut labels: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
+    let mut namespace_workloads: HashMap<String, Vec<usize>> = HashMap::new();
+    for (index, workload) in workloads.iter().enumerate() {
+        namespace_workloads.entry(workload.namespace.clone()).or_default().push(index);
+        for (key, value) in &workload.labels {
+            labels.entry((workload.namespace.clone(), key.clone(), value.clone())).or_default().push(index);
+        }
+    }
     let mut context = Context {
+        labels,
+        namespace_workloads,
+        identities: build.objects.iter().map(|object| &object.identity).collect(),
         build,
         locator,
         nodes: nodes::nodes(&build.values),
@@ -122,6 +133,11 @@ struct Context<'b> {
     workloads: Vec<Workload<'b>>,
     /// Object identity → position in `workloads`.
     index: HashMap<&'b Identity, usize>,
+    /// (namespace, label key, label value) → workloads whose pods carry that label.
+    labels: HashMap<(String, String, String), Vec<usize>>,
+    /// Namespace → its workloads.
+    namespace_workloads: HashMap<String, Vec<usize>>,
+    identities: std::collections::HashSet<&'b Identity>,
     by_namespace: HashMap<&'b str, Vec<&'b Object>>,
     findings: Vec<Finding>,
 }
@@ -156,6 +172,22 @@ impl<'b> Context<'b> {
 
     fn workload(&self, object: &Object) -> Option<&Workload<'b>> {
         self.index.get(&object.identity).map(|index| &self.workloads[*index])
+    }
+
+    /// Workloads of `namespace` whose pod labels match `selector`; looked up
+    /// through one of its labels when it has any, so large namespaces stay cheap.
+    fn matching(&self, namespace: &str, selector: &Selector) -> Vec<usize> {
+        let candidates = match selector.match_labels.iter().next() {
+            Some((key, value)) => self.labels.get(&(namespace.to_string(), key.clone(), value.clone())),
+            None => self.namespace_workloads.get(namespace),
+        };
+        candidates
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .copied()
+            .filter(|&index| selector.matches(&self.workloads[index].labels))
+            .collect()
     }
 
     fn objects_in(&self, namespace: &str) -> &[&'b Object] {
@@ -417,16 +449,17 @@ impl<'b> Context<'b> {
             return;
         }
         let namespace = object.identity.namespace.clone().unwrap_or_default();
-        let wanted = Selector::from_map(selector.clone());
-        let labels: Vec<BTreeMap<String, String>> = self
-            .objects_in(&namespace)
-            .iter()
-            .filter_map(|other| PodTemplate::of(other))
-            .map(|template| template.labels)
-            .collect();
-        if labels.iter().any(|labels| wanted.matches(labels)) {
+        if !self.matching(&namespace, &Selector::from_map(selector.clone())).is_empty() {
             return;
         }
+        let labels: Vec<&BTreeMap<String, String>> = self
+            .namespace_workloads
+            .get(&namespace)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .map(|&index| &self.workloads[index].labels)
+            .collect();
         let shown: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let (key, value) = selector.iter().next().map(|(k, v)| (k.as_str(), v.as_str())).unwrap_or_default();
         let candidates: BTreeSet<&str> =
@@ -527,10 +560,13 @@ impl<'b> Context<'b> {
         let target = |field: &str| kube::get_str(&object.value, &["spec", "scaleTargetRef", field]).unwrap_or_default();
         let (api_version, kind, name) = (target("apiVersion"), target("kind"), target("name"));
         let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
-        let exists = self
-            .objects_in(&namespace)
-            .iter()
-            .any(|other| other.identity.kind == kind && other.identity.name == name && other.identity.group == group);
+        let wanted = Identity {
+            group: group.to_string(),
+            kind: kind.to_string(),
+            namespace: Some(namespace.clone()),
+            name: name.to_string(),
+        };
+        let exists = self.identities.contains(&wanted);
         if !exists {
             let same_kind = self
                 .objects_in(&namespace)
@@ -568,9 +604,9 @@ impl<'b> Context<'b> {
         let selector = Selector::parse(kube::get(&object.value, &["spec", "selector"]));
         let mut total = 0u32;
         let mut selected = Vec::new();
-        for other in self.objects_in(&namespace) {
-            let Some(workload) = self.workload(other) else { continue };
-            if workload.kind == Kind::Job || !selector.matches(&workload.labels) {
+        for index in self.matching(&namespace, &selector) {
+            let workload = &self.workloads[index];
+            if workload.kind == Kind::Job {
                 continue;
             }
             let pods = match workload.kind {

@@ -13,6 +13,7 @@ use jsonschema::{JsonType, Registry, ValidationError, Validator};
 use serde_json::Value as Json;
 
 use super::catalog::{KubeVersion, CRDS, KUBERNETES};
+use super::prune::{self, Usage};
 use crate::build::Build;
 use crate::diagnostic::did_you_mean;
 use crate::finding::{Finding, Locator, Severity};
@@ -21,6 +22,7 @@ use crate::output::object::Object;
 use crate::values::key_path::KeyPath;
 
 pub const ID: &str = "schema";
+const CRD_ID: &str = "https://kiln.invalid/crds/";
 const DEFINITIONS_URI: &str = "https://kubernetes.io/api/_definitions.json";
 const OBJECT_META: &str =
     "https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
@@ -45,8 +47,25 @@ pub fn check(build: &Build, locator: &Locator) -> Vec<Finding> {
             Ok(name)
         });
     }
-    let compiled = schemas.compile(documents, &kinds);
-    for object in &build.objects {
+    let instances: Vec<Json> = build.objects.iter().map(|object| to_json(&object.value)).collect();
+    let compiled = schemas.definitions().and_then(|mut definitions| {
+        let mut usage = Usage::default();
+        for (object, instance) in build.objects.iter().zip(&instances) {
+            let api_version = kube::get_str(&object.value, &["apiVersion"]).unwrap_or_default();
+            if let Ok(name) = &resolved[&(api_version, object.identity.kind.as_str())] {
+                usage.mark(&documents, &definitions, name, instance);
+            }
+        }
+        prune::prune(&mut documents, &mut definitions, &usage);
+        // Strictness only matters for what is left; pruning first keeps this cheap.
+        for schema in documents.values_mut() {
+            if schema.get("$id").and_then(Json::as_str).is_some_and(|id| id.starts_with(CRD_ID)) {
+                strictify(schema);
+            }
+        }
+        compile(documents, definitions, &kinds)
+    });
+    for (object, instance) in build.objects.iter().zip(&instances) {
         let api_version = kube::get_str(&object.value, &["apiVersion"]).unwrap_or_default();
         let outcome = resolved[&(api_version, object.identity.kind.as_str())]
             .as_ref()
@@ -58,8 +77,7 @@ pub fn check(build: &Build, locator: &Locator) -> Vec<Finding> {
                     .with_help(problem.help.clone()),
             ),
             Ok((compiled, _)) => {
-                let instance = to_json(&object.value);
-                for error in compiled.validator.iter_errors(&instance) {
+                for error in compiled.validator.iter_errors(instance) {
                     for (path, message, help) in describe(&error, compiled) {
                         let finding = locator.finding(object, ID, Severity::Error, path, message);
                         findings.push(match help {
@@ -125,7 +143,6 @@ struct Schemas<'b> {
     builtin_groups: HashSet<String>,
     /// CustomResourceDefinitions rendered in the tree, by (group, kind).
     crds: HashMap<(String, String), &'b Object>,
-    definitions: Option<(Arc<Json>, Registry<'static>)>,
 }
 
 /// Why an object has no schema to validate against.
@@ -149,7 +166,7 @@ impl<'b> Schemas<'b> {
                 Some(((group.to_string(), kind.to_string()), object))
             })
             .collect();
-        Schemas { version, builtin, builtin_groups, crds, definitions: None }
+        Schemas { version, builtin, builtin_groups, crds }
     }
 
     /// The schema an object of `kind` in `api_version` must follow.
@@ -239,73 +256,70 @@ impl<'b> Schemas<'b> {
         })
     }
 
-    /// Compiles the schemas of every kind present as one document.
-    fn compile(
-        &mut self,
-        documents: BTreeMap<String, Json>,
-        kinds: &HashMap<String, (String, String)>,
-    ) -> Result<Compiled, Problem> {
-        let (definitions, registry) = self.definitions()?;
-        let ids = documents
-            .iter()
-            .filter_map(|(name, schema)| Some((schema.get("$id")?.as_str()?.to_string(), name.clone())))
-            .collect();
-        // One root that dispatches on apiVersion and kind: compiling it once
-        // compiles every definition the kinds share once.
-        let dispatch: Vec<Json> = documents
-            .keys()
-            .map(|name| {
-                let (api_version, kind) = &kinds[name];
-                serde_json::json!({
-                    "if": {
-                        "properties": {"apiVersion": {"const": api_version}, "kind": {"const": kind}},
-                        "required": ["apiVersion", "kind"]
-                    },
-                    "then": {"$ref": format!("#/$defs/{name}")}
-                })
-            })
-            .collect();
-        let root = serde_json::json!({
-            "$schema": "https://json-schema.org/draft/2020-12/schema",
-            "$id": "https://kiln.invalid/kinds",
-            "$defs": documents,
-            "allOf": dispatch,
-        });
-        let validator =
-            jsonschema::options().with_registry(registry).should_validate_formats(false).build(&root).map_err(
-                |error| Problem {
-                    path: "kind",
-                    message: format!("the vendored schemas do not compile: {error}"),
-                    help: "re-vendor the schemas; this is a bug in a vendored file".into(),
-                },
-            )?;
-        Ok(Compiled { validator, root, definitions, ids })
-    }
-
-    fn definitions(&mut self) -> Result<(Arc<Json>, &Registry<'static>), Problem> {
-        if self.definitions.is_none() {
-            let problem = |message: String| Problem {
-                path: "kind",
-                message,
-                help: "re-vendor the schemas with schemas/kubernetes/vendor.py".into(),
-            };
-            let value: Json = serde_json::from_str(self.version.definitions)
-                .map_err(|error| problem(format!("vendored Kubernetes definitions are not valid JSON: {error}")))?;
-            let value = Arc::new(value);
-            let registry = Registry::new()
-                .add(DEFINITIONS_URI, Arc::clone(&value))
-                .and_then(|builder| builder.prepare())
-                .map_err(|error| problem(format!("vendored Kubernetes definitions do not load: {error}")))?;
-            self.definitions = Some((value, registry));
-        }
-        let (value, registry) = self.definitions.as_ref().expect("definitions were just loaded");
-        Ok((Arc::clone(value), registry))
+    /// The shared definitions of this Kubernetes version, parsed.
+    fn definitions(&self) -> Result<Json, Problem> {
+        serde_json::from_str(self.version.definitions).map_err(|error| Problem {
+            path: "kind",
+            message: format!("vendored Kubernetes definitions are not valid JSON: {error}"),
+            help: "re-vendor the schemas with schemas/kubernetes/vendor.py".into(),
+        })
     }
 }
 
-/// A CRD's schema made strict, with `metadata` checked as ObjectMeta, under its own `$id`.
+/// Compiles the schemas of every kind present as one document.
+fn compile(
+    documents: BTreeMap<String, Json>,
+    definitions: Json,
+    kinds: &HashMap<String, (String, String)>,
+) -> Result<Compiled, Problem> {
+    let definitions = Arc::new(definitions);
+    let registry = Registry::new()
+        .add(DEFINITIONS_URI, Arc::clone(&definitions))
+        .and_then(|builder| builder.prepare())
+        .map_err(|error| Problem {
+            path: "kind",
+            message: format!("vendored Kubernetes definitions do not load: {error}"),
+            help: "re-vendor the schemas with schemas/kubernetes/vendor.py".into(),
+        })?;
+    let ids = documents
+        .iter()
+        .filter_map(|(name, schema)| Some((schema.get("$id")?.as_str()?.to_string(), name.clone())))
+        .collect();
+    // One root that dispatches on apiVersion and kind: compiling it once
+    // compiles every definition the kinds share once.
+    let dispatch: Vec<Json> = documents
+        .keys()
+        .map(|name| {
+            let (api_version, kind) = &kinds[name];
+            serde_json::json!({
+                "if": {
+                    "properties": {"apiVersion": {"const": api_version}, "kind": {"const": kind}},
+                    "required": ["apiVersion", "kind"]
+                },
+                "then": {"$ref": format!("#/$defs/{name}")}
+            })
+        })
+        .collect();
+    let root = serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://kiln.invalid/kinds",
+        "$defs": documents,
+        "allOf": dispatch,
+    });
+    let validator =
+        jsonschema::options().with_registry(&registry).should_validate_formats(false).build(&root).map_err(
+            |error| Problem {
+                path: "kind",
+                message: format!("the vendored schemas do not compile: {error}"),
+                help: "re-vendor the schemas; this is a bug in a vendored file".into(),
+            },
+        )?;
+    Ok(Compiled { validator, root, definitions, ids })
+}
+
+/// A CRD's schema with `metadata` checked as ObjectMeta, under its own `$id`
+/// (made strict after pruning, see [`strictify`]).
 fn crd_schema(mut schema: Json, name: &str) -> Json {
-    strictify(&mut schema);
     if let Json::Object(map) = &mut schema {
         if let Some(Json::Object(properties)) = map.get_mut("properties") {
             // The API server always accepts apiVersion and kind, and checks metadata
@@ -319,7 +333,7 @@ fn crd_schema(mut schema: Json, name: &str) -> Json {
                 properties.insert("status".into(), serde_json::json!({ "type": "object" }));
             }
         }
-        map.insert("$id".into(), Json::String(format!("https://kiln.invalid/crds/{name}")));
+        map.insert("$id".into(), Json::String(format!("{CRD_ID}{name}")));
     }
     schema
 }
