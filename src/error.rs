@@ -33,6 +33,8 @@ pub enum Error {
     Duplicate { what: String, first: String, second: String },
     /// The committed `rendered/` tree is not in a state kiln can work with.
     Rendered { path: PathBuf, message: String, help: Option<String> },
+    /// Reading a git repository or revision failed (`kiln diff`).
+    Git { repo: PathBuf, message: String, cause: Option<String>, help: Option<String> },
     /// An argument or its combination is invalid.
     Usage { message: String },
     /// Several independent errors, all reported.
@@ -114,6 +116,13 @@ impl fmt::Display for Error {
             ),
             Error::Rendered { path, message, help } => {
                 write!(f, "error: {message}\n  --> {}", path.display())?;
+                write_help(f, help)
+            }
+            Error::Git { repo, message, cause, help } => {
+                write!(f, "error: {message}\n  --> {}", repo.display())?;
+                if let Some(cause) = cause {
+                    write!(f, "\n  = git: {cause}")?;
+                }
                 write_help(f, help)
             }
             Error::Usage { message } => write!(f, "error: {message}"),

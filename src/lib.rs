@@ -8,6 +8,9 @@
 //!      ─▶ output::tree ─▶ { output::write | output::drift | output::verify }
 //! ```
 //!
+//! `diff` compares two git revisions object by object (`kiln diff`), reading
+//! them through `git`, the only module that touches git2.
+//!
 //! `cli` parses raw arguments, `settings` turns them into a validated run
 //! configuration, and `commands` executes one subcommand against it. Every
 //! failure is an [`Error`] that names the file, position and key path involved.
@@ -16,10 +19,12 @@ pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod diagnostic;
+pub mod diff;
 pub mod error;
 pub mod explain;
 pub mod finding;
 pub mod fsutil;
+pub mod git;
 pub mod input;
 pub mod kube;
 pub mod output;

@@ -4,6 +4,7 @@
 mod harness;
 
 mod cluster;
+mod diff;
 mod plan;
 mod render;
 mod validate;

@@ -382,16 +382,16 @@ fn policy_crd_sync_order() {
 }
 
 #[test]
-fn policy_crd_sync_order_needs_the_operator() {
+fn policy_crd_sync_order_warns_when_the_operator_is_not_in_the_tree() {
     let repo = with_extra(
         "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata:\n  name: extra\nspec:\n  selector: {matchLabels: {app: web}}\n  endpoints: [{port: http}]\n",
     );
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[crd-sync-order]: no Argo CD Application in the tree installs the CRDs of `monitoring.coreos.com` (expected a chart named `kube-prometheus-stack` or `prometheus-operator-crds`)
+    repo.kiln(&["validate"]).code(0).stdout(&format!(
+        "{}  warning[crd-sync-order]: no Argo CD Application in the tree installs the CRDs of `monitoring.coreos.com` (expected a chart named `kube-prometheus-stack` or `prometheus-operator-crds`), so the sync order cannot be checked
     at: apiVersion
-    help: add the operator as a component in values/cluster.yaml, or render its CustomResourceDefinition
+    help: add the operator as a component in values/cluster.yaml, or make sure it is installed before this syncs
 
-1 error, 0 warnings in 1 file",
+0 errors, 1 warning in 1 file",
         extra("namespaces/apps/servicemonitor-extra.yaml", "ServiceMonitor.monitoring.coreos.com apps/extra", 1)
     ));
 }
@@ -518,4 +518,35 @@ fn plaintext_secret_cannot_be_waived() {
 
 1 error, 0 warnings in 1 file",
     );
+}
+
+#[test]
+fn policy_crd_sync_order_after_the_operator_application() {
+    let app = |name: &str, wave: i32, source: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\n  annotations: {{argocd.argoproj.io/sync-wave: \"{wave}\"}}\nspec:\n  project: default\n  source: {source}\n  destination: {{server: https://kubernetes.default.svc, namespace: apps}}\n"
+        )
+    };
+    let apps = format!(
+        "{}---\n{}",
+        app("kube-prometheus-stack", 0, "{repoURL: https://prometheus-community.github.io/helm-charts, chart: kube-prometheus-stack, targetRevision: 88.5.3}"),
+        app("apps", 0, "{repoURL: https://example.com/repo.git, targetRevision: main, path: rendered/namespaces/apps}")
+    );
+    let repo = with_extra(
+        "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata:\n  name: extra\nspec:\n  selector: {matchLabels: {app: web}}\n  endpoints: [{port: http}]\n",
+    )
+    .file("templates/cluster/applications.yaml", &apps);
+    repo.kiln(&["validate"]).code(1).stdout(&format!(
+        "{}  error[crd-sync-order]: custom resource syncs in wave 0 (Application `apps`) but Application `kube-prometheus-stack`, which installs its CRDs (chart `kube-prometheus-stack`), syncs in wave 0; it must come later
+    at: metadata.annotations
+    help: give the namespace (or component) that holds it a higher `syncWave` than the operator's
+
+1 error, 0 warnings in 1 file",
+        extra("namespaces/apps/servicemonitor-extra.yaml", "ServiceMonitor.monitoring.coreos.com apps/extra", 1)
+    ));
+    repo.write(
+        "templates/cluster/applications.yaml",
+        apps.replacen("sync-wave: \"0\"", "sync-wave: \"-1\"", 1).as_bytes(),
+    );
+    repo.kiln(&["validate"]).code(0);
 }

@@ -34,15 +34,7 @@ impl Contexts {
     pub fn new(values: &Values) -> Self {
         let mut cluster = json(&values.cluster.typed);
         set_default_name(&mut cluster, values.cluster.typed.name.as_deref().unwrap_or_default());
-        let nodes = values
-            .nodes
-            .iter()
-            .map(|(name, node)| {
-                let mut value = json(&node.typed);
-                set_default_name(&mut value, name);
-                (name.clone(), value)
-            })
-            .collect::<Map<_, _>>();
+        let nodes = values.nodes.iter().map(|(name, node)| named(name, &node.typed)).collect::<Map<_, _>>();
         let namespaces = values
             .namespaces
             .iter()
@@ -103,19 +95,19 @@ fn namespace_value(name: &str, ns: &NamespaceValues, with_workloads: bool) -> Va
         map.remove("defaults");
         map.remove("workloads");
         if with_workloads {
-            let workloads = ns
-                .workloads
-                .iter()
-                .map(|(workload_name, workload)| {
-                    let mut value = json(&workload.typed);
-                    set_default_name(&mut value, workload_name);
-                    (workload_name.clone(), value)
-                })
-                .collect::<Map<_, _>>();
+            let workloads =
+                ns.workloads.iter().map(|(workload_name, workload)| named(workload_name, &workload.typed)).collect();
             map.insert("workloads".into(), Value::Object(workloads));
         }
     }
     value
+}
+
+/// `(name, values)` for a context map, with `name` filled in from the map key.
+fn named<T: Serialize>(name: &str, typed: &T) -> (String, Value) {
+    let mut value = json(typed);
+    set_default_name(&mut value, name);
+    (name.to_string(), value)
 }
 
 fn set_default_name(value: &mut Value, name: &str) {

@@ -161,12 +161,24 @@ impl<'b> Context<'b> {
     }
 
     fn report(&mut self, object: &Object, id: &str, path: impl ToString, message: String, help: &str) {
+        self.report_as(Self::severity(id), object, id, path, message, help);
+    }
+
+    fn report_as(
+        &mut self,
+        severity: Severity,
+        object: &Object,
+        id: &str,
+        path: impl ToString,
+        message: String,
+        help: &str,
+    ) {
         if let Some((namespace, workload)) = workload_of(object) {
             if self.exception(namespace, workload, id).is_some() {
                 return;
             }
         }
-        let finding = self.locator.finding(object, id, Self::severity(id), path, message);
+        let finding = self.locator.finding(object, id, severity, path, message);
         self.findings.push(if help.is_empty() { finding } else { finding.with_help(help) });
     }
 
@@ -826,15 +838,17 @@ impl<'b> Context<'b> {
             let installers: Vec<&Application> =
                 applications.iter().filter(|app| app.charts.iter().any(|c| charts.contains(&c.as_str()))).collect();
             let Some(installer) = installers.iter().min_by_key(|app| app.wave) else {
-                self.report(
+                // The operator may be installed outside this tree; the order cannot be checked.
+                self.report_as(
+                    Severity::Warning,
                     object,
                     CRD_SYNC_ORDER,
                     "apiVersion",
                     format!(
-                        "no Argo CD Application in the tree installs the CRDs of `{group}` (expected a chart named {})",
+                        "no Argo CD Application in the tree installs the CRDs of `{group}` (expected a chart named {}), so the sync order cannot be checked",
                         charts.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(" or ")
                     ),
-                    "add the operator as a component in values/cluster.yaml, or render its CustomResourceDefinition",
+                    "add the operator as a component in values/cluster.yaml, or make sure it is installed before this syncs",
                 );
                 continue;
             };
