@@ -94,7 +94,7 @@ kiln diff HEAD ({}) → the working tree
     ~ spec.replicas
     ~ spec.template.metadata.annotations[\"checksum/configmap-web-env\"]
 drift gate: head's rendered/ is what its inputs render to
-changes: 0 added, 0 removed, 2 changed, 1 unchanged, 0 moved
+changes: 0 added, 0 removed, 2 changed, 3 unchanged, 0 moved
 ",
         short(&base)
     );
@@ -115,7 +115,7 @@ fn no_change_exits_zero() {
         "\
 kiln diff HEAD ({}) → the working tree
 drift gate: head's rendered/ is what its inputs render to
-no changes: 0 added, 0 removed, 0 changed, 3 unchanged, 0 moved",
+no changes: 0 added, 0 removed, 0 changed, 5 unchanged, 0 moved",
         short(&base)
     ));
 }
@@ -134,7 +134,7 @@ kiln diff HEAD~1 ({}) → HEAD ({})
 + Deployment.apps apps/api
 - Deployment.apps apps/web
 drift gate: head's rendered/ is what its inputs render to
-changes: 2 added, 2 removed, 0 changed, 1 unchanged, 0 moved",
+changes: 2 added, 2 removed, 0 changed, 3 unchanged, 0 moved",
         short(&base),
         short(&head)
     ));
@@ -164,7 +164,7 @@ kiln diff merge base of mainline and HEAD ({}) → the working tree
 ~ Deployment.apps apps/web
     ~ spec.replicas
 drift gate: head's rendered/ is what its inputs render to
-changes: 0 added, 0 removed, 1 changed, 2 unchanged, 0 moved",
+changes: 0 added, 0 removed, 1 changed, 4 unchanged, 0 moved",
         short(&base)
     ));
 }
@@ -182,7 +182,7 @@ kiln diff HEAD ({}) → the working tree
 = ConfigMap apps/web-env  (unchanged; template templates/workloads/deployment.yaml → templates/workloads/web.yaml)
 = Deployment.apps apps/web  (unchanged; template templates/workloads/deployment.yaml → templates/workloads/web.yaml)
 drift gate: head's rendered/ is what its inputs render to
-no changes: 0 added, 0 removed, 0 changed, 1 unchanged, 2 moved",
+no changes: 0 added, 0 removed, 0 changed, 3 unchanged, 2 moved",
         short(&base)
     ));
 }
@@ -276,7 +276,7 @@ fn json_schema() {
     assert_eq!(json["fallback"], serde_json::Value::Null);
     assert_eq!(
         json["summary"],
-        serde_json::json!({"added": 0, "removed": 0, "changed": 3, "unchanged": 0, "moved": 0})
+        serde_json::json!({"added": 0, "removed": 0, "changed": 3, "unchanged": 2, "moved": 0})
     );
     let changes = json["changes"].as_array().unwrap();
     let displays: Vec<&str> = changes.iter().map(|change| change["display"].as_str().unwrap()).collect();
@@ -329,7 +329,7 @@ fn markdown_comment() {
 <!-- kiln diff -->
 ### kiln diff: `HEAD` (`{}`) → the working tree
 
-**5 objects and files change**: 2 added · 2 removed · 1 changed · 0 unchanged · 0 moved
+**5 objects and files change**: 2 added · 2 removed · 1 changed · 2 unchanged · 0 moved
 
 | | Object | Changed fields |
 |---|---|---|
@@ -449,7 +449,7 @@ drift gate: head's rendered/ is not what its inputs render to (0 to add, 4 to ch
     ~ rendered/kiln.lock
     ~ rendered/namespaces/apps/configmap-web-env.yaml
     ~ rendered/namespaces/apps/deployment-web.yaml
-changes: 0 added, 0 removed, 2 changed, 1 unchanged, 0 moved",
+changes: 0 added, 0 removed, 2 changed, 3 unchanged, 0 moved",
         short(&base)
     ));
 }

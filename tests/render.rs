@@ -6,7 +6,7 @@ use crate::harness::{Repo, MINIMAL_NAMESPACE};
 #[test]
 fn renders_objects_hashes_and_lock() {
     let repo = Repo::minimal();
-    repo.kiln(&["render"]).code(0).stderr("").stdout("rendered 2 objects into 4 files: 4 added, 0 changed, 0 removed");
+    repo.kiln(&["render"]).code(0).stderr("").stdout("rendered 4 objects into 6 files: 6 added, 0 changed, 0 removed");
     assert!(repo.exists("rendered/namespaces/apps/deployment-web.yaml"));
     assert!(repo.exists("rendered/namespaces/apps/configmap-web-env.yaml"));
     let sums = repo.read("rendered/SHA256SUMS");
@@ -62,7 +62,7 @@ fn second_render_changes_nothing() {
     let before = repo.snapshot();
     let stamps = repo.stamps();
     std::thread::sleep(std::time::Duration::from_millis(20));
-    repo.kiln(&["render"]).code(0).stdout("rendered 2 objects into 4 files: 0 added, 0 changed, 0 removed");
+    repo.kiln(&["render"]).code(0).stdout("rendered 4 objects into 6 files: 0 added, 0 changed, 0 removed");
     assert_eq!(before, repo.snapshot());
     assert_eq!(stamps, repo.stamps(), "a render with no changes must not rewrite any file (same inode and mtime)");
     repo.kiln(&["render", "--diff"]).code(0).stdout("in sync: 0 added, 0 changed, 0 removed");
