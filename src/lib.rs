@@ -5,8 +5,11 @@
 //!
 //! ```text
 //! values::load ─▶ values::merge ─▶ render ─▶ output::normalize ─▶ output::checksum
-//!      ─▶ output::tree ─▶ { output::write | output::drift | output::verify }
+//!      ─▶ output::tree ─▶ custom_metrics ─▶ { output::write | output::drift | output::verify }
 //! ```
+//!
+//! `custom_metrics` checks the assembled objects: every HPA metric must be
+//! served by a rendered prometheus-adapter rule.
 //!
 //! `cli` parses raw arguments, `settings` turns them into a validated run
 //! configuration, and `commands` executes one subcommand against it. Every
@@ -15,6 +18,7 @@
 pub mod build;
 pub mod cli;
 pub mod commands;
+pub mod custom_metrics;
 pub mod diagnostic;
 pub mod error;
 pub mod explain;
