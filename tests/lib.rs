@@ -3,4 +3,5 @@
 
 mod harness;
 
+mod monitoring;
 mod render;
