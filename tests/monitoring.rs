@@ -28,6 +28,8 @@ const KNOWN_METRICS: &[&str] = &[
     "kube_pod_status_phase",
     "kube_pod_container_resource_requests",
     "kube_pod_container_resource_limits",
+    "kube_pod_container_info",
+    "kube_pod_container_status_ready",
     "kube_pod_container_status_restarts_total",
     "kube_pod_container_status_waiting_reason",
     "kube_deployment_spec_replicas",
@@ -43,6 +45,7 @@ const KNOWN_METRICS: &[&str] = &[
     "kube_cronjob_status_last_successful_time",
     "kube_job_status_succeeded",
     "kube_job_status_failed",
+    "kube_horizontalpodautoscaler_info",
     "kube_horizontalpodautoscaler_spec_max_replicas",
     "kube_horizontalpodautoscaler_status_current_replicas",
     "kube_horizontalpodautoscaler_status_condition",
@@ -361,32 +364,35 @@ fn dashboards_are_valid_grafana_json_on_known_metrics() {
             dashboards.insert(uid, dashboard);
         }
     }
-    // Generated from values: one row per node, per GPU node, one dashboard per namespace with workloads.
-    let rows = |uid: &str| -> Vec<String> {
+    // Generated from values: each dashboard's variable lists what the values
+    // declare (nodes, GPU nodes, a namespace's workloads) and a row repeats per value.
+    let variable = |uid: &str| -> (String, String) {
+        let variable = &dashboards[uid]["templating"]["list"][0];
+        (variable["name"].as_str().unwrap().to_string(), variable["query"].as_str().unwrap().to_string())
+    };
+    let repeated = |uid: &str| -> Vec<String> {
         dashboards[uid]["panels"]
             .as_array()
             .unwrap()
             .iter()
-            .filter(|panel| panel["type"] == "row")
-            .map(|panel| panel["title"].as_str().unwrap().to_string())
+            .filter_map(|panel| panel["repeat"].as_str().map(str::to_string))
             .collect()
     };
-    assert_eq!(rows("kiln-cluster"), ["Cluster", "mainpc (server, RTX 4090)", "pc2 (agent, RTX 3060)"]);
+    assert_eq!(variable("kiln-cluster"), ("node".into(), "mainpc,pc2".into()));
+    assert_eq!(variable("kiln-gpu"), ("node".into(), "mainpc,pc2".into()), "the nodes with GPUs");
+    assert_eq!(variable("kiln-ns-ai-system-infra"), ("workload".into(), "nats,redis".into()));
     assert_eq!(
-        rows("kiln-gpu"),
-        [
-            "mainpc: RTX 4090, 24 GiB, 8 time-slices",
-            "pc2: RTX 3060, 12 GiB, 4 time-slices",
-            "Autoscaling on GPU metrics"
-        ]
+        variable("kiln-ns-ai-system-core"),
+        ("workload".into(), "memory-stack,utility-suite,vector-store,web-interface".into())
     );
+    for uid in ["kiln-cluster", "kiln-gpu", "kiln-ns-ai-system-gpu"] {
+        let (name, _) = variable(uid);
+        assert_eq!(repeated(uid), [name], "{uid}: one row repeated per value of its variable");
+    }
+    let gpu_panels = dashboards["kiln-gpu"]["panels"].to_string();
+    assert!(gpu_panels.contains("horizontalpodautoscaler=~\\\"reasoning-gpu-hpa\\\""), "the GPU HPA from values");
     let namespaces: Vec<&String> = dashboards.keys().filter(|uid| uid.starts_with("kiln-ns-")).collect();
     assert_eq!(namespaces, ["kiln-ns-ai-system-core", "kiln-ns-ai-system-gpu", "kiln-ns-ai-system-infra"]);
-    assert_eq!(
-        rows("kiln-ns-ai-system-infra"),
-        ["nats (StatefulSet)", "redis (StatefulSet)"],
-        "a row per workload of values/namespaces/ai-system-infra.yaml"
-    );
 }
 
 #[test]

@@ -20,6 +20,8 @@ pub struct Contexts {
     pub nodes: Value,
     pub namespace_names: Value,
     pub namespaces: Value,
+    /// Each namespace without its `workloads`, as workload scopes see it.
+    bare_namespaces: Map<String, Value>,
 }
 
 impl Contexts {
@@ -41,11 +43,14 @@ impl Contexts {
             .map(|(name, ns)| (name.clone(), namespace_value(name, ns, true)))
             .collect::<Map<_, _>>();
         let namespace_names = values.namespaces.keys().cloned().map(Value::String).collect();
+        let bare_namespaces =
+            values.namespaces.iter().map(|(name, ns)| (name.clone(), namespace_value(name, ns, false))).collect();
         Contexts {
             cluster,
             nodes: Value::Object(nodes),
             namespace_names: Value::Array(namespace_names),
             namespaces: Value::Object(namespaces),
+            bare_namespaces,
         }
     }
 
@@ -81,10 +86,8 @@ impl Contexts {
     /// namespace with many workloads does not cost quadratic time.
     pub fn workload_scope(&self, namespace: &str, workload: &str) -> tera::Context {
         let mut context = self.base();
-        let mut ns = self.namespaces[namespace].clone();
-        let workloads = ns.as_object_mut().and_then(|map| map.remove("workloads"));
-        context.insert("namespace", &ns);
-        context.insert("workload", &workloads.as_ref().map_or(&Value::Null, |w| &w[workload]));
+        context.insert("namespace", &self.bare_namespaces[namespace]);
+        context.insert("workload", &self.namespaces[namespace]["workloads"][workload]);
         context
     }
 }

@@ -6,6 +6,7 @@ pub mod context;
 pub mod filters;
 pub mod templates;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use context::Contexts;
@@ -39,65 +40,21 @@ pub fn render(templates: &Templates, values: &Values) -> Result<Vec<Rendered>> {
     let contexts = Contexts::new(values);
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    let cluster_files: Vec<PathBuf> = values.files.iter().map(|file| file.path.clone()).collect();
+    // Each scope instance's context is built once and shared by every template of
+    // that scope: building one deep-copies the cluster values, which dominated
+    // render time when it happened per template.
+    let mut scopes: BTreeMap<Scope, Vec<Instance>> = BTreeMap::new();
     for template in &templates.templates {
-        let instances: Vec<Instance> = match template.scope {
-            Scope::Cluster => vec![Instance {
-                label: "the cluster".into(),
-                context: contexts.cluster_scope(),
-                values: cluster_files.clone(),
-                node: None,
-                namespace: None,
-            }],
-            Scope::Node => values
-                .nodes
-                .iter()
-                .map(|(name, node)| Instance {
-                    label: format!("node {name}"),
-                    context: contexts.node_scope(name),
-                    values: scope_files(&values.cluster.files, &node.files),
-                    node: Some(name.clone()),
-                    namespace: None,
-                })
-                .collect(),
-            Scope::Namespace => values
-                .namespaces
-                .iter()
-                .map(|(name, ns)| Instance {
-                    label: format!("namespace {name}"),
-                    context: contexts.namespace_scope(name),
-                    values: ns.namespace.files.clone(),
-                    node: None,
-                    namespace: Some(name.clone()),
-                })
-                .collect(),
-            Scope::Workload => values
-                .namespaces
-                .iter()
-                .flat_map(|(ns_name, ns)| {
-                    ns.workloads
-                        .iter()
-                        .filter(|(_, workload)| workload.typed.enabled != Some(false))
-                        .map(|(name, workload)| Instance {
-                            label: format!("workload {ns_name}/{name}"),
-                            context: contexts.workload_scope(ns_name, name),
-                            values: workload.files.clone(),
-                            node: None,
-                            namespace: Some(ns_name.clone()),
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .collect(),
-        };
-        for instance in instances {
+        let instances = scopes.entry(template.scope).or_insert_with(|| instances(template.scope, values, &contexts));
+        for instance in instances.iter() {
             match templates.tera.render(&template.name, &instance.context) {
                 Ok(text) => out.push(Rendered {
                     template: template.display(),
-                    scope: instance.label,
-                    values: instance.values,
+                    scope: instance.label.clone(),
+                    values: instance.values.clone(),
                     output: template.front.output,
-                    node: instance.node,
-                    namespace: instance.namespace,
+                    node: instance.node.clone(),
+                    namespace: instance.namespace.clone(),
                     path: template.front.path.clone(),
                     dir: template.front.dir.clone(),
                     text,
@@ -108,6 +65,58 @@ pub fn render(templates: &Templates, values: &Values) -> Result<Vec<Rendered>> {
     }
     Error::from_list(errors)?;
     Ok(out)
+}
+
+/// Every instance of a scope, with its template context.
+fn instances(scope: Scope, values: &Values, contexts: &Contexts) -> Vec<Instance> {
+    match scope {
+        Scope::Cluster => vec![Instance {
+            label: "the cluster".into(),
+            context: contexts.cluster_scope(),
+            values: values.files.iter().map(|file| file.path.clone()).collect(),
+            node: None,
+            namespace: None,
+        }],
+        Scope::Node => values
+            .nodes
+            .iter()
+            .map(|(name, node)| Instance {
+                label: format!("node {name}"),
+                context: contexts.node_scope(name),
+                values: scope_files(&values.cluster.files, &node.files),
+                node: Some(name.clone()),
+                namespace: None,
+            })
+            .collect(),
+        Scope::Namespace => values
+            .namespaces
+            .iter()
+            .map(|(name, ns)| Instance {
+                label: format!("namespace {name}"),
+                context: contexts.namespace_scope(name),
+                values: ns.namespace.files.clone(),
+                node: None,
+                namespace: Some(name.clone()),
+            })
+            .collect(),
+        Scope::Workload => values
+            .namespaces
+            .iter()
+            .flat_map(|(ns_name, ns)| {
+                ns.workloads
+                    .iter()
+                    .filter(|(_, workload)| workload.typed.enabled != Some(false))
+                    .map(|(name, workload)| Instance {
+                        label: format!("workload {ns_name}/{name}"),
+                        context: contexts.workload_scope(ns_name, name),
+                        values: workload.files.clone(),
+                        node: None,
+                        namespace: Some(ns_name.clone()),
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect(),
+    }
 }
 
 struct Instance {

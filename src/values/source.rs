@@ -38,7 +38,11 @@ pub struct Positions(BTreeMap<KeyPath, (usize, usize)>);
 
 impl Positions {
     pub fn locate(&self, path: &Path, key_path: &KeyPath) -> Location {
-        let mut probe = Some(key_path.clone());
+        // Nearly every lookup hits the exact key: try it before cloning the path.
+        if let Some(&(line, column)) = self.0.get(key_path) {
+            return Location::new(path, line, column);
+        }
+        let mut probe = key_path.parent();
         while let Some(candidate) = probe {
             if let Some(&(line, column)) = self.0.get(&candidate) {
                 return Location::new(path, line, column);
