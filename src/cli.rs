@@ -11,6 +11,8 @@ Examples:
   kiln render --diff          show what a render would change; exit 1 on drift
   kiln render --diff --stat   only the per-object summary
   kiln verify                 check rendered/ against SHA256SUMS and kiln.lock
+  kiln diff --base origin/main   what this branch changes in the cluster, object by object
+  kiln diff --base main --format markdown   the same as a pull-request comment
   kiln explain workload ai-system-gpu/reasoning-suite
   kiln -C ../other-repo render --diff --format json
 
@@ -50,6 +52,24 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Compare two git revisions object by object: what a change does to the cluster.
+    /// Exit 0 no change, 1 changes or head's rendered/ out of date, 2 error
+    Diff {
+        /// The base revision (branch, tag or commit), read from git objects
+        #[arg(long, value_name = "REV")]
+        base: String,
+        /// The head revision; default: the working tree (uncommitted changes included)
+        #[arg(long, value_name = "REV")]
+        head: Option<String>,
+        /// Compare with the merge base of --base and the head instead: only what the head's branch changed
+        #[arg(long)]
+        merge_base: bool,
+        /// Print only the summary, not the unified diffs (text format)
+        #[arg(long)]
+        stat: bool,
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+    },
     /// Show the effective values of a scope and the file and line that set each one
     Explain {
         /// `cluster`, `node <name>`, `namespace <name>` or `workload <namespace>/<name>`
@@ -65,6 +85,15 @@ pub enum Command {
 pub enum Format {
     Text,
     Json,
+}
+
+/// Output format of `kiln diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Text,
+    Json,
+    /// A pull-request comment that always fits GitHub's 65,536-character limit
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

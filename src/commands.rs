@@ -5,11 +5,11 @@ use std::io::Write as _;
 
 use clap::{CommandFactory, Parser};
 
-use crate::cli::{Arguments, Command, Format};
+use crate::cli::{Arguments, Command, DiffFormat, Format};
 use crate::input::InputFiles;
 use crate::output::{disk, drift, verify, write};
 use crate::settings::Settings;
-use crate::{build, explain, Outcome, Result};
+use crate::{build, diff, explain, Outcome, Result};
 
 /// Parses arguments, runs the command and prints errors; returns the exit code.
 pub fn main<I, T>(args: I) -> Outcome
@@ -39,6 +39,10 @@ fn execute(command: &Command, settings: &Settings) -> Result<Outcome> {
         Command::Render { diff: false, .. } => render(settings),
         Command::Render { diff: true, stat, format } => render_diff(settings, *stat, *format),
         Command::Verify { format } => verify(settings, *format),
+        Command::Diff { base, head, merge_base, stat, format } => {
+            let report = diff::diff(&settings.root, base, head.as_deref(), *merge_base)?;
+            Ok(print_diff(&report, *stat, *format, settings.color))
+        }
         Command::Explain { scope, name } => {
             print(&explain::explain(&settings.root, scope, name.as_deref())?);
             Ok(Outcome::Ok)
@@ -93,6 +97,20 @@ fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
         Format::Text => print(&report.to_text()),
     }
     Ok(if report.ok() { Outcome::Ok } else { Outcome::CheckFailed })
+}
+
+fn print_diff(report: &diff::Report, stat: bool, format: DiffFormat, color: bool) -> Outcome {
+    match format {
+        DiffFormat::Text => print(&diff::text::text(report, stat, color)),
+        DiffFormat::Json => print(&report.to_json()),
+        // Already ends with a newline; the comment's size is counted with it.
+        DiffFormat::Markdown => print_raw(&diff::markdown::markdown(report)),
+    }
+    if report.has_changes() {
+        Outcome::CheckFailed
+    } else {
+        Outcome::Ok
+    }
 }
 
 /// Prints a line to stdout; a closed pipe (`kiln ... | head`) is not an error.

@@ -23,14 +23,18 @@ pub enum Error {
     YamlSyntax { location: Location, message: String },
     /// A values file breaks kiln's schema or a cross-check.
     Values { location: Location, key_path: String, message: String, help: Option<String> },
-    /// A template failed to parse or render.
-    Template { template: String, line: Option<usize>, scope: String, causes: Vec<String> },
+    /// A template failed to parse or render. `location` is `file:line` of the
+    /// failing expression (which may be in a partial); `also` counts the other
+    /// scope instances that failed the same way.
+    Template { template: String, location: String, scope: String, causes: Vec<String>, also: usize },
     /// A template rendered output kiln cannot accept (invalid YAML, unsafe name, ...).
     Output { template: String, scope: String, message: String, help: Option<String> },
     /// Two rendered objects or files claim the same identity or path.
     Duplicate { what: String, first: String, second: String },
     /// The committed `rendered/` tree is not in a state kiln can work with.
     Rendered { path: PathBuf, message: String, help: Option<String> },
+    /// Reading a git repository or revision failed (`kiln diff`).
+    Git { repo: PathBuf, message: String, cause: Option<String>, help: Option<String> },
     /// An argument or its combination is invalid.
     Usage { message: String },
     /// Several independent errors, all reported.
@@ -89,12 +93,14 @@ impl fmt::Display for Error {
                 }
                 write_help(f, help)
             }
-            Error::Template { template, line, scope, causes } => {
+            Error::Template { template, location, scope, causes, also } => {
                 write!(f, "error: template `{template}` failed while rendering {scope}")?;
-                match line {
-                    Some(line) => write!(f, "\n  --> {template}:{line}")?,
-                    None => write!(f, "\n  --> {template}")?,
+                match also {
+                    0 => {}
+                    1 => write!(f, " (and 1 other scope)")?,
+                    n => write!(f, " (and {n} other scopes)")?,
                 }
+                write!(f, "\n  --> {location}")?;
                 for cause in causes {
                     write!(f, "\n  = cause: {cause}")?;
                 }
@@ -110,6 +116,13 @@ impl fmt::Display for Error {
             ),
             Error::Rendered { path, message, help } => {
                 write!(f, "error: {message}\n  --> {}", path.display())?;
+                write_help(f, help)
+            }
+            Error::Git { repo, message, cause, help } => {
+                write!(f, "error: {message}\n  --> {}", repo.display())?;
+                if let Some(cause) = cause {
+                    write!(f, "\n  = git: {cause}")?;
+                }
                 write_help(f, help)
             }
             Error::Usage { message } => write!(f, "error: {message}"),

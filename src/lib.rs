@@ -10,6 +10,8 @@
 //!
 //! `custom_metrics` checks the assembled objects: every HPA metric must be
 //! served by a rendered prometheus-adapter rule.
+//! `diff` compares two git revisions object by object (`kiln diff`), reading
+//! them through `git`, the only module that touches git2.
 //!
 //! `cli` parses raw arguments, `settings` turns them into a validated run
 //! configuration, and `commands` executes one subcommand against it. Every
@@ -20,9 +22,11 @@ pub mod cli;
 pub mod commands;
 pub mod custom_metrics;
 pub mod diagnostic;
+pub mod diff;
 pub mod error;
 pub mod explain;
 pub mod fsutil;
+pub mod git;
 pub mod input;
 pub mod output;
 pub mod render;

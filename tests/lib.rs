@@ -3,5 +3,7 @@
 
 mod harness;
 
+mod cluster;
+mod diff;
 mod monitoring;
 mod render;

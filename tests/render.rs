@@ -29,3 +29,17 @@ fn second_render_changes_nothing() {
     repo.kiln(&["render", "--diff"]).code(0).stdout("in sync: 0 added, 0 changed, 0 removed");
     repo.kiln(&["verify"]).code(0);
 }
+
+#[test]
+fn regression_plain_secret_with_data_is_refused() {
+    let repo = Repo::minimal().file(
+        "templates/namespaces/secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2\n",
+    );
+    repo.kiln(&["render"]).code(2).stderr(
+        "error: document 1: Secret `db` carries data in plaintext; kiln never writes secret values to Git
+  --> templates/namespaces/secret.yaml (rendering namespace apps)
+  = help: declare it as a sealed secret under `secrets:` in the namespace values (kubeseal ciphertext) and reference it",
+    );
+    assert!(!repo.exists("rendered"));
+}

@@ -11,33 +11,35 @@ const TOP_LEVEL: [&str; 8] = ["apiVersion", "kind", "metadata", "spec", "data", 
 const METADATA: [&str; 4] = ["name", "namespace", "labels", "annotations"];
 const NESTED: [&str; 1] = ["name"];
 
-/// Reorders an object's keys canonically.
-pub fn order(value: &Value) -> Value {
+/// Reorders an object's keys canonically, moving (not copying) its contents.
+pub fn order(value: Value) -> Value {
     order_with(value, &TOP_LEVEL)
 }
 
-fn order_with(value: &Value, priority: &[&str]) -> Value {
+fn order_with(value: Value, priority: &[&str]) -> Value {
     match value {
         Value::Mapping(map) => {
-            // Rank and text are borrowed: a sort key that allocated would do so
-            // on every comparison, which showed in the render time.
-            fn rank<'k>(key: &'k Value, priority: &[&str]) -> (usize, &'k str) {
+            let mut entries: Vec<(Value, Value)> = map.into_iter().collect();
+            entries.sort_by_cached_key(|(key, _)| {
                 let text = key.as_str().unwrap_or_default();
-                (priority.iter().position(|p| *p == text).unwrap_or(priority.len()), text)
-            }
-            let mut keys: Vec<&Value> = map.keys().collect();
-            keys.sort_by(|a, b| rank(a, priority).cmp(&rank(b, priority)));
-            let mut ordered = Mapping::with_capacity(map.len());
-            for key in keys {
-                let child_priority: &[&str] =
-                    if priority == TOP_LEVEL && key.as_str() == Some("metadata") { &METADATA } else { &NESTED };
-                ordered.insert(key.clone(), order_with(&map[key], child_priority));
-            }
-            Value::Mapping(ordered)
+                let rank = priority.iter().position(|p| *p == text).unwrap_or(priority.len());
+                (rank, text.to_string())
+            });
+            let top_level = priority == TOP_LEVEL;
+            entries
+                .into_iter()
+                .map(|(key, child)| {
+                    let child_priority: &[&str] =
+                        if top_level && key.as_str() == Some("metadata") { &METADATA } else { &NESTED };
+                    let child = order_with(child, child_priority);
+                    (key, child)
+                })
+                .collect::<Mapping>()
+                .into()
         }
-        Value::Sequence(items) => Value::Sequence(items.iter().map(|item| order_with(item, &NESTED)).collect()),
-        Value::Tagged(tagged) => order_with(&tagged.value, priority),
-        other => other.clone(),
+        Value::Sequence(items) => Value::Sequence(items.into_iter().map(|item| order_with(item, &NESTED)).collect()),
+        Value::Tagged(tagged) => order_with(tagged.value, priority),
+        other => other,
     }
 }
 
@@ -68,7 +70,7 @@ mod tests {
             "spec: {b: 1, a: 2, name: n}\nmetadata: {labels: {}, name: x, annotations: {}, namespace: y}\nkind: K\nzeta: 1\napiVersion: v1\n",
         )
         .unwrap();
-        let text = to_yaml(&order(&value));
+        let text = to_yaml(&order(value));
         assert_eq!(
             text,
             "apiVersion: v1\nkind: K\nmetadata:\n  name: x\n  namespace: y\n  labels: {}\n  annotations: {}\nspec:\n  name: n\n  a: 2\n  b: 1\nzeta: 1\n"

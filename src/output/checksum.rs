@@ -45,7 +45,7 @@ pub fn annotate(objects: &mut [Object]) {
             "Secret" => pick(&object.value, &["data", "stringData", "type"]),
             _ => object.value.get("spec").cloned().unwrap_or(Value::Null),
         };
-        let digest = hex(&Sha256::digest(canonical::to_yaml(&canonical::order(&content)).as_bytes()));
+        let digest = hex(&Sha256::digest(canonical::to_yaml(&canonical::order(content)).as_bytes()));
         digests.insert(key, digest);
     }
     for object in objects.iter_mut() {

@@ -24,18 +24,25 @@ impl OnDisk {
 
 /// Reads `dir` (which may not exist yet).
 pub fn read(dir: &Path) -> Result<OnDisk> {
-    let mut on_disk = OnDisk::default();
     if !dir.exists() {
-        return Ok(on_disk);
+        return Ok(OnDisk::default());
     }
+    let mut files = BTreeMap::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name().min_depth(1) {
         let entry = entry.map_err(|error| Error::io("read directory", dir, error.into()))?;
         if entry.file_type().is_dir() {
             continue;
         }
         let relative = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-        on_disk.files.insert(display_path(relative), fsutil::read(entry.path())?);
+        files.insert(display_path(relative), fsutil::read(entry.path())?);
     }
+    from_files(dir, files)
+}
+
+/// A rendered tree already in memory (e.g. read from a git revision); `dir`
+/// names it in messages.
+pub fn from_files(dir: &Path, files: BTreeMap<String, Vec<u8>>) -> Result<OnDisk> {
+    let mut on_disk = OnDisk { files, ..OnDisk::default() };
     if let Some(bytes) = on_disk.files.get(SUMS_FILE) {
         let sums = std::str::from_utf8(bytes).ok().and_then(parse_sums).ok_or_else(|| Error::Rendered {
             path: dir.join(SUMS_FILE),

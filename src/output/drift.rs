@@ -124,7 +124,8 @@ impl Drift {
     }
 }
 
-fn colorize(diff: &str) -> String {
+/// Colours the lines of a unified diff with ANSI codes (added green, removed red, hunks cyan).
+pub fn colorize(diff: &str) -> String {
     let mut out = String::with_capacity(diff.len() + 64);
     for line in diff.split_inclusive('\n') {
         let code = if line.starts_with("+++") || line.starts_with("---") {

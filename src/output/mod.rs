@@ -34,6 +34,9 @@ pub fn assemble(rendered: Vec<Rendered>, inputs: &BTreeMap<String, String>) -> R
     }
     Error::from_list(errors)?;
     checksum::annotate(&mut objects);
+    for object in &mut objects {
+        object.value = canonical::order(std::mem::take(&mut object.value));
+    }
     let tree = tree::build(&objects, files, inputs)?;
     Ok((objects, tree))
 }

@@ -165,6 +165,14 @@ fn object(value: Value, origin: Origin) -> Result<Object> {
         namespace = Some(scope_namespace);
     }
     let group = api_version.rsplit_once('/').map_or(String::new(), |(group, _)| group.to_string());
+    if group.is_empty() && kind == "Secret" && ["data", "stringData"].iter().any(|key| map.contains_key(*key)) {
+        return Err(Error::Output {
+            template: origin.template.clone(),
+            scope: origin.scope.clone(),
+            message: format!("document {}: Secret `{name}` carries data in plaintext; kiln never writes secret values to Git", origin.document),
+            help: Some("declare it as a sealed secret under `secrets:` in the namespace values (kubeseal ciphertext) and reference it".into()),
+        });
+    }
     Ok(Object { identity: Identity { group, kind, namespace, name }, value: Value::Mapping(map), origin })
 }
 

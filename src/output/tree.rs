@@ -47,7 +47,7 @@ impl Tree {
     }
 }
 
-/// Places objects and files, checks uniqueness and path safety, and adds the
+/// Places objects (already in canonical key order) and files, checks uniqueness and path safety, and adds the
 /// hash manifest and the lock.
 pub fn build(objects: &[Object], files: Vec<PlainFile>, inputs: &BTreeMap<String, String>) -> Result<Tree> {
     let mut tree = Tree::default();
@@ -69,7 +69,7 @@ pub fn build(objects: &[Object], files: Vec<PlainFile>, inputs: &BTreeMap<String
         let text = format!(
             "{}{}",
             header(&object.origin.template, &object.origin.values, "#"),
-            canonical::to_yaml(&canonical::order(&object.value))
+            canonical::to_yaml(&object.value)
         );
         insert(&mut tree, path, Entry::new(text.into_bytes(), Some(object.identity.clone()), described), &mut errors);
     }

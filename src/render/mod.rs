@@ -6,11 +6,10 @@ pub mod context;
 pub mod filters;
 pub mod templates;
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use context::Contexts;
-use templates::{cause_chain, OutputKind, Scope, Template, Templates};
+use templates::{cause_chain, OutputKind, Scope, Template, Templates, TEMPLATES_DIR};
 
 use crate::values::Values;
 use crate::{Error, Result};
@@ -37,55 +36,79 @@ pub struct Rendered {
 
 /// Renders all templates over all scope instances, collecting every error.
 pub fn render(templates: &Templates, values: &Values) -> Result<Vec<Rendered>> {
-    let contexts = Contexts::new(values);
+    let mut contexts = Contexts::new(values);
     let mut out = Vec::new();
     let mut errors = Vec::new();
-    // Each scope instance's context is built once and shared by every template of
-    // that scope: building one deep-copies the cluster values, which dominated
-    // render time when it happened per template.
-    let mut scopes: BTreeMap<Scope, Vec<Instance>> = BTreeMap::new();
+    let all_files: Vec<PathBuf> = values.files.iter().map(|file| file.path.clone()).collect();
     for template in &templates.templates {
-        let instances = scopes.entry(template.scope).or_insert_with(|| instances(template.scope, values, &contexts));
-        for instance in instances.iter() {
-            match templates.tera.render(&template.name, &instance.context) {
+        for instance in instances(template.scope, values, &all_files) {
+            let context = match (&instance.namespace, &instance.workload, &instance.node) {
+                (Some(namespace), Some(workload), _) => contexts.workload_scope(namespace, workload),
+                (Some(namespace), None, _) => contexts.namespace_scope(namespace),
+                (None, _, Some(node)) => contexts.node_scope(node),
+                (None, _, None) => contexts.cluster_scope(),
+            };
+            match templates.tera.render(&template.name, context) {
                 Ok(text) => out.push(Rendered {
                     template: template.display(),
-                    scope: instance.label.clone(),
-                    values: instance.values.clone(),
+                    scope: instance.label,
+                    values: instance.values,
                     output: template.front.output,
-                    node: instance.node.clone(),
-                    namespace: instance.namespace.clone(),
+                    node: instance.node,
+                    namespace: instance.namespace,
                     path: template.front.path.clone(),
                     dir: template.front.dir.clone(),
                     text,
                 }),
-                Err(error) => errors.push(render_error(template, &instance.label, &error)),
+                Err(error) => errors.push(render_error(templates, template, &instance.label, &error)),
             }
         }
     }
-    Error::from_list(errors)?;
+    Error::from_list(merge_repeats(errors))?;
     Ok(out)
 }
 
-/// Every instance of a scope, with its template context.
-fn instances(scope: Scope, values: &Values, contexts: &Contexts) -> Vec<Instance> {
+/// One broken expression fails every scope instance; report it once, with a count.
+fn merge_repeats(errors: Vec<Error>) -> Vec<Error> {
+    let mut merged: Vec<Error> = Vec::new();
+    for error in errors {
+        if let Error::Template { template, causes, .. } = &error {
+            let same = merged.iter_mut().find_map(|seen| match seen {
+                Error::Template { template: t, causes: c, also, .. } if t == template && c == causes => Some(also),
+                _ => None,
+            });
+            if let Some(also) = same {
+                *also += 1;
+                continue;
+            }
+        }
+        merged.push(error);
+    }
+    merged
+}
+
+/// One instance of a scope: the cluster, a node, a namespace or a workload.
+struct Instance {
+    label: String,
+    values: Vec<PathBuf>,
+    node: Option<String>,
+    namespace: Option<String>,
+    workload: Option<String>,
+}
+
+fn instances(scope: Scope, values: &Values, all_files: &[PathBuf]) -> Vec<Instance> {
+    let blank = Instance { label: String::new(), values: Vec::new(), node: None, namespace: None, workload: None };
     match scope {
-        Scope::Cluster => vec![Instance {
-            label: "the cluster".into(),
-            context: contexts.cluster_scope(),
-            values: values.files.iter().map(|file| file.path.clone()).collect(),
-            node: None,
-            namespace: None,
-        }],
+        Scope::Cluster => vec![Instance { label: "the cluster".into(), values: all_files.to_vec(), ..blank }],
         Scope::Node => values
             .nodes
             .iter()
             .map(|(name, node)| Instance {
                 label: format!("node {name}"),
-                context: contexts.node_scope(name),
-                values: scope_files(&values.cluster.files, &node.files),
+                values: values.cluster.files.iter().chain(&node.files).cloned().collect(),
                 node: Some(name.clone()),
                 namespace: None,
+                workload: None,
             })
             .collect(),
         Scope::Namespace => values
@@ -93,52 +116,46 @@ fn instances(scope: Scope, values: &Values, contexts: &Contexts) -> Vec<Instance
             .iter()
             .map(|(name, ns)| Instance {
                 label: format!("namespace {name}"),
-                context: contexts.namespace_scope(name),
                 values: ns.namespace.files.clone(),
                 node: None,
                 namespace: Some(name.clone()),
+                workload: None,
             })
             .collect(),
         Scope::Workload => values
             .namespaces
             .iter()
             .flat_map(|(ns_name, ns)| {
-                ns.workloads
-                    .iter()
-                    .filter(|(_, workload)| workload.typed.enabled != Some(false))
-                    .map(|(name, workload)| Instance {
+                ns.workloads.iter().filter(|(_, workload)| workload.typed.enabled != Some(false)).map(
+                    move |(name, workload)| Instance {
                         label: format!("workload {ns_name}/{name}"),
-                        context: contexts.workload_scope(ns_name, name),
                         values: workload.files.clone(),
                         node: None,
                         namespace: Some(ns_name.clone()),
-                    })
-                    .collect::<Vec<_>>()
+                        workload: Some(name.clone()),
+                    },
+                )
             })
             .collect(),
     }
 }
 
-struct Instance {
-    label: String,
-    context: tera::Context,
-    values: Vec<PathBuf>,
-    node: Option<String>,
-    namespace: Option<String>,
-}
-
-fn scope_files(cluster: &[PathBuf], own: &[PathBuf]) -> Vec<PathBuf> {
-    cluster.iter().chain(own).cloned().collect()
-}
-
-fn render_error(template: &Template, scope: &str, error: &tera::Error) -> Error {
+fn render_error(templates: &Templates, template: &Template, scope: &str, error: &tera::Error) -> Error {
     let causes = cause_chain(error);
-    Error::Template {
-        template: template.display(),
-        line: guess_line(&template.source, &causes),
-        scope: scope.to_string(),
-        causes,
-    }
+    // Tera names the innermost template being rendered ("while rendering
+    // '_lib/pod.tera'"): the failing expression is there, maybe in a partial.
+    let innermost = causes
+        .iter()
+        .rev()
+        .find_map(|cause| cause.split("while rendering '").nth(1).and_then(|rest| rest.split('\'').next()))
+        .filter(|name| templates.sources.contains_key(*name))
+        .unwrap_or(&template.name);
+    let source = templates.sources.get(innermost).map_or("", String::as_str);
+    let location = match guess_line(source, &causes) {
+        Some(line) => format!("{TEMPLATES_DIR}/{innermost}:{line}"),
+        None => format!("{TEMPLATES_DIR}/{innermost}"),
+    };
+    Error::Template { template: template.display(), location, scope: scope.to_string(), causes, also: 0 }
 }
 
 /// Tera's render errors carry no line number, but they quote the variable,

@@ -3,7 +3,7 @@
 //! `cluster/`, `nodes/`, `namespaces/` or `workloads/`; files and directories
 //! starting with `_` are partials for `include`/`import`/`extends` only.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Deserialize;
 use tera::Tera;
@@ -64,7 +64,6 @@ pub struct Template {
     pub name: String,
     pub scope: Scope,
     pub front: FrontMatter,
-    pub source: String,
 }
 
 impl Template {
@@ -78,8 +77,8 @@ pub struct Templates {
     pub tera: Tera,
     /// Renderable templates, sorted by name.
     pub templates: Vec<Template>,
-    /// Every template file read (partials included), for the lock file.
-    pub files: Vec<(PathBuf, Vec<u8>)>,
+    /// Source text of every template, partials included, by Tera name.
+    pub sources: std::collections::BTreeMap<String, String>,
 }
 
 /// Loads every template among the inputs.
@@ -87,20 +86,18 @@ pub fn load(inputs: &InputFiles) -> Result<Templates> {
     let dir = Path::new(TEMPLATES_DIR);
     let mut sources = Vec::new();
     let mut templates = Vec::new();
-    let mut files = Vec::new();
     let mut errors = Vec::new();
     for (path, bytes) in inputs.under(TEMPLATES_DIR) {
         let relative = path.strip_prefix(dir).unwrap_or(path);
         let name = display_path(relative);
-        let shown = path.clone();
-        let bytes = bytes.clone();
-        let Ok(text) = String::from_utf8(bytes.clone()) else {
-            let valid = std::str::from_utf8(&bytes).map_or_else(|e| e.valid_up_to(), str::len);
-            let (line, column) = line_column(&bytes, valid);
-            errors.push(Error::NotUtf8 { location: Location::new(shown, line, column) });
-            continue;
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text.to_string(),
+            Err(error) => {
+                let (line, column) = line_column(bytes, error.valid_up_to());
+                errors.push(Error::NotUtf8 { location: Location::new(path, line, column) });
+                continue;
+            }
         };
-        files.push((shown, bytes));
         sources.push((name.clone(), text.clone()));
         let is_partial = relative.components().any(|part| part.as_os_str().to_string_lossy().starts_with('_'));
         if is_partial {
@@ -120,7 +117,7 @@ pub fn load(inputs: &InputFiles) -> Result<Templates> {
             }
         };
         match front_matter(&name, &text, scope) {
-            Ok(front) => templates.push(Template { name, scope, front, source: text }),
+            Ok(front) => templates.push(Template { name, scope, front }),
             Err(error) => errors.push(error),
         }
     }
@@ -131,7 +128,7 @@ pub fn load(inputs: &InputFiles) -> Result<Templates> {
     tera.autoescape_on(Vec::new());
     tera.add_raw_templates(sources.iter().map(|(name, text)| (name.as_str(), text.as_str())))
         .map_err(|error| parse_error(&error, &sources))?;
-    Ok(Templates { tera, templates, files })
+    Ok(Templates { tera, templates, sources: sources.into_iter().collect() })
 }
 
 const FRONT_MATTER_START: &str = "{#- kiln";
@@ -181,8 +178,17 @@ fn parse_error(error: &tera::Error, sources: &[(String, String)]) -> Error {
         .find(|name| causes.iter().any(|cause| cause.contains(&format!("'{name}'"))))
         .cloned()
         .unwrap_or_default();
-    let line = causes.iter().find_map(|cause| arrow_line(cause));
-    Error::Template { template: format!("{TEMPLATES_DIR}/{template}"), line, scope: "(parsing)".into(), causes }
+    let location = match causes.iter().find_map(|cause| arrow_line(cause)) {
+        Some(line) => format!("{TEMPLATES_DIR}/{template}:{line}"),
+        None => format!("{TEMPLATES_DIR}/{template}"),
+    };
+    Error::Template {
+        template: format!("{TEMPLATES_DIR}/{template}"),
+        location,
+        scope: "(parsing)".into(),
+        causes,
+        also: 0,
+    }
 }
 
 /// The messages of an error and all its sources, outermost first.

@@ -51,8 +51,14 @@ impl Origins {
         None
     }
 
+    /// Drops `path` and everything below it. Descendants sort right after
+    /// their parent, so this is a range walk, not a scan of every origin.
     fn forget_below(&mut self, path: &KeyPath) {
-        self.0.retain(|key, _| !key.starts_with(path));
+        let doomed: Vec<KeyPath> =
+            self.0.range(path.clone()..).map(|(key, _)| key).take_while(|key| key.starts_with(path)).cloned().collect();
+        for key in doomed {
+            self.0.remove(&key);
+        }
     }
 }
 

@@ -183,6 +183,8 @@ pub struct Namespace {
     pub network_policy: Option<NetworkPolicy>,
     /// Node labels every pod in the namespace must match.
     pub node_selector: Option<BTreeMap<String, String>>,
+    /// Enrol the namespace in the Istio ambient mesh (ztunnel mTLS between pods).
+    pub mesh: Option<bool>,
     /// Argo CD sync wave of the namespace's Application.
     pub sync_wave: Option<i32>,
     /// Whether kiln generates an Argo CD Application for this namespace directory.

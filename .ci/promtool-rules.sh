@@ -2,7 +2,7 @@
 # Checks every PrometheusRule under rendered/ with promtool: PromQL syntax,
 # rule structure, label and annotation templates. CI installs promtool with
 # `apt-get install --no-install-recommends prometheus` (Debian ships it there).
-# Usage: scripts/check-rules.sh [rendered-dir]
+# Usage: .ci/promtool-rules.sh [rendered-dir]
 set -euo pipefail
 rendered="${1:-rendered}"
 command -v promtool >/dev/null || { echo "promtool not found: apt-get install --no-install-recommends prometheus" >&2; exit 2; }

@@ -1,0 +1,212 @@
+//! This repository's own cluster (values/ + templates/): the specifics the
+//! migration plan asks for, checked on the rendered objects.
+
+use std::path::Path;
+
+use serde_yaml::Value;
+
+use crate::harness::Repo;
+
+/// A temp copy of this repository's values and templates, rendered.
+fn rendered_cluster() -> Repo {
+    let repo = Repo::new();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    for dir in ["values", "templates"] {
+        copy_dir(&root.join(dir), &repo.path().join(dir));
+    }
+    repo.kiln(&["render"]).code(0);
+    repo
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn object(repo: &Repo, path: &str) -> Value {
+    serde_yaml::from_str(&repo.read(&format!("rendered/{path}"))).unwrap()
+}
+
+fn text(value: &Value) -> &str {
+    value.as_str().unwrap_or_else(|| panic!("not a string: {value:?}"))
+}
+
+#[test]
+fn hpas_match_the_plan() {
+    let repo = rendered_cluster();
+    let gpu = object(&repo, "namespaces/ai-system-gpu/horizontalpodautoscaler-reasoning-gpu-hpa.yaml");
+    assert_eq!(gpu["spec"]["scaleTargetRef"]["name"], "reasoning-suite");
+    assert_eq!(gpu["spec"]["minReplicas"], 1);
+    assert_eq!(gpu["spec"]["maxReplicas"], 3);
+    let metric = &gpu["spec"]["metrics"][0];
+    assert_eq!(metric["type"], "Pods");
+    assert_eq!(metric["pods"]["metric"]["name"], "nvidia_gpu_utilization_percent");
+    assert_eq!(metric["pods"]["target"]["type"], "AverageValue");
+    assert_eq!(metric["pods"]["target"]["averageValue"], "70");
+
+    let cpu = object(&repo, "namespaces/ai-system-core/horizontalpodautoscaler-utility-cpu-hpa.yaml");
+    assert_eq!(cpu["spec"]["scaleTargetRef"]["name"], "utility-suite");
+    assert_eq!((cpu["spec"]["minReplicas"].as_u64(), cpu["spec"]["maxReplicas"].as_u64()), (Some(2), Some(6)));
+    assert_eq!(cpu["spec"]["metrics"][0]["resource"]["name"], "cpu");
+    assert_eq!(cpu["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"], 80);
+
+    // HPA-managed workloads leave replicas to the HPA (Argo CD would fight it otherwise).
+    let reasoning = object(&repo, "namespaces/ai-system-gpu/deployment-reasoning-suite.yaml");
+    assert!(reasoning["spec"].get("replicas").is_none());
+}
+
+#[test]
+fn rollout_strategies_follow_the_plan_except_where_they_cannot_finish() {
+    let repo = rendered_cluster();
+    let strategy = |path: &str| object(&repo, path)["spec"]["strategy"]["rollingUpdate"].clone();
+    let cpu = strategy("namespaces/ai-system-core/deployment-utility-suite.yaml");
+    assert_eq!((cpu["maxSurge"].as_u64(), cpu["maxUnavailable"].as_u64()), (Some(1), Some(1)));
+    for gpu in ["coordination", "reasoning-suite", "vision-dream", "tutoring"] {
+        let rolling = strategy(&format!("namespaces/ai-system-gpu/deployment-{gpu}.yaml"));
+        assert_eq!((rolling["maxSurge"].as_u64(), rolling["maxUnavailable"].as_u64()), (Some(1), Some(0)), "{gpu}");
+    }
+    // Two replicas, two nodes, required anti-affinity: a surge pod could never schedule.
+    let speech = strategy("namespaces/ai-system-gpu/deployment-speech-pipeline.yaml");
+    assert_eq!((speech["maxSurge"].as_u64(), speech["maxUnavailable"].as_u64()), (Some(0), Some(1)));
+}
+
+#[test]
+fn gpu_workloads_are_pinned_and_tolerate_pc2() {
+    let repo = rendered_cluster();
+    let pod = |path: &str| object(&repo, path)["spec"]["template"]["spec"].clone();
+    let coordination = pod("namespaces/ai-system-gpu/deployment-coordination.yaml");
+    assert_eq!(coordination["nodeSelector"]["kubernetes.io/hostname"], "mainpc");
+    assert_eq!(coordination["runtimeClassName"], "nvidia");
+    assert_eq!(coordination["containers"][0]["resources"]["limits"]["nvidia.com/gpu"], 1);
+    for on_pc2 in ["vision-dream", "tutoring"] {
+        let spec = pod(&format!("namespaces/ai-system-gpu/deployment-{on_pc2}.yaml"));
+        assert_eq!(spec["nodeSelector"]["kubernetes.io/hostname"], "pc2", "{on_pc2}");
+        let toleration = &spec["tolerations"][0];
+        assert_eq!((text(&toleration["key"]), text(&toleration["value"])), ("nvidia.com/gpu", "rtx3060"), "{on_pc2}");
+    }
+    let speech = pod("namespaces/ai-system-gpu/deployment-speech-pipeline.yaml");
+    let anti = &speech["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0];
+    assert_eq!(anti["topologyKey"], "kubernetes.io/hostname");
+    let utility = pod("namespaces/ai-system-core/deployment-utility-suite.yaml");
+    assert_eq!(utility["nodeSelector"]["ai-system/cpu-pool"], "true");
+    assert!(utility.get("runtimeClassName").is_none());
+}
+
+#[test]
+fn network_policies_deny_by_default_and_allow_dns() {
+    let repo = rendered_cluster();
+    for namespace in ["ai-system-infra", "ai-system-core", "ai-system-gpu"] {
+        let deny = object(&repo, &format!("namespaces/{namespace}/networkpolicy-default-deny-all.yaml"));
+        assert_eq!(deny["spec"]["podSelector"], Value::Mapping(Default::default()));
+        assert_eq!(deny["spec"]["policyTypes"], serde_yaml::from_str::<Value>("[Ingress, Egress]").unwrap());
+        let dns = object(&repo, &format!("namespaces/{namespace}/networkpolicy-allow-dns.yaml"));
+        let to = &dns["spec"]["egress"][0]["to"][0];
+        assert_eq!(to["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "kube-system");
+        let ports: Vec<(String, u64)> = dns["spec"]["egress"][0]["ports"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|p| (text(&p["protocol"]).to_string(), p["port"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(ports, [("UDP".to_string(), 53), ("TCP".to_string(), 53)]);
+    }
+    // The plan's rule: ingress from ai-system-core and ai-system-gpu, egress to ai-system-core.
+    let ingress = object(&repo, "namespaces/ai-system-gpu/networkpolicy-allow-ingress-from-namespaces.yaml");
+    let sources: Vec<&str> = ingress["spec"]["ingress"][0]["from"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|peer| text(&peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]))
+        .collect();
+    assert_eq!(sources, ["ai-system-core", "ai-system-gpu"]);
+    let egress = object(&repo, "namespaces/ai-system-gpu/networkpolicy-allow-egress-to-namespaces.yaml");
+    assert!(serde_yaml::to_string(&egress).unwrap().contains("kubernetes.io/metadata.name: ai-system-core"));
+}
+
+#[test]
+fn no_plaintext_secret_is_rendered() {
+    let repo = rendered_cluster();
+    for (path, bytes) in repo.snapshot() {
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(!text.contains("\nkind: Secret\n"), "{} is a plain Secret", path.display());
+    }
+    let sealed = object(&repo, "namespaces/ai-system-gpu/sealedsecret-model-api-keys.yaml");
+    assert_eq!(sealed["kind"], "SealedSecret");
+    assert!(sealed["spec"]["encryptedData"]["HF_TOKEN"].as_str().unwrap().len() > 100);
+}
+
+#[test]
+fn plaintext_secret_in_values_is_refused_and_nothing_is_written() {
+    let repo = rendered_cluster();
+    let before = repo.snapshot();
+    let path = "values/namespaces/ai-system-infra.yaml";
+    let values = repo.read(path);
+    let start = values.find("REDIS_PASSWORD: AgB").expect("sealed redis password") + "REDIS_PASSWORD: ".len();
+    let end = start + values[start..].find('\n').unwrap();
+    repo.write(path, format!("{}hunter2{}", &values[..start], &values[end..]).as_bytes());
+    let line = values[..start].lines().count();
+    repo.kiln(&["render"]).code(2).stderr(&format!(
+        "error: secret value `REDIS_PASSWORD` is not SealedSecret ciphertext
+  --> values/namespaces/ai-system-infra.yaml:{line}:7
+  = key: secrets.redis-auth.encryptedData.REDIS_PASSWORD
+  = help: never commit plaintext: seal it with `kubeseal --raw --namespace <ns> --name <secret>` and paste the output (see README, Secrets)"
+    ));
+    assert_eq!(before, repo.snapshot());
+}
+
+#[test]
+fn node_files_carry_k3s_settings_and_no_token() {
+    let repo = rendered_cluster();
+    let server = repo.read("rendered/nodes/mainpc/etc/rancher/k3s/config.yaml");
+    for line in [
+        "cluster-init: true",
+        "secrets-encryption: true",
+        "token-file: /etc/rancher/k3s/token",
+        "flannel-backend: vxlan",
+    ] {
+        assert!(server.contains(line), "mainpc config lacks `{line}`");
+    }
+    let agent = repo.read("rendered/nodes/pc2/etc/rancher/k3s/config.yaml");
+    assert!(agent.contains("server: https://192.168.1.10:6443"));
+    assert!(agent.contains("  - nvidia.com/gpu=rtx3060:NoSchedule"));
+    assert!(!agent.contains("cluster-init"), "agents cannot use server-only keys");
+    assert!(repo
+        .read("rendered/nodes/pc2/node-config.sh")
+        .contains("kubectl taint node \"$node\" nvidia.com/gpu=rtx3060:NoSchedule --overwrite"));
+    assert!(repo.exists("rendered/nodes/mainpc/manifests/helmchart-argo-cd.yaml"));
+    assert!(!repo.exists("rendered/nodes/pc2/manifests"), "only the server auto-deploys manifests");
+    repo.remove("rendered/nodes/pc2/node-config.sh");
+    repo.kiln(&["verify"]).code(1);
+}
+
+#[test]
+fn argo_cd_applications_never_point_at_host_files() {
+    let repo = rendered_cluster();
+    for (path, bytes) in repo.snapshot() {
+        let text = String::from_utf8(bytes).unwrap();
+        if !text.contains("\nkind: Application\n") {
+            continue;
+        }
+        let app: Value = serde_yaml::from_str(&text).unwrap();
+        if let Some(source_path) = app["spec"]["source"]["path"].as_str() {
+            let dir = source_path.strip_prefix("rendered/").expect("apps sync rendered/");
+            for (other, _) in repo.snapshot() {
+                let other = other.to_string_lossy().replace('\\', "/");
+                if let Some(rest) = other.strip_prefix(&format!("{dir}/")) {
+                    assert!(
+                        !rest.contains('/') && other.ends_with(".yaml") && !other.contains("/etc/"),
+                        "{} syncs {dir}, which holds the non-object file {other}",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,537 @@
+//! `kiln diff`: two revisions of throwaway git repositories (built with git2)
+//! compared object by object, in every output format, with secrets redacted.
+
+use std::path::Path;
+
+use git2::{IndexAddOption, Repository, Signature, Time};
+
+use crate::harness::{Repo, MINIMAL_NAMESPACE};
+
+/// Ciphertext as kubeseal would print it (base64, at least 64 characters).
+const CIPHER_A: &str = "AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq+AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA1111";
+const CIPHER_B: &str = "AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq+BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB2222";
+const CIPHER_C: &str = "AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq+CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC3333";
+
+const SEALED_TEMPLATE: &str = "\
+{% if namespace.secrets %}{% for name, secret in namespace.secrets %}
+---
+apiVersion: bitnami.com/v1alpha1
+kind: SealedSecret
+metadata:
+  name: {{ name }}
+spec:
+  encryptedData: {{ secret.encryptedData | to_yaml | nindent(width=4) }}
+{% endfor %}{% endif %}
+";
+
+/// A git repository around a fixture: commits everything with a fixed
+/// author and time, so commit ids are the same on every run.
+struct Git {
+    repo: Repository,
+}
+
+impl Git {
+    fn init(fixture: &Repo) -> Git {
+        Git { repo: Repository::init(fixture.path()).expect("git init") }
+    }
+
+    /// Stages every change (including deletions) and commits; returns the commit id.
+    fn commit(&self, message: &str) -> String {
+        let mut index = self.repo.index().unwrap();
+        index.add_all(["*"], IndexAddOption::DEFAULT, None).unwrap();
+        index.update_all(["*"], None).unwrap();
+        index.write().unwrap();
+        let tree = self.repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let signature = Signature::new("kiln", "kiln@example.com", &Time::new(1_700_000_000, 0)).unwrap();
+        let parent = self.repo.head().ok().and_then(|head| head.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
+        self.repo.commit(Some("HEAD"), &signature, &signature, message, &tree, &parents).unwrap().to_string()
+    }
+}
+
+fn short(commit: &str) -> &str {
+    &commit[..7]
+}
+
+/// The minimal fixture plus a sealed secret, rendered and committed.
+fn base() -> (Repo, Git, String) {
+    let repo = Repo::minimal()
+        .file(
+            "values/namespaces/apps.yaml",
+            &format!("{MINIMAL_NAMESPACE}secrets:\n  db:\n    encryptedData:\n      password: {CIPHER_A}\n"),
+        )
+        .file("templates/namespaces/sealed-secrets.yaml", SEALED_TEMPLATE);
+    repo.kiln(&["render"]).code(0);
+    let git = Git::init(&repo);
+    let commit = git.commit("base");
+    (repo, git, commit)
+}
+
+fn edit(repo: &Repo, path: &str, from: &str, to: &str) {
+    let text = repo.read(path);
+    assert!(text.contains(from), "{path} has no `{from}`:\n{text}");
+    repo.write(path, text.replacen(from, to, 1).as_bytes());
+}
+
+#[test]
+fn value_change_lists_changed_fields_then_the_diff() {
+    let (repo, _git, base) = base();
+    edit(
+        &repo,
+        "values/namespaces/apps.yaml",
+        "    env:\n      MODE: prod\n",
+        "    replicas: 2\n    env:\n      MODE: dev\n",
+    );
+    repo.kiln(&["render"]).code(0);
+    let run = repo.kiln(&["diff", "--base", "HEAD"]);
+    run.code(1);
+    let summary = format!(
+        "\
+kiln diff HEAD ({}) → the working tree
+~ ConfigMap apps/web-env
+    ~ data.MODE
+~ Deployment.apps apps/web
+    ~ spec.replicas
+    ~ spec.template.metadata.annotations[\"checksum/configmap-web-env\"]
+drift gate: head's rendered/ is what its inputs render to
+changes: 0 added, 0 removed, 2 changed, 1 unchanged, 0 moved
+",
+        short(&base)
+    );
+    assert!(run.stdout.starts_with(&summary), "{}", run.stdout);
+    let diffs = &run.stdout[summary.len()..];
+    assert!(diffs.starts_with("\n--- a/rendered/namespaces/apps/configmap-web-env.yaml\n"), "{diffs}");
+    assert!(diffs.contains("\n-  MODE: prod\n+  MODE: dev\n"), "{diffs}");
+    assert!(diffs.contains("\n-  replicas: 1\n+  replicas: 2\n"), "{diffs}");
+    assert!(!diffs.contains("# Source:"), "kiln's header is not part of the object diff");
+
+    repo.kiln(&["diff", "--base", "HEAD", "--stat"]).code(1).stdout(&summary);
+}
+
+#[test]
+fn no_change_exits_zero() {
+    let (repo, _git, base) = base();
+    repo.kiln(&["diff", "--base", "HEAD"]).code(0).stdout(&format!(
+        "\
+kiln diff HEAD ({}) → the working tree
+drift gate: head's rendered/ is what its inputs render to
+no changes: 0 added, 0 removed, 0 changed, 3 unchanged, 0 moved",
+        short(&base)
+    ));
+}
+
+#[test]
+fn added_and_removed_workloads() {
+    let (repo, git, base) = base();
+    edit(&repo, "values/namespaces/apps.yaml", "  web:\n", "  api:\n");
+    repo.kiln(&["render"]).code(0);
+    let head = git.commit("rename web to api");
+    repo.kiln(&["diff", "--base", "HEAD~1", "--head", "HEAD", "--stat"]).code(1).stdout(&format!(
+        "\
+kiln diff HEAD~1 ({}) → HEAD ({})
++ ConfigMap apps/api-env
+- ConfigMap apps/web-env
++ Deployment.apps apps/api
+- Deployment.apps apps/web
+drift gate: head's rendered/ is what its inputs render to
+changes: 2 added, 2 removed, 0 changed, 1 unchanged, 0 moved",
+        short(&base),
+        short(&head)
+    ));
+}
+
+#[test]
+fn merge_base_shows_only_what_the_branch_changed() {
+    let (repo, git, base) = base();
+    // The base branch moves on after the topic branch left it.
+    edit(&repo, "values/namespaces/apps.yaml", "MODE: prod", "MODE: dev");
+    repo.kiln(&["render"]).code(0);
+    let moved_on = git.commit("base branch moves on");
+    let mainline = git.repo.find_commit(git2::Oid::from_str(&moved_on).unwrap()).unwrap();
+    git.repo.branch("mainline", &mainline, false).unwrap();
+    let fork = git.repo.find_commit(git2::Oid::from_str(&base).unwrap()).unwrap();
+    git.repo.branch("topic", &fork, false).unwrap();
+    git.repo.set_head("refs/heads/topic").unwrap();
+    git.repo.checkout_head(Some(git2::build::CheckoutBuilder::new().force())).unwrap();
+    edit(&repo, "values/namespaces/apps.yaml", "    env:\n", "    replicas: 2\n    env:\n");
+    repo.kiln(&["render"]).code(0);
+
+    let run = repo.kiln(&["diff", "--base", "mainline", "--stat"]);
+    assert!(run.stdout.contains("\n    ~ data.MODE\n"), "the tip of mainline differs in MODE too:\n{}", run.stdout);
+    repo.kiln(&["diff", "--base", "mainline", "--merge-base", "--stat"]).code(1).stdout(&format!(
+        "\
+kiln diff merge base of mainline and HEAD ({}) → the working tree
+~ Deployment.apps apps/web
+    ~ spec.replicas
+drift gate: head's rendered/ is what its inputs render to
+changes: 0 added, 0 removed, 1 changed, 2 unchanged, 0 moved",
+        short(&base)
+    ));
+}
+
+#[test]
+fn renamed_template_is_a_move_not_a_change() {
+    let (repo, _git, base) = base();
+    let template = repo.read("templates/workloads/deployment.yaml");
+    repo.remove("templates/workloads/deployment.yaml");
+    repo.write("templates/workloads/web.yaml", template.as_bytes());
+    repo.kiln(&["render"]).code(0);
+    repo.kiln(&["diff", "--base", "HEAD"]).code(0).stdout(&format!(
+        "\
+kiln diff HEAD ({}) → the working tree
+= ConfigMap apps/web-env  (unchanged; template templates/workloads/deployment.yaml → templates/workloads/web.yaml)
+= Deployment.apps apps/web  (unchanged; template templates/workloads/deployment.yaml → templates/workloads/web.yaml)
+drift gate: head's rendered/ is what its inputs render to
+no changes: 0 added, 0 removed, 0 changed, 1 unchanged, 2 moved",
+        short(&base)
+    ));
+}
+
+/// Changes the sealed password and adds a token; returns the repo.
+fn secret_change() -> (Repo, String) {
+    let (repo, _git, base) = base();
+    edit(
+        &repo,
+        "values/namespaces/apps.yaml",
+        &format!("      password: {CIPHER_A}\n"),
+        &format!("      password: {CIPHER_B}\n      token: {CIPHER_C}\n"),
+    );
+    repo.kiln(&["render"]).code(0);
+    (repo, base)
+}
+
+fn assert_no_ciphertext(output: &str) {
+    for cipher in [CIPHER_A, CIPHER_B, CIPHER_C] {
+        assert!(!output.contains(&cipher[..40]), "ciphertext leaked:\n{output}");
+    }
+}
+
+#[test]
+fn secret_change_names_keys_and_never_values() {
+    let (repo, base) = secret_change();
+    let run = repo.kiln(&["diff", "--base", "HEAD"]);
+    run.code(1);
+    assert!(
+        run.stdout.starts_with(&format!(
+            "\
+kiln diff HEAD ({}) → the working tree
+~ SealedSecret.bitnami.com apps/db  (secret: values not shown)
+    ~ spec.encryptedData.password
+    + spec.encryptedData.token
+",
+            short(&base)
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(run
+        .stdout
+        .contains("\n-    password: <redacted>\n+    password: <redacted, changed>\n+    token: <redacted>\n"));
+    assert_no_ciphertext(&run.stdout);
+    for format in ["json", "markdown"] {
+        let run = repo.kiln(&["diff", "--base", "HEAD", "--format", format]);
+        run.code(1);
+        assert_no_ciphertext(&run.stdout);
+        assert!(run.stdout.contains("<redacted, changed>"), "{format}: {}", run.stdout);
+    }
+}
+
+#[test]
+fn removed_secret_lists_its_keys() {
+    let (repo, _git, _base) = base();
+    edit(
+        &repo,
+        "values/namespaces/apps.yaml",
+        &format!("secrets:\n  db:\n    encryptedData:\n      password: {CIPHER_A}\n"),
+        "",
+    );
+    repo.kiln(&["render"]).code(0);
+    let run = repo.kiln(&["diff", "--base", "HEAD", "--stat"]);
+    run.code(1);
+    assert!(
+        run.stdout.contains(
+            "\n- SealedSecret.bitnami.com apps/db  (secret: values not shown)\n    - spec.encryptedData.password\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    let run = repo.kiln(&["diff", "--base", "HEAD"]);
+    assert!(run.stdout.contains("\n-    password: <redacted>\n"), "{}", run.stdout);
+    assert_no_ciphertext(&run.stdout);
+}
+
+#[test]
+fn json_schema() {
+    let (repo, base) = secret_change();
+    edit(&repo, "values/namespaces/apps.yaml", "MODE: prod", "MODE: dev");
+    let run = repo.kiln(&["diff", "--base", "HEAD", "--format", "json"]);
+    run.code(1);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(json["schemaVersion"], 1);
+    assert_eq!(
+        json["base"],
+        serde_json::json!({"rev": "HEAD", "commit": base, "worktree": false, "compared": "inputs"})
+    );
+    assert_eq!(json["head"], serde_json::json!({"rev": null, "commit": null, "worktree": true, "compared": "inputs"}));
+    assert_eq!(json["fallback"], serde_json::Value::Null);
+    assert_eq!(
+        json["summary"],
+        serde_json::json!({"added": 0, "removed": 0, "changed": 3, "unchanged": 0, "moved": 0})
+    );
+    let changes = json["changes"].as_array().unwrap();
+    let displays: Vec<&str> = changes.iter().map(|change| change["display"].as_str().unwrap()).collect();
+    assert_eq!(displays, ["ConfigMap apps/web-env", "Deployment.apps apps/web", "SealedSecret.bitnami.com apps/db"]);
+    let change = &changes[2];
+    assert_eq!(change["change"], "changed");
+    assert_eq!(
+        change["object"],
+        serde_json::json!({"group": "bitnami.com", "kind": "SealedSecret", "namespace": "apps", "name": "db"})
+    );
+    assert_eq!(change["display"], "SealedSecret.bitnami.com apps/db");
+    assert_eq!(change["basePath"], "namespaces/apps/sealedsecret-db.yaml");
+    assert_eq!(change["headSource"], "templates/namespaces/sealed-secrets.yaml");
+    assert_eq!(change["secret"], true);
+    assert_eq!(
+        change["fields"],
+        serde_json::json!([
+            {"path": "spec.encryptedData.password", "change": "changed"},
+            {"path": "spec.encryptedData.token", "change": "added"}
+        ])
+    );
+    assert!(change["diff"].as_str().unwrap().starts_with("--- a/rendered/namespaces/apps/sealedsecret-db.yaml\n"));
+    assert_eq!(json["moved"], serde_json::json!([]));
+    // values changed but rendered/ was not: the drift gate names the files.
+    assert_eq!(
+        json["drift"],
+        serde_json::json!({
+            "inSync": false,
+            "added": [],
+            "changed": [
+                "SHA256SUMS",
+                "kiln.lock",
+                "namespaces/apps/configmap-web-env.yaml",
+                "namespaces/apps/deployment-web.yaml"
+            ],
+            "removed": []
+        })
+    );
+}
+
+#[test]
+fn markdown_comment() {
+    let (repo, base) = secret_change();
+    edit(&repo, "values/namespaces/apps.yaml", "  web:\n", "  api:\n");
+    repo.kiln(&["render"]).code(0);
+    let run = repo.kiln(&["diff", "--base", "HEAD", "--format", "markdown"]);
+    run.code(1);
+    let expected_top = format!(
+        "\
+<!-- kiln diff -->
+### kiln diff: `HEAD` (`{}`) → the working tree
+
+**5 objects and files change**: 2 added · 2 removed · 1 changed · 0 unchanged · 0 moved
+
+| | Object | Changed fields |
+|---|---|---|
+| 🟢 added | `ConfigMap apps/api-env` |  |
+| 🔴 removed | `ConfigMap apps/web-env` |  |
+| 🟢 added | `Deployment.apps apps/api` |  |
+| 🔴 removed | `Deployment.apps apps/web` |  |
+| 🔒 changed | `SealedSecret.bitnami.com apps/db` | keys: `~ spec.encryptedData.password`, `+ spec.encryptedData.token` (values not shown) |
+
+<details>
+<summary>🟢 added <code>ConfigMap apps/api-env</code></summary>
+
+```diff
+--- /dev/null
++++ b/rendered/namespaces/apps/configmap-api-env.yaml
+",
+        short(&base)
+    );
+    assert!(run.stdout.starts_with(&expected_top), "{}", run.stdout);
+    assert_eq!(run.stdout.matches("<details>").count(), 5);
+    assert_eq!(run.stdout.matches("</details>").count(), 5);
+    assert!(run.stdout.ends_with("</details>\n"));
+    assert_no_ciphertext(&run.stdout);
+}
+
+#[test]
+fn markdown_comment_fits_github_limit_for_a_huge_change() {
+    // 300 ConfigMaps of 60 keys each; changing the salt changes every line.
+    let template = "\
+{% for i in range(end=300) %}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: big-{{ i }}
+  namespace: apps
+data:
+{% for j in range(end=60) %}  key-{{ j }}: \"{{ cluster.vars.salt }}-{{ i }}-{{ j }}-padding-padding-padding\"
+{% endfor %}{% endfor %}
+";
+    let repo = Repo::minimal()
+        .file("templates/cluster/big.yaml", template)
+        .file("values/cluster.yaml", &format!("{}vars:\n  salt: old\n", crate::harness::MINIMAL_CLUSTER));
+    repo.kiln(&["render"]).code(0);
+    let git = Git::init(&repo);
+    git.commit("base");
+    edit(&repo, "values/cluster.yaml", "salt: old", "salt: new");
+    repo.kiln(&["render"]).code(0);
+    let run = repo.kiln(&["diff", "--base", "HEAD", "--format", "markdown"]);
+    run.code(1);
+    let text = &run.stdout;
+    assert!(text.chars().count() <= 65_536, "{} characters", text.chars().count());
+    assert!(text.len() <= 65_536, "{} bytes", text.len());
+    assert!(text.contains("**300 objects and files change**: 0 added · 0 removed · 300 changed"), "{}", &text[..500]);
+    for i in 0..300 {
+        assert!(text.contains(&format!("| 🟡 changed | `ConfigMap apps/big-{i}` |")), "summary row {i} missing");
+    }
+    assert!(
+        text.contains("> [!NOTE]\n> To fit GitHub's 65,536-character comment limit the largest diffs were cut first")
+    );
+    assert!(text.contains("… shortened:") || text.contains(" left out."), "{}", &text[text.len() - 2000..]);
+}
+
+#[test]
+fn base_that_does_not_render_falls_back_to_committed_trees() {
+    let repo = Repo::minimal();
+    repo.kiln(&["render"]).code(0);
+    let git = Git::init(&repo);
+    // The base's values use a key this kiln does not know (an older schema);
+    // its committed rendered/ is still what it deployed.
+    edit(&repo, "values/cluster.yaml", "defaults:\n", "legacyFlag: true\ndefaults:\n");
+    let base = git.commit("old schema");
+    edit(&repo, "values/cluster.yaml", "legacyFlag: true\n", "");
+    edit(&repo, "values/cluster.yaml", "replicas: 1", "replicas: 3");
+    repo.kiln(&["render"]).code(0);
+    let run = repo.kiln(&["diff", "--base", "HEAD", "--stat"]);
+    run.code(1);
+    assert!(
+        run.stdout.starts_with(&format!(
+            "\
+kiln diff HEAD ({}) → the working tree
+note: the base does not render with this kiln, so the committed rendered/ trees are compared instead
+  = cause: unknown key `legacyFlag`",
+            short(&base)
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("\n~ Deployment.apps apps/web\n    ~ spec.replicas\n"), "{}", run.stdout);
+    let json = repo.kiln(&["diff", "--base", "HEAD", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(json["base"]["compared"], "rendered");
+    assert!(json["fallback"]["error"].as_str().unwrap().contains("values/cluster.yaml"), "{}", json["fallback"]);
+    let markdown = repo.kiln(&["diff", "--base", "HEAD", "--format", "markdown"]);
+    assert!(
+        markdown
+            .stdout
+            .contains("> [!WARNING]\n> The base does not render with this kiln (`` unknown key `legacyFlag` ``), so"),
+        "{}",
+        markdown.stdout
+    );
+}
+
+#[test]
+fn drift_gate_reports_stale_rendered_tree() {
+    let (repo, _git, base) = base();
+    edit(&repo, "values/namespaces/apps.yaml", "MODE: prod", "MODE: dev");
+    repo.kiln(&["diff", "--base", "HEAD", "--stat"]).code(1).stdout(&format!(
+        "\
+kiln diff HEAD ({}) → the working tree
+~ ConfigMap apps/web-env
+    ~ data.MODE
+~ Deployment.apps apps/web
+    ~ spec.template.metadata.annotations[\"checksum/configmap-web-env\"]
+drift gate: head's rendered/ is not what its inputs render to (0 to add, 4 to change, 0 to remove); run `kiln render` and commit rendered/
+    ~ rendered/SHA256SUMS
+    ~ rendered/kiln.lock
+    ~ rendered/namespaces/apps/configmap-web-env.yaml
+    ~ rendered/namespaces/apps/deployment-web.yaml
+changes: 0 added, 0 removed, 2 changed, 1 unchanged, 0 moved",
+        short(&base)
+    ));
+}
+
+#[test]
+fn reading_revisions_changes_neither_the_working_tree_nor_the_index() {
+    let (repo, git, _base) = base();
+    edit(&repo, "values/namespaces/apps.yaml", "MODE: prod", "MODE: staged");
+    let mut index = git.repo.index().unwrap();
+    index.add_path(Path::new("values/namespaces/apps.yaml")).unwrap();
+    index.write().unwrap();
+    edit(&repo, "values/namespaces/apps.yaml", "MODE: staged", "MODE: unstaged");
+    let status = |repo: &Repository| -> Vec<(String, git2::Status)> {
+        let statuses = repo.statuses(None).unwrap();
+        statuses.iter().map(|entry| (entry.path().unwrap().to_string(), entry.status())).collect()
+    };
+    let before = status(&git.repo);
+    let index_before = std::fs::read(repo.path().join(".git/index")).unwrap();
+    let head_before = git.repo.head().unwrap().target();
+    repo.kiln(&["diff", "--base", "HEAD", "--head", "HEAD", "--stat"]).code(0);
+    repo.kiln(&["diff", "--base", "HEAD"]).code(1);
+    assert_eq!(before, status(&git.repo));
+    assert_eq!(index_before, std::fs::read(repo.path().join(".git/index")).unwrap());
+    assert_eq!(head_before, git.repo.head().unwrap().target());
+    assert!(repo.read("values/namespaces/apps.yaml").contains("MODE: unstaged"));
+}
+
+#[test]
+fn colour_only_when_asked() {
+    let (repo, _git, _base) = base();
+    edit(&repo, "values/namespaces/apps.yaml", "MODE: prod", "MODE: dev");
+    repo.kiln(&["render"]).code(0);
+    let plain = repo.kiln(&["diff", "--base", "HEAD"]);
+    assert!(!plain.stdout.contains('\x1b'), "NO_COLOR and a pipe mean no colour");
+    let coloured = repo.kiln(&["--color", "always", "diff", "--base", "HEAD"]);
+    assert!(coloured.stdout.contains("\x1b[33m~ ConfigMap apps/web-env\x1b[0m"), "{}", coloured.stdout);
+    assert!(coloured.stdout.contains("\x1b[32m+  MODE: dev\x1b[0m"), "{}", coloured.stdout);
+}
+
+#[test]
+fn not_a_git_repository() {
+    let repo = Repo::minimal();
+    let run = repo.kiln(&["diff", "--base", "main"]);
+    run.code(2).stdout("");
+    // The temporary directory may sit inside some other checkout on a
+    // developer's machine; the message only applies where it does not.
+    if Repository::discover(repo.path()).is_err() {
+        run.stderr(&format!(
+            "\
+error: not a git repository (or any of its parents)
+  --> {}
+  = help: `kiln diff` reads both revisions from git: run it inside a clone, or use `kiln render --diff` to compare with rendered/ on disk",
+            repo.path().display()
+        ));
+    }
+}
+
+#[test]
+fn base_revision_that_does_not_exist() {
+    let (repo, _git, _base) = base();
+    let workdir = repo.path().display();
+    repo.kiln(&["diff", "--base", "origin/main"]).code(2).stdout("").stderr(&format!(
+        "\
+error: revision `origin/main` does not exist
+  --> {workdir}
+  = help: check it with `git rev-parse --verify origin/main`; a branch of a remote must be fetched first (`git fetch origin <branch>`)"
+    ));
+}
+
+#[test]
+fn shallow_clone_missing_the_base() {
+    let (repo, git, _base) = base();
+    edit(&repo, "values/namespaces/apps.yaml", "MODE: prod", "MODE: dev");
+    let head = git.commit("second");
+    repo.kiln(&["diff", "--base", "HEAD~1", "--stat"]).code(1);
+    // What `git clone --depth 1` leaves: the newest commit is a shallow root.
+    std::fs::write(repo.path().join(".git/shallow"), format!("{head}\n")).unwrap();
+    let workdir = repo.path().display();
+    repo.kiln(&["diff", "--base", "HEAD~1"]).code(2).stdout("").stderr(&format!(
+        "\
+error: revision `HEAD~1` is not in this shallow clone
+  --> {workdir}
+  = help: fetch the history it needs (`git fetch --unshallow`, or `fetch-depth: 0` with actions/checkout)"
+    ));
+}
