@@ -852,6 +852,11 @@ impl<'b> Context<'b> {
                 );
                 continue;
             };
+            // In the Application that installs the chart, Argo CD applies CRDs
+            // before custom resources of the same sync and skips their dry run.
+            if covering(object).is_some_and(|app| app.name == installer.name) {
+                continue;
+            }
             let mine = position(object);
             if mine.0 <= installer.wave {
                 self.report(
