@@ -46,7 +46,7 @@ pub enum Command {
         #[arg(long, requires = "diff")]
         stat: bool,
         /// Output format of --diff
-        #[arg(long, value_enum, default_value_t = Format::Text)]
+        #[arg(long, value_enum, default_value_t = Format::Text, requires = "diff")]
         format: Format,
     },
     /// Check rendered/ against SHA256SUMS and kiln.lock against values/ and templates/, without rendering

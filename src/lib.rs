@@ -28,6 +28,7 @@ pub mod git;
 pub mod input;
 pub mod kube;
 pub mod output;
+pub mod parallel;
 pub mod plan;
 pub mod render;
 pub mod settings;
