@@ -3,6 +3,13 @@
 
 mod harness;
 
+mod bad_input;
+mod cli;
 mod cluster;
 mod diff;
+mod plan;
 mod render;
+mod render_diff;
+mod snapshot;
+mod verify;
+mod validate;
