@@ -11,5 +11,5 @@ mod plan;
 mod render;
 mod render_diff;
 mod snapshot;
-mod verify;
 mod validate;
+mod verify;
