@@ -23,11 +23,12 @@ pub enum Error {
     YamlSyntax { location: Location, message: String },
     /// A values file breaks kiln's schema or a cross-check.
     Values { location: Location, key_path: String, message: String, help: Option<String> },
-    /// A template failed to parse or render. `location` is `file:line` of the
-    /// failing expression (which may be in a partial); `also` counts the other
-    /// scope instances that failed the same way.
+    /// A template failed to parse (`scope` empty) or to render. `location` is
+    /// `file:line` of the failing expression (which may be in a partial);
+    /// `also` counts the other scope instances that failed the same way.
     Template { template: String, location: String, scope: String, causes: Vec<String>, also: usize },
-    /// A template rendered output kiln cannot accept (invalid YAML, unsafe name, ...).
+    /// A template rendered output kiln cannot accept (invalid YAML, unsafe name, ...),
+    /// or its front matter is wrong (`scope` empty).
     Output { template: String, scope: String, message: String, help: Option<String> },
     /// Two rendered objects or files claim the same identity or path.
     Duplicate { what: String, first: String, second: String },
@@ -94,7 +95,11 @@ impl fmt::Display for Error {
                 write_help(f, help)
             }
             Error::Template { template, location, scope, causes, also } => {
-                write!(f, "error: template `{template}` failed while rendering {scope}")?;
+                if scope.is_empty() {
+                    write!(f, "error: template `{template}` does not parse")?;
+                } else {
+                    write!(f, "error: template `{template}` failed while rendering {scope}")?;
+                }
                 match also {
                     0 => {}
                     1 => write!(f, " (and 1 other scope)")?,
@@ -104,10 +109,13 @@ impl fmt::Display for Error {
                 for cause in causes {
                     write!(f, "\n  = cause: {cause}")?;
                 }
-                Ok(())
+                write_help(f, &template_help(causes, scope))
             }
             Error::Output { template, scope, message, help } => {
-                write!(f, "error: {message}\n  --> {template} (rendering {scope})")?;
+                write!(f, "error: {message}\n  --> {template}")?;
+                if !scope.is_empty() {
+                    write!(f, " (rendering {scope})")?;
+                }
                 write_help(f, help)
             }
             Error::Duplicate { what, first, second } => write!(
@@ -137,6 +145,26 @@ impl fmt::Display for Error {
             }
         }
     }
+}
+
+/// What to do about the Tera failures users hit most; Tera's own text says
+/// what went wrong but not how to fix it in kiln's terms.
+fn template_help(causes: &[String], scope: &str) -> Option<String> {
+    causes.iter().rev().find_map(|cause| {
+        if let Some(rest) = cause.strip_prefix("Variable `") {
+            let variable = rest.split('`').next()?;
+            return Some(format!(
+                "`{variable}` is not set for {scope}: set it in values, or write `{variable} | default(value=...)` or `{{% if {variable} is defined %}}` in the template"
+            ));
+        }
+        if cause.starts_with("Template '[") && cause.ends_with("]' not found") {
+            return Some("include partials by their path below templates/, e.g. `{% include \"_parts/labels.yaml\" %}` for templates/_parts/labels.yaml".into());
+        }
+        if cause.starts_with("Filter '") && cause.ends_with("' not found") {
+            return Some("kiln adds the filters to_yaml, to_json, indent, nindent, quote, b64encode, b64decode, sha256 and required to Tera's built-ins".into());
+        }
+        None
+    })
 }
 
 impl std::error::Error for Error {

@@ -25,12 +25,17 @@ pub mod diagnostic;
 pub mod diff;
 pub mod error;
 pub mod explain;
+pub mod finding;
 pub mod fsutil;
 pub mod git;
 pub mod input;
+pub mod kube;
 pub mod output;
+pub mod parallel;
+pub mod plan;
 pub mod render;
 pub mod settings;
+pub mod validate;
 pub mod values;
 
 pub use error::{Error, Result};

@@ -1,7 +1,9 @@
 //! A small builder for fixture repositories and `kiln` invocations.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::SystemTime;
 
 pub const KILN: &str = env!("CARGO_BIN_EXE_kiln");
 
@@ -23,13 +25,36 @@ impl Repo {
         Repo { dir: tempfile::tempdir().expect("temp dir") }
     }
 
-    /// A minimal valid repository: one node, one namespace, one workload.
+    /// A minimal valid repository: one node, one namespace, one workload,
+    /// passing `kiln validate` and `kiln plan`.
     pub fn minimal() -> Repo {
         Repo::new()
             .file("values/cluster.yaml", MINIMAL_CLUSTER)
-            .file("values/nodes/n1.yaml", "name: n1\nrole: server\nlabels:\n  gpu: \"true\"\n")
+            .file("values/nodes/n1.yaml", MINIMAL_NODE)
             .file("values/namespaces/apps.yaml", MINIMAL_NAMESPACE)
             .file("templates/workloads/deployment.yaml", MINIMAL_TEMPLATE)
+            .file("templates/namespaces/network-policy.yaml", MINIMAL_NETWORK_POLICY)
+    }
+
+    /// A repository holding the `values/` and `templates/` of `tests/fixtures/<name>`,
+    /// its files created in sorted order, or in reverse when `reverse` is set
+    /// (directory listing order follows creation order on some filesystems).
+    pub fn fixture(name: &str, reverse: bool) -> Repo {
+        let repo = Repo::new();
+        let source = fixture_dir(name);
+        let mut files: Vec<(String, Vec<u8>)> = ["values", "templates"]
+            .iter()
+            .flat_map(|dir| {
+                read_tree(&source.join(dir)).into_iter().map(move |(path, bytes)| (format!("{dir}/{path}"), bytes))
+            })
+            .collect();
+        if reverse {
+            files.reverse();
+        }
+        for (path, bytes) in files {
+            repo.write(&path, &bytes);
+        }
+        repo
     }
 
     pub fn path(&self) -> &Path {
@@ -59,20 +84,40 @@ impl Repo {
         self.dir.path().join(path).exists()
     }
 
+    /// Runs `kiln -C <repo> <args>` without colour; the repository path in the
+    /// output reads `<repo>` so messages can be compared exactly.
     pub fn kiln(&self, args: &[&str]) -> Run {
-        let output = Command::new(KILN)
-            .arg("-C")
-            .arg(self.dir.path())
-            .args(args)
-            .env_remove("KILN_ROOT")
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("run kiln");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        let mut command = self.command();
+        command.arg("-C").arg(self.dir.path()).args(args).env("NO_COLOR", "1");
+        self.run(&mut command)
+    }
+
+    /// A `kiln` command with a clean environment, to customise before [`Repo::run`].
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(KILN);
+        command.env_remove("KILN_ROOT").env_remove("NO_COLOR");
+        command
+    }
+
+    pub fn run(&self, command: &mut Command) -> Run {
+        let output = command.output().expect("run kiln");
+        let root = self.dir.path().display().to_string();
+        let clean = |bytes: &[u8]| String::from_utf8_lossy(bytes).replace(&root, "<repo>");
+        Run { code: output.status.code().unwrap_or(-1), stdout: clean(&output.stdout), stderr: clean(&output.stderr) }
+    }
+
+    /// Inode and modification time of every file under `rendered/`: equal
+    /// stamps mean kiln did not rewrite the file.
+    pub fn stamps(&self) -> BTreeMap<String, (u64, SystemTime)> {
+        use std::os::unix::fs::MetadataExt as _;
+        let root = self.dir.path().join("rendered");
+        read_tree(&root)
+            .into_keys()
+            .map(|path| {
+                let metadata = std::fs::metadata(root.join(&path)).unwrap();
+                (path, (metadata.ino(), metadata.modified().unwrap()))
+            })
+            .collect()
     }
 
     /// Every file under `rendered/` with its bytes, for byte-identical comparisons.
@@ -85,6 +130,22 @@ impl Repo {
         files.sort();
         files
     }
+}
+
+/// `tests/fixtures/<name>` in this crate.
+pub fn fixture_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// Every file below `dir` by relative path (with `/`), with its bytes.
+pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    walkdir(dir)
+        .into_iter()
+        .map(|path| {
+            let relative = path.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+            (relative, std::fs::read(&path).unwrap())
+        })
+        .collect()
 }
 
 fn walkdir(dir: &Path) -> Vec<PathBuf> {
@@ -133,6 +194,16 @@ defaults:
     replicas: 1
 ";
 
+pub const MINIMAL_NODE: &str = "\
+name: n1
+role: server
+labels:
+  gpu: \"true\"
+capacity:
+  cpu: \"4\"
+  memory: 8Gi
+";
+
 pub const MINIMAL_NAMESPACE: &str = "\
 name: apps
 workloads:
@@ -166,4 +237,33 @@ spec:
         - name: app
           image: {{ workload.image | required(path=\"workload.image\") }}
           envFrom: [{configMapRef: {name: {{ workload.name }}-env}}]
+          resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 128Mi}}
+          securityContext:
+            runAsNonRoot: true
+            allowPrivilegeEscalation: false
+            capabilities: {drop: [ALL]}
+            seccompProfile: {type: RuntimeDefault}
+";
+
+/// Default-deny plus DNS egress, which `namespace-network-policy` requires.
+pub const MINIMAL_NETWORK_POLICY: &str = "\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: default-deny
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: allow-dns
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+    - ports:
+        - {port: 53, protocol: UDP}
+        - {port: 53, protocol: TCP}
 ";

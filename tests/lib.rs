@@ -3,7 +3,14 @@
 
 mod harness;
 
+mod bad_input;
+mod cli;
 mod cluster;
 mod diff;
 mod monitoring;
+mod plan;
 mod render;
+mod render_diff;
+mod snapshot;
+mod validate;
+mod verify;

@@ -8,6 +8,7 @@ use serde::Serialize;
 use similar::TextDiff;
 
 use super::disk::OnDisk;
+use super::object::Identity;
 use super::tree::Tree;
 use super::write::{plan, Changes};
 
@@ -34,15 +35,14 @@ pub struct FileChange {
 /// Computes the drift between the expected tree and disk.
 pub fn compare(tree: &Tree, on_disk: &OnDisk) -> Drift {
     let Changes { added, changed, removed, foreign } = plan(tree, on_disk);
-    let empty = Vec::new();
     let change = |path: String| {
-        let expected = tree.files.get(&path).map_or(&empty, |entry| &entry.bytes);
-        let actual = on_disk.files.get(&path).unwrap_or(&empty);
+        let expected = tree.files.get(&path).map(|entry| &entry.bytes);
+        let actual = on_disk.files.get(&path);
         let object = tree
             .files
             .get(&path)
             .and_then(|entry| entry.object.as_ref().map(ToString::to_string))
-            .or_else(|| object_of(actual));
+            .or_else(|| actual.and_then(|bytes| object_of(bytes)));
         FileChange { diff: unified(&path, actual, expected), path, object }
     };
     Drift {
@@ -54,25 +54,34 @@ pub fn compare(tree: &Tree, on_disk: &OnDisk) -> Drift {
     }
 }
 
-/// Identity of an object file on disk, read from its apiVersion/kind/metadata.
+/// Identity of an object file on disk, read from its apiVersion/kind/metadata
+/// and shown like the identities of rendered objects.
 fn object_of(bytes: &[u8]) -> Option<String> {
     let value: serde_yaml::Value = serde_yaml::from_slice(bytes).ok()?;
-    let kind = value.get("kind")?.as_str()?;
+    let api_version = value.get("apiVersion")?.as_str()?;
     let metadata = value.get("metadata")?;
-    let name = metadata.get("name")?.as_str()?;
-    Some(match metadata.get("namespace").and_then(|n| n.as_str()) {
-        Some(namespace) => format!("{kind} {namespace}/{name}"),
-        None => format!("{kind} {name}"),
-    })
+    let identity = Identity {
+        group: api_version.rsplit_once('/').map_or(String::new(), |(group, _)| group.to_string()),
+        kind: value.get("kind")?.as_str()?.to_string(),
+        namespace: metadata.get("namespace").and_then(|n| n.as_str()).map(str::to_string),
+        name: metadata.get("name")?.as_str()?.to_string(),
+    };
+    Some(identity.to_string())
 }
 
-fn unified(path: &str, old: &[u8], new: &[u8]) -> String {
-    let old = String::from_utf8_lossy(old);
-    let new = String::from_utf8_lossy(new);
+/// A unified diff of one file; a side that does not exist is `/dev/null`, as in git.
+fn unified(path: &str, old: Option<&Vec<u8>>, new: Option<&Vec<u8>>) -> String {
+    let label = |side: &str, bytes: Option<&Vec<u8>>| match bytes {
+        Some(_) => format!("{side}/rendered/{path}"),
+        None => "/dev/null".to_string(),
+    };
+    let (old_label, new_label) = (label("a", old), label("b", new));
+    let old = String::from_utf8_lossy(old.map_or(&[][..], Vec::as_slice));
+    let new = String::from_utf8_lossy(new.map_or(&[][..], Vec::as_slice));
     TextDiff::from_lines(old.as_ref(), new.as_ref())
         .unified_diff()
         .context_radius(3)
-        .header(&format!("a/rendered/{path}"), &format!("b/rendered/{path}"))
+        .header(&old_label, &new_label)
         .to_string()
 }
 

@@ -17,16 +17,17 @@ use std::collections::BTreeMap;
 use tree::Tree;
 
 use crate::render::Rendered;
-use crate::{Error, Result};
+use crate::{parallel, Error, Result};
 
-/// Turns template output into the parsed objects (checksums added) and the
-/// tree of files kiln owns. `inputs` maps each input file to its sha256, for the lock.
+/// Turns template output into the parsed objects (checksums added, keys in
+/// canonical order) and the tree of files kiln owns. `inputs` maps each input
+/// file to its sha256, for the lock.
 pub fn assemble(rendered: Vec<Rendered>, inputs: &BTreeMap<String, String>) -> Result<(Vec<Object>, Tree)> {
     let mut objects = Vec::new();
     let mut files = Vec::new();
     let mut errors = Vec::new();
-    for output in rendered {
-        match object::parse(output) {
+    for parsed in parallel::map(rendered, object::parse) {
+        match parsed {
             Ok(Parsed::Objects(parsed)) => objects.extend(parsed),
             Ok(Parsed::File(file)) => files.push(file),
             Err(error) => errors.push(error),
@@ -34,9 +35,11 @@ pub fn assemble(rendered: Vec<Rendered>, inputs: &BTreeMap<String, String>) -> R
     }
     Error::from_list(errors)?;
     checksum::annotate(&mut objects);
-    for object in &mut objects {
+    // Once, in parallel: the kept objects and the written files share the order.
+    let objects = parallel::map(objects, |mut object| {
         object.value = canonical::order(std::mem::take(&mut object.value));
-    }
+        object
+    });
     let tree = tree::build(&objects, files, inputs)?;
     Ok((objects, tree))
 }

@@ -50,13 +50,16 @@ pub struct Origin {
     pub namespace: Option<String>,
     pub path: Option<String>,
     pub dir: Option<String>,
-    /// 1-based index of the document in the template's output stream.
+    /// 1-based index of the document in the template's output stream; 0 for plain files.
     pub document: usize,
 }
 
 impl Origin {
     pub fn describe(&self) -> String {
-        format!("{} (rendering {}, document {})", self.template, self.scope, self.document)
+        match self.document {
+            0 => format!("{} (rendering {})", self.template, self.scope),
+            document => format!("{} (rendering {}, document {document})", self.template, self.scope),
+        }
     }
 }
 
@@ -117,18 +120,22 @@ pub fn parse(rendered: Rendered) -> Result<Parsed> {
 fn invalid_yaml(origin: &Origin, text: &str, error: &serde_yaml::Error) -> Error {
     let message = error.to_string();
     let message = message.split(" at line ").next().unwrap_or(&message).to_string();
-    let (line, shown) = match error.location() {
-        Some(location) => {
-            let line = text.lines().nth(location.line().saturating_sub(1)).unwrap_or_default();
-            (location.line(), format!("\n  | {line}"))
+    // Output lines rarely match template lines one to one, so show the
+    // offending output line itself; the template is named on the `-->` line.
+    let shown = match error.location() {
+        Some(at) => {
+            let line = text.lines().nth(at.line().saturating_sub(1)).unwrap_or_default();
+            format!("output line {}, column {}: `{line}`; ", at.line(), at.column())
         }
-        None => (0, String::new()),
+        None => String::new(),
     };
     Error::Output {
         template: origin.template.clone(),
         scope: origin.scope.clone(),
-        message: format!("template output is not valid YAML: {message} (line {line} of the output){shown}"),
-        help: Some("check indentation around the expression that produced this line; `nindent`/`to_yaml` help".into()),
+        message: format!("template output is not valid YAML: {message}"),
+        help: Some(format!(
+            "{shown}check the indentation of the expression that produced it (`nindent`/`to_yaml` help)"
+        )),
     }
 }
 

@@ -12,10 +12,10 @@ use std::path::{Component, Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::canonical;
-use super::object::{Identity, Object, PlainFile};
+use super::object::{Identity, Object, Origin, PlainFile};
 use crate::diagnostic::display_path;
 use crate::render::filters::hex;
-use crate::{Error, Result};
+use crate::{parallel, Error, Result};
 
 pub const SUMS_FILE: &str = "SHA256SUMS";
 pub const LOCK_FILE: &str = "kiln.lock";
@@ -53,25 +53,28 @@ pub fn build(objects: &[Object], files: Vec<PlainFile>, inputs: &BTreeMap<String
     let mut tree = Tree::default();
     let mut identities: BTreeMap<Identity, String> = BTreeMap::new();
     let mut errors = Vec::new();
-    for object in objects {
+    // Serializing and hashing is the costly part and independent per object.
+    let placed = parallel::map(objects.iter().collect(), |object| {
+        let described = object.origin.describe();
+        object_path(object).map(|path| {
+            let text = format!(
+                "{}{}",
+                header(&object.origin.template, &object.origin.values, "#"),
+                canonical::to_yaml(&object.value)
+            );
+            (path, Entry::new(text.into_bytes(), Some(object.identity.clone()), described))
+        })
+    });
+    for (object, placed) in objects.iter().zip(placed) {
         let described = object.origin.describe();
         if let Some(first) = identities.insert(object.identity.clone(), described.clone()) {
             errors.push(Error::Duplicate { what: format!("object {}", object.identity), first, second: described });
             continue;
         }
-        let path = match object_path(object) {
-            Ok(path) => path,
-            Err(error) => {
-                errors.push(error);
-                continue;
-            }
-        };
-        let text = format!(
-            "{}{}",
-            header(&object.origin.template, &object.origin.values, "#"),
-            canonical::to_yaml(&object.value)
-        );
-        insert(&mut tree, path, Entry::new(text.into_bytes(), Some(object.identity.clone()), described), &mut errors);
+        match placed {
+            Ok((path, entry)) => insert(&mut tree, path, entry, &mut errors),
+            Err(error) => errors.push(error),
+        }
     }
     for file in files {
         let described = file.origin.describe();
@@ -133,7 +136,7 @@ fn object_path(object: &Object) -> Result<String> {
     let file = format!("{}-{}.yaml", identity.kind.to_ascii_lowercase(), safe_name(object)?);
     if let Some(dir) = &object.origin.dir {
         let node = object.origin.node.as_deref().unwrap_or_default();
-        return Ok(format!("nodes/{node}/{}/{file}", safe_relative(dir, object.origin.describe())?));
+        return Ok(format!("nodes/{node}/{}/{file}", safe_relative(dir, &object.origin, "dir")?));
     }
     Ok(match &identity.namespace {
         Some(namespace) => format!("namespaces/{namespace}/{file}"),
@@ -151,7 +154,10 @@ fn safe_name(object: &Object) -> Result<String> {
         return Err(Error::Output {
             template: object.origin.template.clone(),
             scope: object.origin.scope.clone(),
-            message: format!("{} `{name}` is not a valid, path-safe object name", object.identity.kind),
+            message: format!(
+                "document {}: {} name `{name}` is not a valid, path-safe object name",
+                object.origin.document, object.identity.kind
+            ),
             help: Some("Kubernetes names use lower-case letters, digits, `-` and `.`".into()),
         });
     }
@@ -161,11 +167,11 @@ fn safe_name(object: &Object) -> Result<String> {
 fn file_path(file: &PlainFile) -> Result<String> {
     let node = file.origin.node.as_deref().unwrap_or_default();
     let path = file.origin.path.as_deref().unwrap_or_default();
-    Ok(format!("nodes/{node}/{}", safe_relative(path, file.origin.describe())?))
+    Ok(format!("nodes/{node}/{}", safe_relative(path, &file.origin, "path")?))
 }
 
-/// A relative path that stays inside its directory.
-fn safe_relative(path: &str, origin: String) -> Result<String> {
+/// A relative path (front matter `key`) that stays inside its directory.
+fn safe_relative(path: &str, origin: &Origin, key: &str) -> Result<String> {
     let safe = !path.is_empty()
         && Path::new(path).components().all(|c| matches!(c, Component::Normal(_)))
         && path.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
@@ -173,9 +179,9 @@ fn safe_relative(path: &str, origin: String) -> Result<String> {
         Ok(path.trim_end_matches('/').to_string())
     } else {
         Err(Error::Output {
-            template: origin,
-            scope: "front matter".into(),
-            message: format!("output path `{path}` is not a safe relative path"),
+            template: origin.template.clone(),
+            scope: origin.scope.clone(),
+            message: format!("front matter `{key}: {path}` is not a safe relative path"),
             help: Some("use a relative path of letters, digits, `-`, `_`, `.` and `/`, without `..`".into()),
         })
     }

@@ -6,6 +6,7 @@
 //! Then the staging directory is swapped in. Any error before the swap leaves
 //! `rendered/` byte-identical; a render with no changes writes nothing.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::disk::{self, OnDisk};
@@ -52,6 +53,12 @@ pub fn plan(tree: &Tree, on_disk: &OnDisk) -> Changes {
 
 /// Writes `tree` into `dir`.
 pub fn write(tree: &Tree, dir: &Path) -> Result<Changes> {
+    let staging = sibling(dir, "staging");
+    let old = sibling(dir, "old");
+    recover(dir, &old)?;
+    // Leftovers of a run that crashed mid-write are kiln's own scratch space.
+    fsutil::remove_dir_all(&staging)?;
+    fsutil::remove_dir_all(&old)?;
     let on_disk = disk::read(dir)?;
     let changes = plan(tree, &on_disk);
     // A file kiln would overwrite but never wrote belongs to someone else.
@@ -67,10 +74,6 @@ pub fn write(tree: &Tree, dir: &Path) -> Result<Changes> {
     if changes.is_empty() {
         return Ok(changes);
     }
-    let staging = sibling(dir, "staging");
-    let old = sibling(dir, "old");
-    fsutil::remove_dir_all(&staging)?;
-    fsutil::remove_dir_all(&old)?;
     let staged = stage(tree, dir, &staging, &changes);
     if let Err(error) = staged {
         let _ = fsutil::remove_dir_all(&staging);
@@ -80,6 +83,15 @@ pub fn write(tree: &Tree, dir: &Path) -> Result<Changes> {
     Ok(changes)
 }
 
+/// A run that crashed between moving `rendered/` aside and moving the staged
+/// tree in leaves only the old tree; put it back so ownership is not lost.
+fn recover(dir: &Path, old: &Path) -> Result<()> {
+    if !dir.exists() && old.is_dir() {
+        fsutil::rename(old, dir)?;
+    }
+    Ok(())
+}
+
 fn sibling(dir: &Path, purpose: &str) -> PathBuf {
     let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "rendered".into());
     dir.with_file_name(format!(".{name}.kiln-{purpose}"))
@@ -87,9 +99,11 @@ fn sibling(dir: &Path, purpose: &str) -> PathBuf {
 
 fn stage(tree: &Tree, dir: &Path, staging: &Path, changes: &Changes) -> Result<()> {
     fsutil::create_dir_all(staging)?;
+    // A set, not the lists: looking each file up in a list is quadratic on a first render.
+    let rewritten: BTreeSet<&String> = changes.added.iter().chain(&changes.changed).collect();
     for (path, entry) in &tree.files {
         let target = staging.join(path);
-        let unchanged = !changes.added.contains(path) && !changes.changed.contains(path);
+        let unchanged = !rewritten.contains(path);
         if unchanged {
             fsutil::link_or_copy(&dir.join(path), &target)?;
         } else {

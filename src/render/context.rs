@@ -21,7 +21,8 @@ use crate::values::{NamespaceValues, Values};
 /// Builds each scope's context. Shared variables are inserted once into a
 /// single Tera context that is reused for every render; only the variables of
 /// the scope at hand are swapped, so 10,000 workloads do not copy the cluster
-/// values 10,000 times.
+/// values 10,000 times. Each rendering thread works on its own clone.
+#[derive(Clone)]
 pub struct Contexts {
     context: tera::Context,
     nodes: Map<String, Value>,

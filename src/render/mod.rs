@@ -12,7 +12,7 @@ use context::Contexts;
 use templates::{cause_chain, OutputKind, Scope, Template, Templates, TEMPLATES_DIR};
 
 use crate::values::Values;
-use crate::{Error, Result};
+use crate::{parallel, Error, Result};
 
 /// The output of one template for one scope instance.
 #[derive(Debug, Clone)]
@@ -35,37 +35,61 @@ pub struct Rendered {
 }
 
 /// Renders all templates over all scope instances, collecting every error.
+///
+/// Scope instances render in parallel, each worker with its own reusable
+/// [`Contexts`]; an instance's context is set up once for all templates of
+/// its scope. Outputs and errors still come in template order, then instance
+/// order, whatever the scheduling.
 pub fn render(templates: &Templates, values: &Values) -> Result<Vec<Rendered>> {
-    let mut contexts = Contexts::new(values);
-    let mut out = Vec::new();
-    let mut errors = Vec::new();
+    let contexts = Contexts::new(values);
     let all_files: Vec<PathBuf> = values.files.iter().map(|file| file.path.clone()).collect();
-    for template in &templates.templates {
-        for instance in instances(template.scope, values, &all_files) {
-            let context = match (&instance.namespace, &instance.workload, &instance.node) {
-                (Some(namespace), Some(workload), _) => contexts.workload_scope(namespace, workload),
-                (Some(namespace), None, _) => contexts.namespace_scope(namespace),
-                (None, _, Some(node)) => contexts.node_scope(node),
-                (None, _, None) => contexts.cluster_scope(),
-            };
-            match templates.tera.render(&template.name, context) {
-                Ok(text) => out.push(Rendered {
-                    template: template.display(),
-                    scope: instance.label,
-                    values: instance.values,
-                    output: template.front.output,
-                    node: instance.node,
-                    namespace: instance.namespace,
-                    path: template.front.path.clone(),
-                    dir: template.front.dir.clone(),
-                    text,
-                }),
-                Err(error) => errors.push(render_error(templates, template, &instance.label, &error)),
+    let mut outputs: Vec<Vec<Rendered>> = templates.templates.iter().map(|_| Vec::new()).collect();
+    let mut errors: Vec<Vec<Error>> = templates.templates.iter().map(|_| Vec::new()).collect();
+    for scope in [Scope::Cluster, Scope::Node, Scope::Namespace, Scope::Workload] {
+        let of_scope: Vec<(usize, &Template)> =
+            templates.templates.iter().enumerate().filter(|(_, template)| template.scope == scope).collect();
+        if of_scope.is_empty() {
+            continue;
+        }
+        let results = parallel::map_with(
+            instances(scope, values, &all_files),
+            || contexts.clone(),
+            |contexts, instance| {
+                let context = match (&instance.namespace, &instance.workload, &instance.node) {
+                    (Some(namespace), Some(workload), _) => contexts.workload_scope(namespace, workload),
+                    (Some(namespace), None, _) => contexts.namespace_scope(namespace),
+                    (None, _, Some(node)) => contexts.node_scope(node),
+                    (None, _, None) => contexts.cluster_scope(),
+                };
+                let rendered = of_scope.iter().map(|&(index, template)| {
+                    let result = match templates.tera.render(&template.name, context) {
+                        Ok(text) => Ok(Rendered {
+                            template: template.display(),
+                            scope: instance.label.clone(),
+                            values: instance.values.clone(),
+                            output: template.front.output,
+                            node: instance.node.clone(),
+                            namespace: instance.namespace.clone(),
+                            path: template.front.path.clone(),
+                            dir: template.front.dir.clone(),
+                            text,
+                        }),
+                        Err(error) => Err(render_error(templates, template, &instance.label, &error)),
+                    };
+                    (index, result)
+                });
+                rendered.collect::<Vec<_>>()
+            },
+        );
+        for (index, result) in results.into_iter().flatten() {
+            match result {
+                Ok(rendered) => outputs[index].push(rendered),
+                Err(error) => errors[index].push(error),
             }
         }
     }
-    Error::from_list(merge_repeats(errors))?;
-    Ok(out)
+    Error::from_list(merge_repeats(errors.into_iter().flatten().collect()))?;
+    Ok(outputs.into_iter().flatten().collect())
 }
 
 /// One broken expression fails every scope instance; report it once, with a count.
@@ -151,7 +175,7 @@ fn render_error(templates: &Templates, template: &Template, scope: &str, error: 
         .filter(|name| templates.sources.contains_key(*name))
         .unwrap_or(&template.name);
     let source = templates.sources.get(innermost).map_or("", String::as_str);
-    let location = match guess_line(source, &causes) {
+    let location = match guess_line(source, innermost, &causes) {
         Some(line) => format!("{TEMPLATES_DIR}/{innermost}:{line}"),
         None => format!("{TEMPLATES_DIR}/{innermost}"),
     };
@@ -160,8 +184,9 @@ fn render_error(templates: &Templates, template: &Template, scope: &str, error: 
 
 /// Tera's render errors carry no line number, but they quote the variable,
 /// filter or function that failed; the first source line containing that
-/// quoted name is almost always the culprit.
-fn guess_line(source: &str, causes: &[String]) -> Option<usize> {
+/// quoted name is almost always the culprit. The template's own name (quoted
+/// in "while rendering 'x'") is skipped; Tera brackets missing include names.
+fn guess_line(source: &str, name: &str, causes: &[String]) -> Option<usize> {
     let mut needles = Vec::new();
     for cause in causes.iter().rev() {
         for quote in ['`', '\''] {
@@ -172,9 +197,9 @@ fn guess_line(source: &str, causes: &[String]) -> Option<usize> {
             }
         }
     }
-    needles.retain(|needle| needle.len() >= 3 && !needle.contains('/') && !needle.contains(' '));
+    needles.retain(|needle| needle.len() >= 3 && needle != name && !needle.contains(' '));
     needles.iter().find_map(|needle| {
-        let bare = needle.trim_end_matches("()");
+        let bare = needle.trim_end_matches("()").trim_start_matches('[').trim_end_matches(']');
         source.lines().position(|line| line.contains(bare)).map(|index| index + 1)
     })
 }
@@ -190,6 +215,14 @@ mod tests {
             "Failed to render 'workloads/x.yaml'".to_string(),
             "Variable `workload.imag` not found in context while rendering 'workloads/x.yaml'".to_string(),
         ];
-        assert_eq!(guess_line(source, &causes), Some(2));
+        assert_eq!(guess_line(source, "workloads/x.yaml", &causes), Some(2));
+    }
+
+    #[test]
+    fn guesses_line_of_missing_include() {
+        let source = "a: 1\n{% include \"_parts/b.yaml\" %}\n";
+        let causes =
+            vec!["Failed to render 'workloads/x.yaml'".to_string(), "Template '[_parts/b.yaml]' not found".to_string()];
+        assert_eq!(guess_line(source, "workloads/x.yaml", &causes), Some(2));
     }
 }

@@ -109,7 +109,7 @@ pub fn load(inputs: &InputFiles) -> Result<Templates> {
             _ => {
                 errors.push(Error::Output {
                     template: format!("{TEMPLATES_DIR}/{name}"),
-                    scope: "no scope".into(),
+                    scope: String::new(),
                     message: "template is not in a scope directory".into(),
                     help: Some("put it under templates/cluster/, nodes/, namespaces/ or workloads/, or prefix it with `_` to make it a partial".into()),
                 });
@@ -141,16 +141,22 @@ fn front_matter(name: &str, text: &str, scope: Scope) -> Result<FrontMatter> {
     };
     let end = rest.find("#}").ok_or_else(|| Error::Output {
         template: shown.clone(),
-        scope: "front matter".into(),
+        scope: String::new(),
         message: "front matter comment is not closed".into(),
         help: Some("end it with `-#}`".into()),
     })?;
     let body = rest[..end].trim_end_matches('-');
-    let front: FrontMatter = serde_yaml::from_str(body).map_err(|error| Error::Output {
-        template: shown.clone(),
-        scope: "front matter".into(),
-        message: format!("invalid front matter: {error}"),
-        help: Some("keys are `output` (objects|file), `path` and `dir`".into()),
+    let front: FrontMatter = serde_yaml::from_str(body).map_err(|error| {
+        // The body starts on the opening line, so its line numbers are the template's.
+        let at = error.location().map_or_else(|| shown.clone(), |at| format!("{shown}:{}:{}", at.line(), at.column()));
+        let message = error.to_string();
+        let message = message.split(" at line ").next().unwrap_or(&message).to_string();
+        Error::Output {
+            template: at,
+            scope: String::new(),
+            message: format!("invalid front matter: {message}"),
+            help: Some("front matter keys are `output` (objects or file), `path` and `dir`".into()),
+        }
     })?;
     let problem = match (front.output, &front.path, &front.dir, scope) {
         (OutputKind::File, None, _, _) => Some("`output: file` needs `path`"),
@@ -163,9 +169,12 @@ fn front_matter(name: &str, text: &str, scope: Scope) -> Result<FrontMatter> {
         _ => None,
     };
     match problem {
-        Some(problem) => {
-            Err(Error::Output { template: shown, scope: "front matter".into(), message: problem.into(), help: None })
-        }
+        Some(problem) => Err(Error::Output {
+            template: shown,
+            scope: String::new(),
+            message: format!("invalid front matter: {problem}"),
+            help: None,
+        }),
         None => Ok(front),
     }
 }
@@ -185,7 +194,8 @@ fn parse_error(error: &tera::Error, sources: &[(String, String)]) -> Error {
     Error::Template {
         template: format!("{TEMPLATES_DIR}/{template}"),
         location,
-        scope: "(parsing)".into(),
+        // No scope: the template failed before any rendering.
+        scope: String::new(),
         causes,
         also: 0,
     }

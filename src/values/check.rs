@@ -83,10 +83,10 @@ fn check_name<T>(scope: &Scoped<T>, declared: Option<&String>, stem: &str, what:
 
 fn check_cluster(values: &Values, problems: &mut Problems) {
     let cluster = &values.cluster;
-    for (key, present) in [
-        ("name", cluster.typed.name.is_some()),
-        ("kubernetesVersion", cluster.typed.kubernetes_version.is_some()),
-        ("git", cluster.typed.git.is_some()),
+    for (key, present, example) in [
+        ("name", cluster.typed.name.is_some(), "name: home"),
+        ("kubernetesVersion", cluster.typed.kubernetes_version.is_some(), "kubernetesVersion: \"1.31\""),
+        ("git", cluster.typed.git.is_some(), "git: {repoURL: <url>, revision: main}"),
     ] {
         if !present {
             let path = KeyPath::root().key(key);
@@ -95,7 +95,7 @@ fn check_cluster(values: &Values, problems: &mut Problems) {
                 path.clone(),
                 &path,
                 format!("missing required key `{key}` in the cluster values"),
-                None,
+                Some(format!("add it, e.g. `{example}`")),
             );
         }
     }
@@ -141,7 +141,11 @@ fn check_namespace(values: &Values, stem: &str, namespace: &NamespaceValues, pro
                 if !values.namespaces.contains_key(target) && !SYSTEM_NAMESPACES.contains(&target.as_str()) {
                     let path = KeyPath::root().key("networkPolicy").key(field).index(index);
                     let help = did_you_mean(target, values.namespaces.keys().map(String::as_str))
-                        .map(|s| format!("did you mean `{s}`?"));
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .or_else(|| {
+                            let known = values.namespaces.keys().map(String::as_str).chain(SYSTEM_NAMESPACES);
+                            Some(format!("declared and system namespaces: {}", join(known)))
+                        });
                     problems.add(
                         scope,
                         path.clone(),
@@ -162,7 +166,7 @@ fn check_namespace(values: &Values, stem: &str, namespace: &NamespaceValues, pro
                 path.clone(),
                 &path,
                 "a pod-security level below `restricted` needs a written `reason`".into(),
-                None,
+                Some("add `reason:` under `podSecurity:` saying which workload needs the weaker level and why".into()),
             );
         }
     }
@@ -204,10 +208,25 @@ fn check_workload(
 ) {
     let workload = &scope.typed;
     let at = |key: &str| (KeyPath::root().key(key), shown.key(key));
-    for (key, present) in [("kind", workload.kind.is_some()), ("image", workload.image.is_some())] {
+    for (key, present, help) in [
+        ("kind", workload.kind.is_some(), "set `kind:` to Deployment, StatefulSet, DaemonSet, Job or CronJob"),
+        ("image", workload.image.is_some(), "set `image:` on the workload or in `defaults.workload`"),
+    ] {
         if !present {
-            let (path, display) = at(key);
-            problems.add(scope, path, &display, format!("missing required key `{key}`"), None);
+            // An unset key has no origin in the merged scope; point at the
+            // workload's own entry in its namespace file instead.
+            let (_, display) = at(key);
+            let location = values
+                .files
+                .iter()
+                .find(|source| scope.files.last() == Some(&source.path))
+                .map_or_else(|| scope.locate(&KeyPath::root()), |source| source.locate(&display));
+            problems.0.push(Error::Values {
+                location,
+                key_path: display.to_string(),
+                message: format!("missing required key `{key}`"),
+                help: Some(help.into()),
+            });
         }
     }
     if let Some(node) = &workload.node {
@@ -240,13 +259,15 @@ fn check_workload(
         }
         Some(_) => {}
     };
+    // Point at the `secret:` key itself, falling back to its entry when it is absent.
     for (env, reference) in workload.secret_env.iter().flatten() {
         let (path, display) = at("secretEnv");
-        check_secret(path.key(env.clone()), display.key(env.clone()), reference.secret.as_ref());
+        let (path, display) = (path.key(env.clone()).key("secret"), display.key(env.clone()).key("secret"));
+        check_secret(path, display, reference.secret.as_ref());
     }
     for (index, mount) in workload.secret_mounts.iter().flatten().enumerate() {
         let (path, display) = at("secretMounts");
-        check_secret(path.index(index), display.index(index), mount.secret.as_ref());
+        check_secret(path.index(index).key("secret"), display.index(index).key("secret"), mount.secret.as_ref());
     }
     for (key, value) in workload.env.iter().flatten() {
         if looks_like_secret_key(key) && !value.0.is_empty() {

@@ -63,6 +63,15 @@ impl KeyPath {
     }
 }
 
+/// Lets maps keyed by `KeyPath` be probed with a prefix slice, so walking up
+/// to the nearest recorded parent allocates nothing. `Vec` and slice order,
+/// equality and hashing agree, as `Borrow` requires.
+impl std::borrow::Borrow<[Segment]> for KeyPath {
+    fn borrow(&self) -> &[Segment] {
+        &self.0
+    }
+}
+
 impl fmt::Display for KeyPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (position, segment) in self.0.iter().enumerate() {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_yaml::{Mapping, Value};
 
-use super::key_path::KeyPath;
+use super::key_path::{KeyPath, Segment};
 use super::source::Source;
 use crate::diagnostic::Location;
 use crate::{Error, Result};
@@ -41,14 +41,7 @@ pub struct Origins(pub BTreeMap<KeyPath, Location>);
 impl Origins {
     /// The location that set `key_path`, or the nearest parent that was set.
     pub fn locate(&self, key_path: &KeyPath) -> Option<&Location> {
-        let mut probe = Some(key_path.clone());
-        while let Some(candidate) = probe {
-            if let Some(location) = self.0.get(&candidate) {
-                return Some(location);
-            }
-            probe = candidate.parent();
-        }
-        None
+        (0..=key_path.0.len()).rev().find_map(|length| self.0.get(&key_path.0[..length]))
     }
 
     /// Drops `path` and everything below it. Descendants sort right after
@@ -64,7 +57,6 @@ impl Origins {
 
 /// Looks up the node at `path` in `value`.
 pub fn lookup<'v>(value: &'v Value, path: &KeyPath) -> Option<&'v Value> {
-    use super::key_path::Segment;
     path.0.iter().try_fold(value, |node, segment| match segment {
         Segment::Key(key) => node.as_mapping()?.get(key.as_str()),
         Segment::Index(index) => node.as_sequence()?.get(*index),
@@ -147,18 +139,30 @@ fn merge_into(
 }
 
 fn record_origins(value: &Value, layer: &Layer<'_>, at: &KeyPath, origins: &mut Origins) {
-    origins.0.insert(at.clone(), layer.source.locate(&layer.prefix.join(at)));
+    let mut full = layer.prefix.join(at);
+    record_below(value, layer.source, &mut full, layer.prefix.0.len(), origins);
+}
+
+/// Records `value` at `full` (a path in the file; the scope's path starts at
+/// `base`) and everything below it, growing and shrinking one path instead of
+/// copying it per node: values files of big clusters have many thousand nodes.
+fn record_below(value: &Value, source: &Source, full: &mut KeyPath, base: usize, origins: &mut Origins) {
+    origins.0.insert(KeyPath(full.0[base..].to_vec()), source.locate(full));
     match value {
         Value::Mapping(map) => {
             for (key, child) in map {
                 if let Some(key) = key_text(key) {
-                    record_origins(child, layer, &at.key(key), origins);
+                    full.0.push(Segment::Key(key));
+                    record_below(child, source, full, base, origins);
+                    full.0.pop();
                 }
             }
         }
         Value::Sequence(items) => {
             for (index, child) in items.iter().enumerate() {
-                record_origins(child, layer, &at.index(index), origins);
+                full.0.push(Segment::Index(index));
+                record_below(child, source, full, base, origins);
+                full.0.pop();
             }
         }
         _ => {}

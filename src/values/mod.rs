@@ -21,7 +21,7 @@ use source::Source;
 
 use crate::diagnostic::Location;
 use crate::input::InputFiles;
-use crate::{Error, Result};
+use crate::{parallel, Error, Result};
 
 /// The whole declared cluster, effective values with provenance.
 #[derive(Debug)]
@@ -74,8 +74,9 @@ pub fn load(inputs: &InputFiles) -> Result<Values> {
             Err(error) => errors.push(error),
         }
     }
-    for path in &layout.namespaces {
-        match read(path) {
+    // Namespace files hold the workloads, most of a big cluster's values.
+    for read in parallel::map(layout.namespaces.iter().collect(), read) {
+        match read {
             Ok(source) => namespace_sources.push(source),
             Err(error) => errors.push(error),
         }
@@ -94,8 +95,9 @@ pub fn load(inputs: &InputFiles) -> Result<Values> {
         }
     }
     let mut namespaces = BTreeMap::new();
-    for source in &namespace_sources {
-        match namespace(&cluster_source, source) {
+    let layered = parallel::map(namespace_sources.iter().collect(), |source| namespace(&cluster_source, source));
+    for (source, layered) in namespace_sources.iter().zip(layered) {
+        match layered {
             Ok(values) => {
                 namespaces.insert(file_stem(&source.path), values);
             }

@@ -38,18 +38,10 @@ pub struct Positions(BTreeMap<KeyPath, (usize, usize)>);
 
 impl Positions {
     pub fn locate(&self, path: &Path, key_path: &KeyPath) -> Location {
-        // Nearly every lookup hits the exact key: try it before cloning the path.
-        if let Some(&(line, column)) = self.0.get(key_path) {
-            return Location::new(path, line, column);
-        }
-        let mut probe = key_path.parent();
-        while let Some(candidate) = probe {
-            if let Some(&(line, column)) = self.0.get(&candidate) {
-                return Location::new(path, line, column);
-            }
-            probe = candidate.parent();
-        }
-        Location::file(path)
+        (0..=key_path.0.len())
+            .rev()
+            .find_map(|length| self.0.get(&key_path.0[..length]))
+            .map_or_else(|| Location::file(path), |&(line, column)| Location::new(path, line, column))
     }
 
     pub fn get(&self, key_path: &KeyPath) -> Option<(usize, usize)> {
@@ -64,19 +56,67 @@ pub fn parse(relative: &Path, bytes: &[u8]) -> Result<Source> {
         let (line, column) = line_column(&bytes, error.valid_up_to());
         Error::NotUtf8 { location: Location::new(relative, line, column) }
     })?;
-    let value: Value = serde_yaml::from_str(text).map_err(|error| yaml_error(relative, &error))?;
+    let value: Value = serde_yaml::from_str(text).map_err(|error| yaml_error(relative, text, &error))?;
     if value.is_null() {
         return Err(Error::EmptyFile { path: relative.to_path_buf(), what: "values file" });
     }
     Ok(Source { path: relative.to_path_buf(), value, positions: index_positions(text), bytes })
 }
 
-fn yaml_error(path: &Path, error: &serde_yaml::Error) -> Error {
+fn yaml_error(path: &Path, text: &str, error: &serde_yaml::Error) -> Error {
     let (line, column) = error.location().map_or((1, 1), |at| (at.line(), at.column()));
     let message = error.to_string();
-    // serde_yaml appends " at line N column M"; the location line already says that.
-    let message = message.split(" at line ").next().unwrap_or(&message).to_string();
-    Error::YamlSyntax { location: Location::new(path, line, column), message }
+    // serde_yaml writes the position as " at line N column M"; the `-->` line
+    // shows it, but a trailing ", while parsing ... at line N column M" is kept
+    // because it says where the unfinished construct started.
+    let message = match error.location() {
+        Some(_) => message.replacen(&format!(" at line {line} column {column}"), "", 1),
+        None => message,
+    };
+    if let Some(duplicate) = duplicate_key(path, text, &message) {
+        return duplicate;
+    }
+    let help = if message.contains("more than one document") {
+        Some("a values file holds one YAML document; remove the `---` separator and merge the documents")
+    } else if text
+        .lines()
+        .nth(line.saturating_sub(1))
+        .is_some_and(|l| l.chars().nth(column.saturating_sub(1)) == Some('\t'))
+    {
+        Some("YAML indentation must use spaces, not tabs")
+    } else {
+        None
+    };
+    let location = Location::new(path, line, column);
+    match help {
+        Some(help) => Error::Values {
+            location,
+            key_path: String::new(),
+            message: format!("invalid YAML: {message}"),
+            help: Some(help.to_string()),
+        },
+        None => Error::YamlSyntax { location, message },
+    }
+}
+
+/// serde_yaml reports a duplicate key as `<parent path>: duplicate entry with
+/// key "<key>"` positioned at the parent mapping (or nowhere for top-level
+/// keys); point at the second occurrence instead, which is what to delete.
+fn duplicate_key(path: &Path, text: &str, message: &str) -> Option<Error> {
+    let (parent, rest) = match message.split_once(": duplicate entry with key \"") {
+        Some((parent, rest)) => (KeyPath::parse(parent), rest),
+        None => (KeyPath::root(), message.strip_prefix("duplicate entry with key \"")?),
+    };
+    let key = rest.strip_suffix('"')?;
+    let key_path = parent.key(key);
+    // The indexer keeps the last position recorded for a path: the duplicate.
+    let location = index_positions(text).locate(path, &key_path);
+    Some(Error::Values {
+        location,
+        key_path: key_path.to_string(),
+        message: format!("invalid YAML: key `{key}` appears twice in the same mapping"),
+        help: Some("a key may appear once per mapping; merge the two entries or rename one".into()),
+    })
 }
 
 /// Walks parser events and records where each key and list item starts.
@@ -168,6 +208,24 @@ mod tests {
         assert_eq!(positions.get(&KeyPath::parse("a.b")), Some((2, 3)));
         assert_eq!(positions.get(&KeyPath::parse("a.list[0].x")), Some((4, 7)));
         assert_eq!(positions.get(&KeyPath::parse("a.list[1]")), Some((5, 7)));
+    }
+
+    #[test]
+    fn duplicate_keys_point_at_the_second_occurrence() {
+        let error = parse(Path::new("f.yaml"), b"a:\n  b: 1\n  c: 2\n  b: 3\n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "error: invalid YAML: key `b` appears twice in the same mapping\n  --> f.yaml:4:3\n  = key: a.b\n  = help: a key may appear once per mapping; merge the two entries or rename one"
+        );
+    }
+
+    #[test]
+    fn syntax_errors_keep_where_the_open_construct_started() {
+        let error = parse(Path::new("f.yaml"), b"a: 'x\n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "error: invalid YAML: found unexpected end of stream, while scanning a quoted scalar at line 1 column 4\n  --> f.yaml:2:1"
+        );
     }
 
     #[test]

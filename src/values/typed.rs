@@ -31,7 +31,7 @@ pub fn deserialize<T: DeserializeOwned>(
                 };
                 (format!("unknown key `{field}`"), Some(help))
             }
-            None => (humanize(&inner), None),
+            None => describe(&inner),
         };
         Error::Values { location: locate(&key_path), key_path: base.join(&key_path).to_string(), message, help }
     })
@@ -59,21 +59,74 @@ fn parse_unknown_field(message: &str) -> Option<(String, Vec<String>)> {
     Some((field.to_string(), expected))
 }
 
-/// Rewrites serde's type errors in the vocabulary of YAML users.
-fn humanize(message: &str) -> String {
-    let message = message
+/// Rewrites serde's type and value errors in the vocabulary of YAML users,
+/// with a hint when the fix is mechanical (quote a scalar, fix a typo).
+fn describe(message: &str) -> (String, Option<String>) {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    if let Some(rest) = message.strip_prefix("unknown variant `") {
+        let (value, expected) = parse_unknown_field(&format!("unknown field `{rest}")).unwrap_or_default();
+        let help = did_you_mean(&value, expected.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
+        let expected = expected.iter().map(|e| format!("`{e}`")).collect::<Vec<_>>().join(", ");
+        return (format!("unknown value `{value}`; expected one of {expected}"), help);
+    }
+    let (found, expected) = match message.split_once(", expected ") {
+        Some((found, expected)) => (found, expected),
+        None => return (message.to_string(), None),
+    };
+    let found = found
         .replace("invalid type: ", "wrong type: found ")
         .replace("unit value", "null")
-        .replace("sequence", "a list")
-        .replace("map,", "a mapping,")
-        .replace("struct ", "mapping ")
-        .replace("unknown variant", "unknown value");
-    message.split(" at line ").next().unwrap_or(&message).to_string()
+        .replace("found sequence", "found a list")
+        .replace("found map", "found a mapping");
+    let expected = match expected {
+        "u8" => "a whole number from 0 to 255",
+        "u16" => "a whole number from 0 to 65535",
+        "u32" => "a whole number from 0 to 4294967295",
+        "u64" | "usize" => "a whole number of 0 or more",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "a map" => "a mapping",
+        "a sequence" => "a list",
+        other if other.starts_with("struct ") => "a mapping",
+        other => other,
+    };
+    let scalar = ["found boolean", "found integer", "found floating point"].iter().any(|f| found.contains(f));
+    let help = (scalar && expected == "a string").then(|| {
+        let value = found.split('`').nth(1).unwrap_or_default();
+        format!("quote it to make it text: `\"{value}\"`")
+    });
+    (format!("{found}, expected {expected}"), help)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn describes_type_errors_in_yaml_terms() {
+        assert_eq!(
+            describe("invalid type: string \"many\", expected u32"),
+            ("wrong type: found string \"many\", expected a whole number from 0 to 4294967295".into(), None)
+        );
+        assert_eq!(
+            describe("invalid type: sequence, expected a map").0,
+            "wrong type: found a list, expected a mapping"
+        );
+        assert_eq!(
+            describe("invalid type: boolean `true`, expected a string"),
+            (
+                "wrong type: found boolean `true`, expected a string".into(),
+                Some("quote it to make it text: `\"true\"`".into())
+            )
+        );
+        assert_eq!(
+            describe("unknown variant `Deploymnet`, expected `Deployment` or `Job`"),
+            (
+                "unknown value `Deploymnet`; expected one of `Deployment`, `Job`".into(),
+                Some("did you mean `Deployment`?".into())
+            )
+        );
+    }
 
     #[test]
     fn parses_unknown_field_messages() {

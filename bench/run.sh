@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# kiln benchmark: builds release, generates synthetic clusters of about 100,
+# 1,000 and 10,000 objects (bench/gen.py) and reports wall time, CPU time and
+# peak RSS of render, a no-change re-render, render --diff and verify, next
+# to `sha256sum -c` over the same files, then checks the issue's targets.
+#
+#   bench/run.sh                      # all sizes, 5 runs each
+#   REPEAT=10 SIZES="1000 10000" bench/run.sh
+#   WORK=/tmp/kiln-bench bench/run.sh # keep the generated repositories
+#
+# Wall time is the best of REPEAT runs (the least disturbed by other load on
+# the machine); CPU is user+sys of that run; RSS is the largest seen.
+# Needs python3, GNU time (/usr/bin/time, Debian package `time`) and coreutils.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+REPEAT=${REPEAT:-5}
+SIZES=${SIZES:-"100 1000 10000"}
+WORK=${WORK:-$(mktemp -d -t kiln-bench.XXXXXX)}
+mkdir -p "$WORK"
+
+if [ ! -x /usr/bin/time ]; then
+    echo "bench/run.sh needs GNU time: apt-get install time" >&2
+    exit 2
+fi
+
+cargo build --release --quiet
+KILN=$PWD/target/release/kiln
+
+# measure NAME EXPECTED_EXIT [--fresh] -- COMMAND...: runs COMMAND REPEAT
+# times and appends "NAME wall_ms cpu_ms rss_mb" to $WORK/results. With
+# --fresh, rendered/ of $REPO is deleted before every run (a first render).
+measure() {
+    local name=$1 expected=$2 fresh=no
+    shift 2
+    if [ "$1" = --fresh ]; then
+        fresh=yes
+        shift
+    fi
+    shift # --
+    local best_wall='' best_cpu='' max_rss=0 status
+    for _ in $(seq "$REPEAT"); do
+        [ $fresh = yes ] && rm -rf "$REPO/rendered"
+        local start end
+        start=$(date +%s%N)
+        status=0
+        /usr/bin/time -f '%M %U %S' -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>&1 || status=$?
+        end=$(date +%s%N)
+        if [ "$status" != "$expected" ]; then
+            echo "$name: exit $status, expected $expected" >&2
+            cat "$WORK/out.txt" >&2
+            exit 1
+        fi
+        local wall=$(((end - start) / 1000000))
+        read -r rss user sys <"$WORK/time.txt"
+        local cpu
+        cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%d", (u + s) * 1000 }')
+        if [ -z "$best_wall" ] || [ "$wall" -lt "$best_wall" ]; then
+            best_wall=$wall
+            best_cpu=$cpu
+        fi
+        [ "$rss" -gt "$max_rss" ] && max_rss=$rss
+    done
+    echo "$name $best_wall $best_cpu $((max_rss / 1024))" >>"$WORK/results"
+}
+
+# stamps: inode, mtime and path of every rendered file, to prove no rewrite.
+stamps() {
+    find "$REPO/rendered" -type f -printf '%i %T@ %p\n' | sort
+}
+
+: >"$WORK/results"
+for size in $SIZES; do
+    REPO=$WORK/cluster-$size
+    python3 bench/gen.py --objects "$size" --out "$REPO" >/dev/null
+    measure "render/$size" 0 --fresh -- "$KILN" -C "$REPO" render
+    objects=$(awk '{ print $2 }' "$WORK/out.txt")
+    files=$(find "$REPO/rendered" -type f | wc -l)
+    echo "size $size: $objects objects, $files files" >>"$WORK/results"
+    before=$(stamps)
+    measure "rerender/$size" 0 -- "$KILN" -C "$REPO" render
+    if ! grep -q ': 0 added, 0 changed, 0 removed' "$WORK/out.txt" || [ "$before" != "$(stamps)" ]; then
+        echo "a render with no changes rewrote files" >&2
+        exit 1
+    fi
+    measure "diff/$size" 0 -- "$KILN" -C "$REPO" render --diff --stat
+    measure "verify/$size" 0 -- "$KILN" -C "$REPO" verify
+    measure "sha256sum/$size" 0 -- env -C "$REPO/rendered" sha256sum -c --quiet SHA256SUMS
+done
+
+awk -v sizes="$SIZES" '
+    /^size / { objects[$2 + 0] = $3; files[$2 + 0] = $5; next }
+    { split($1, key, "/"); wall[key[1], key[2]] = $2; cpu[key[1], key[2]] = $3; rss[key[1], key[2]] = $4 }
+    END {
+        n = split(sizes, size, " ")
+        printf "| command | %s |\n", join(size, n, " objects | ") " objects"
+        printf "|---|%s\n", repeat("---|", n)
+        split("render rerender diff verify sha256sum", commands, " ")
+        label["render"] = "`kiln render` (empty rendered/)"
+        label["rerender"] = "`kiln render`, nothing changed"
+        label["diff"] = "`kiln render --diff --stat`"
+        label["verify"] = "`kiln verify`"
+        label["sha256sum"] = "`sha256sum -c SHA256SUMS`"
+        for (c = 1; c <= 5; c++) {
+            line = "| " label[commands[c]] " |"
+            for (i = 1; i <= n; i++) {
+                s = size[i]
+                line = line sprintf(" %d ms (cpu %d ms, %d MB) |", wall[commands[c], s], cpu[commands[c], s], rss[commands[c], s])
+            }
+            print line
+        }
+        printf "\nobjects rendered:"
+        for (i = 1; i <= n; i++) printf " %s (%s files)", objects[size[i]], files[size[i]]
+        print ""
+        # Targets of the render engine issue.
+        big = size[n]
+        if (big + 0 >= 10000) {
+            check("10,000 objects render <= 1500 ms", wall["render", big] <= 1500, wall["render", big] " ms")
+            check("10,000 objects peak RSS <= 300 MB", rss["render", big] <= 300, rss["render", big] " MB")
+            ratio = wall["verify", big] / (wall["sha256sum", big] > 0 ? wall["sha256sum", big] : 1)
+            check("verify within 1.5x of sha256sum -c", ratio <= 1.5, sprintf("%.2fx", ratio))
+        }
+        for (i = 2; i <= n; i++) {
+            if (size[i] == 10 * size[i - 1]) {
+                r = wall["render", size[i]] / (wall["render", size[i - 1]] > 0 ? wall["render", size[i - 1]] : 1)
+                check(sprintf("10x objects (%s -> %s) <= 11x time", size[i - 1], size[i]), r <= 11, sprintf("%.1fx", r))
+            }
+        }
+    }
+    function join(a, n, sep,    out, i) { out = a[1]; for (i = 2; i <= n; i++) out = out sep a[i]; return out }
+    function repeat(s, n,    out, i) { out = ""; for (i = 0; i < n; i++) out = out s; return out }
+    function check(what, ok, value) { printf "%s %s: %s\n", ok ? "PASS" : "FAIL", what, value }
+' "$WORK/results"
+echo "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg); repositories in $WORK"

@@ -1,0 +1,108 @@
+//! The command line itself: `explain`, `completions`, `--help`, `--version`
+//! and usage errors (exit 2).
+
+use crate::harness::Repo;
+
+#[test]
+fn explain_workload_shows_each_value_and_where_it_was_set() {
+    Repo::minimal().kiln(&["explain", "workload", "apps/web"]).code(0).stderr("").stdout(
+        r#"replicas = 1    # values/cluster.yaml:8:5
+kind = "Deployment"    # values/namespaces/apps.yaml:4:5
+image = "nginx:1.27"    # values/namespaces/apps.yaml:5:5
+env.MODE = "prod"    # values/namespaces/apps.yaml:7:7"#,
+    );
+}
+
+#[test]
+fn explain_other_scopes() {
+    let repo = Repo::minimal();
+    repo.kiln(&["explain", "node", "n1"]).code(0).stdout(
+        r#"name = "n1"    # values/nodes/n1.yaml:1:1
+role = "server"    # values/nodes/n1.yaml:2:1
+labels.gpu = "true"    # values/nodes/n1.yaml:4:3"#,
+    );
+    let run = repo.kiln(&["explain", "cluster"]);
+    run.code(0);
+    assert!(run.stdout.starts_with("name = \"demo\"    # values/cluster.yaml:1:1\n"), "{}", run.stdout);
+    let run = repo.kiln(&["explain", "namespace", "apps"]);
+    run.code(0);
+    assert!(run.stdout.contains("workloads.web.image = \"nginx:1.27\"    # values/namespaces/apps.yaml:5:5"));
+}
+
+#[test]
+fn explain_unknown_names_and_scopes() {
+    let repo = Repo::minimal();
+    repo.kiln(&["explain", "node", "n9"]).code(2).stdout("").stderr("error: no node `n9`; declared: n1");
+    repo.kiln(&["explain", "namespace", "web"]).code(2).stderr("error: no namespace `web`; declared: apps");
+    repo.kiln(&["explain", "workload", "apps/api"]).code(2).stderr("error: no workload `apps/api`; declared: apps/web");
+    repo.kiln(&["explain", "workload", "web"]).code(2).stderr("error: name a workload as `<namespace>/<workload>`");
+    repo.kiln(&["explain", "pod", "x"])
+        .code(2)
+        .stderr("error: explain takes `cluster`, `node <name>`, `namespace <name>` or `workload <namespace>/<name>`");
+}
+
+#[test]
+fn explain_reports_bad_values_like_render() {
+    let repo = Repo::minimal().file("values/nodes/n1.yaml", "name: n1\nrole: server\nrol: agent\n");
+    repo.kiln(&["explain", "cluster"]).code(2).stderr(
+        "error: unknown key `rol`
+  --> values/nodes/n1.yaml:3:1
+  = key: rol
+  = help: did you mean `role`?",
+    );
+}
+
+#[test]
+fn bash_completions() {
+    let run = Repo::new().kiln(&["completions", "bash"]);
+    run.code(0).stderr("");
+    assert!(run.stdout.starts_with("_kiln() {\n"), "{}", run.stdout);
+    for word in ["render", "verify", "explain", "completions", "--diff", "--stat", "--format"] {
+        assert!(run.stdout.contains(word), "completions lack {word}");
+    }
+    assert!(run.stdout.contains("complete -F _kiln"), "{}", run.stdout);
+}
+
+#[test]
+fn completions_for_an_unknown_shell() {
+    let run = Repo::new().kiln(&["completions", "tcsh"]);
+    run.code(2);
+    assert!(run.stderr.starts_with("error: invalid value 'tcsh' for '<SHELL>'"), "{}", run.stderr);
+}
+
+#[test]
+fn help_lists_commands_examples_and_exit_codes() {
+    let run = Repo::new().kiln(&["--help"]);
+    run.code(0).stderr("");
+    for text in [
+        "Usage: kiln [OPTIONS] <COMMAND>",
+        "  render ",
+        "  verify ",
+        "  explain ",
+        "  completions ",
+        "-C <DIR>",
+        "Examples:\n  kiln render ",
+        "kiln render --diff --stat",
+        "Exit codes: 0 ok / in sync, 1 drift or check failed, 2 error.",
+    ] {
+        assert!(run.stdout.contains(text), "--help lacks {text:?}:\n{}", run.stdout);
+    }
+    let run = Repo::new().kiln(&["render", "--help"]);
+    run.code(0);
+    assert!(run.stdout.contains("--diff"), "{}", run.stdout);
+}
+
+#[test]
+fn version() {
+    Repo::new().kiln(&["--version"]).code(0).stdout(&format!("kiln {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn usage_errors_exit_two() {
+    let repo = Repo::new();
+    for args in [&[][..], &["bogus"], &["render", "--bogus"], &["verify", "--format", "yaml"]] {
+        let run = repo.kiln(args);
+        run.code(2);
+        assert!(run.stderr.starts_with("error: ") || run.stderr.starts_with("Usage: "), "{args:?}: {}", run.stderr);
+    }
+}

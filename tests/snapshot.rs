@@ -1,0 +1,161 @@
+//! Snapshot of a rendered fixture tree, and determinism.
+//!
+//! `tests/fixtures/homelab/` holds values and templates exercising every
+//! scope (cluster, node with plain files and node-local objects, namespace,
+//! workload), layering, partials and filters; `expected/` is its rendered
+//! tree. After an intended output change, refresh it with
+//! `KILN_UPDATE_SNAPSHOTS=1 cargo test snapshot` and review the git diff.
+
+use std::collections::BTreeMap;
+
+use crate::harness::{fixture_dir, read_tree, Repo};
+
+const FIXTURE: &str = "homelab";
+
+#[test]
+fn homelab_fixture_renders_exactly_the_expected_tree() {
+    let repo = Repo::fixture(FIXTURE, false);
+    repo.kiln(&["render"])
+        .code(0)
+        .stderr("")
+        .stdout("rendered 16 objects into 22 files: 22 added, 0 changed, 0 removed");
+    let actual = read_tree(&repo.path().join("rendered"));
+    let expected_dir = fixture_dir(FIXTURE).join("expected");
+    if std::env::var_os("KILN_UPDATE_SNAPSHOTS").is_some() {
+        let _ = std::fs::remove_dir_all(&expected_dir);
+        for (path, bytes) in &actual {
+            let target = expected_dir.join(path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(target, bytes).unwrap();
+        }
+    }
+    assert_same_tree(&read_tree(&expected_dir), &actual);
+}
+
+#[test]
+fn homelab_fixture_covers_every_scope_and_output_kind() {
+    let expected = read_tree(&fixture_dir(FIXTURE).join("expected"));
+    for path in [
+        "cluster/namespace-apps.yaml",                             // cluster scope
+        "nodes/alpha/k3s/config.yaml",                             // node scope, plain file from front matter
+        "nodes/alpha/bin/setup.sh",                                // plain file with a shebang
+        "nodes/alpha/manifests/configmap-time-slicing-alpha.yaml", // node-local object (`dir`)
+        "namespaces/apps/networkpolicy-default.yaml",              // namespace scope
+        "namespaces/apps/sealedsecret-web-db.yaml",                // namespace secrets
+        "namespaces/gpu/statefulset-llm.yaml",                     // workload scope
+        "SHA256SUMS",
+        "kiln.lock",
+    ] {
+        assert!(expected.contains_key(path), "the fixture no longer produces {path}");
+    }
+    assert!(!expected.keys().any(|path| path.contains("legacy")), "disabled workloads are not rendered");
+    let setup = String::from_utf8_lossy(&expected["nodes/alpha/bin/setup.sh"]).into_owned();
+    assert!(setup.starts_with("#!/bin/sh\n# Source: templates/nodes/setup.sh\n"), "{setup}");
+    let deployment = String::from_utf8_lossy(&expected["namespaces/apps/deployment-web.yaml"]).into_owned();
+    assert!(deployment.contains("checksum/secret-web-db: "), "{deployment}");
+    assert!(deployment.contains("checksum/configmap-web-env: "), "{deployment}");
+}
+
+#[test]
+fn expected_tree_passes_sha256sum_and_verify() {
+    let status = std::process::Command::new("sha256sum")
+        .args(["-c", "--quiet", "SHA256SUMS"])
+        .current_dir(fixture_dir(FIXTURE).join("expected"))
+        .status()
+        .expect("sha256sum");
+    assert!(status.success());
+    let repo = Repo::fixture(FIXTURE, false);
+    for (path, bytes) in read_tree(&fixture_dir(FIXTURE).join("expected")) {
+        repo.write(&format!("rendered/{path}"), &bytes);
+    }
+    repo.kiln(&["verify"]).code(0);
+    repo.kiln(&["render", "--diff"]).code(0);
+}
+
+#[test]
+fn same_inputs_give_byte_identical_trees() {
+    // Different temp dirs, files created in opposite orders, different
+    // working directories and locale/time zone: the same bytes.
+    let first = Repo::fixture(FIXTURE, false);
+    let second = Repo::fixture(FIXTURE, true);
+    first.kiln(&["render"]).code(0);
+    let mut command = second.command();
+    command
+        .current_dir(second.path())
+        .env("TZ", "Pacific/Kiritimati")
+        .env("LC_ALL", "C")
+        .env("LANG", "tr_TR.UTF-8")
+        .arg("render");
+    second.run(&mut command).code(0);
+    assert_same_tree(&read_tree(&first.path().join("rendered")), &read_tree(&second.path().join("rendered")));
+}
+
+#[test]
+fn rendering_twice_in_one_place_is_stable() {
+    let repo = Repo::fixture(FIXTURE, false);
+    repo.kiln(&["render"]).code(0);
+    let first = read_tree(&repo.path().join("rendered"));
+    std::fs::remove_dir_all(repo.path().join("rendered")).unwrap();
+    repo.kiln(&["render"]).code(0);
+    assert_same_tree(&first, &read_tree(&repo.path().join("rendered")));
+}
+
+/// Compares two trees, naming missing, extra and differing files with a diff-like excerpt.
+#[track_caller]
+fn assert_same_tree(expected: &BTreeMap<String, Vec<u8>>, actual: &BTreeMap<String, Vec<u8>>) {
+    let mut problems = Vec::new();
+    for (path, bytes) in expected {
+        match actual.get(path) {
+            None => problems.push(format!("missing: {path}")),
+            Some(other) if other != bytes => {
+                let (expected, actual) = (String::from_utf8_lossy(bytes), String::from_utf8_lossy(other));
+                let first = expected
+                    .lines()
+                    .zip(actual.lines())
+                    .position(|(a, b)| a != b)
+                    .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
+                problems.push(format!(
+                    "differs: {path} (line {}):\n  expected: {:?}\n  actual:   {:?}",
+                    first + 1,
+                    expected.lines().nth(first).unwrap_or_default(),
+                    actual.lines().nth(first).unwrap_or_default()
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    for path in actual.keys().filter(|path| !expected.contains_key(*path)) {
+        problems.push(format!("unexpected: {path}"));
+    }
+    assert!(
+        problems.is_empty(),
+        "rendered tree differs from the snapshot (refresh with KILN_UPDATE_SNAPSHOTS=1 if intended):\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn parallel_and_single_threaded_renders_are_identical() {
+    // Enough namespaces and workloads that every parallel stage splits its work.
+    let build = || {
+        let mut repo = Repo::minimal();
+        for namespace in ["alpha", "beta", "gamma", "delta"] {
+            let mut values = format!("name: {namespace}\nworkloads:\n");
+            for index in 0..25 {
+                values.push_str(&format!(
+                    "  app-{index}:\n    kind: Deployment\n    image: app:{index}\n    env:\n      INDEX: {index}\n"
+                ));
+            }
+            repo = repo.file(&format!("values/namespaces/{namespace}.yaml"), &values);
+        }
+        repo
+    };
+    let parallel = build();
+    parallel.kiln(&["render"]).code(0).stdout("rendered 202 objects into 204 files: 204 added, 0 changed, 0 removed");
+    let single = build();
+    // One CPU in the affinity mask makes kiln use one thread.
+    let mut command = std::process::Command::new("taskset");
+    command.args(["-c", "0", crate::harness::KILN, "render"]).current_dir(single.path()).env_remove("KILN_ROOT");
+    single.run(&mut command).code(0);
+    assert_same_tree(&read_tree(&parallel.path().join("rendered")), &read_tree(&single.path().join("rendered")));
+}
