@@ -7,6 +7,7 @@ mod bad_input;
 mod cli;
 mod cluster;
 mod diff;
+mod monitoring;
 mod plan;
 mod render;
 mod render_diff;

@@ -550,3 +550,24 @@ fn policy_crd_sync_order_after_the_operator_application() {
     );
     repo.kiln(&["validate"]).code(0);
 }
+
+#[test]
+fn policy_crd_sync_order_inside_the_installing_application() {
+    // The chart and the namespace directory as two sources of one Application:
+    // its sync applies the chart's CRDs before the custom resources (kube-prometheus-stack here).
+    let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: kube-prometheus-stack\n  namespace: argocd\n  annotations: {argocd.argoproj.io/sync-wave: \"0\"}\nspec:\n  project: default\n  sources:\n    - {repoURL: https://example.com/repo.git, targetRevision: main, path: rendered/namespaces/apps}\n    - {repoURL: https://prometheus-community.github.io/helm-charts, chart: kube-prometheus-stack, targetRevision: 88.5.3}\n  destination: {server: https://kubernetes.default.svc, namespace: apps}\n";
+    let monitor = "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata:\n  name: extra\nspec:\n  selector: {matchLabels: {app: web}}\n  endpoints: [{port: http}]\n";
+    let repo = with_extra(monitor).file("templates/cluster/applications.yaml", app);
+    repo.kiln(&["validate"]).code(0);
+    let early =
+        monitor.replace("  name: extra\n", "  name: extra\n  annotations: {argocd.argoproj.io/sync-wave: \"-1\"}\n");
+    let repo = with_extra(&early).file("templates/cluster/applications.yaml", app);
+    repo.kiln(&["validate"]).code(1).stdout(&format!(
+        "{}  error[crd-sync-order]: custom resource syncs in wave -1 of Application `kube-prometheus-stack`, before the CRDs its chart installs in wave 0 of the same sync
+    at: metadata.annotations
+    help: give it a sync wave of 0 or more
+
+1 error, 0 warnings in 1 file",
+        extra("namespaces/apps/servicemonitor-extra.yaml", "ServiceMonitor.monitoring.coreos.com apps/extra", 1)
+    ));
+}

@@ -29,6 +29,10 @@ pub struct Contexts {
     namespaces: Map<String, Value>,
     /// Namespaces without their `workloads`, for workload scope.
     bare_namespaces: Map<String, Value>,
+    /// The scope instance the context holds now. Templates render one after
+    /// another over the same instances, so consecutive cluster templates reuse
+    /// the context instead of re-inserting every namespace.
+    current: Option<(&'static str, String)>,
 }
 
 impl Contexts {
@@ -48,44 +52,52 @@ impl Contexts {
         context.insert("cluster", &cluster);
         context.insert("nodes", &nodes);
         context.insert("namespace_names", &namespace_names);
-        Contexts { context, nodes, namespaces, bare_namespaces }
+        Contexts { context, nodes, namespaces, bare_namespaces, current: None }
     }
 
-    fn reset(&mut self) -> &mut tera::Context {
-        for key in ["namespaces", "node", "namespace", "workload"] {
-            self.context.remove(key);
+    /// Whether the context already holds this scope instance; if not, removes
+    /// the previous scope's variables and records the new one. The caller then
+    /// inserts the scope's values straight from the maps: `insert` serializes
+    /// them into the context, so cloning them first would copy them twice.
+    fn switch(&mut self, scope: &'static str, instance: String) -> bool {
+        let key = Some((scope, instance));
+        if self.current == key {
+            return false;
         }
-        &mut self.context
+        for variable in ["namespaces", "node", "namespace", "workload"] {
+            self.context.remove(variable);
+        }
+        self.current = key;
+        true
     }
 
     pub fn cluster_scope(&mut self) -> &tera::Context {
-        let namespaces = Value::Object(self.namespaces.clone());
-        let context = self.reset();
-        context.insert("namespaces", &namespaces);
-        context
+        if self.switch("cluster", String::new()) {
+            self.context.insert("namespaces", &self.namespaces);
+        }
+        &self.context
     }
 
     pub fn node_scope(&mut self, node: &str) -> &tera::Context {
-        let value = self.nodes[node].clone();
-        let context = self.reset();
-        context.insert("node", &value);
-        context
+        if self.switch("node", node.to_string()) {
+            self.context.insert("node", &self.nodes[node]);
+        }
+        &self.context
     }
 
     pub fn namespace_scope(&mut self, namespace: &str) -> &tera::Context {
-        let value = self.namespaces[namespace].clone();
-        let context = self.reset();
-        context.insert("namespace", &value);
-        context
+        if self.switch("namespace", namespace.to_string()) {
+            self.context.insert("namespace", &self.namespaces[namespace]);
+        }
+        &self.context
     }
 
     pub fn workload_scope(&mut self, namespace: &str, workload: &str) -> &tera::Context {
-        let bare = self.bare_namespaces[namespace].clone();
-        let workload = self.namespaces[namespace]["workloads"][workload].clone();
-        let context = self.reset();
-        context.insert("namespace", &bare);
-        context.insert("workload", &workload);
-        context
+        if self.switch("workload", format!("{namespace}/{workload}")) {
+            self.context.insert("namespace", &self.bare_namespaces[namespace]);
+            self.context.insert("workload", &self.namespaces[namespace]["workloads"][workload]);
+        }
+        &self.context
     }
 }
 

@@ -837,6 +837,25 @@ impl<'b> Context<'b> {
             };
             let installers: Vec<&Application> =
                 applications.iter().filter(|app| app.charts.iter().any(|c| charts.contains(&c.as_str()))).collect();
+            // Synced by the Application that installs the CRDs (a chart plus a
+            // directory as sources): one sync applies the chart's CRDs (wave 0,
+            // kind order) before custom resources of the same or a later wave.
+            if let Some(app) = covering(object).filter(|app| installers.iter().any(|i| i.name == app.name)) {
+                let own = kube::sync_wave(object);
+                if own < 0 {
+                    self.report(
+                        object,
+                        CRD_SYNC_ORDER,
+                        "metadata.annotations",
+                        format!(
+                            "custom resource syncs in wave {own} of Application `{}`, before the CRDs its chart installs in wave 0 of the same sync",
+                            app.name
+                        ),
+                        "give it a sync wave of 0 or more",
+                    );
+                }
+                continue;
+            }
             let Some(installer) = installers.iter().min_by_key(|app| app.wave) else {
                 // The operator may be installed outside this tree; the order cannot be checked.
                 self.report_as(
@@ -852,6 +871,11 @@ impl<'b> Context<'b> {
                 );
                 continue;
             };
+            // In the Application that installs the chart, Argo CD applies CRDs
+            // before custom resources of the same sync and skips their dry run.
+            if covering(object).is_some_and(|app| app.name == installer.name) {
+                continue;
+            }
             let mine = position(object);
             if mine.0 <= installer.wave {
                 self.report(

@@ -10,17 +10,24 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use serde_json::Value as Json;
 
-/// Where a schema node lives: a kind document (by name) or the shared definitions.
+/// Which document a schema node lives in, to resolve local `$ref`s: a kind
+/// document (by name) or the shared definitions.
 #[derive(Clone, Copy)]
 enum Doc<'a> {
     Kind(&'a str),
     Definitions,
 }
 
-/// Schema locations (`<doc>#<pointer>` of property subschemas) some object uses.
+/// Property subschemas some object uses, by address: marking and pruning
+/// run over the same, unmoved schema values, so the address identifies the
+/// node without building a JSON pointer for every field of every object.
 #[derive(Default)]
 pub struct Usage {
-    used: HashSet<String>,
+    used: HashSet<usize>,
+}
+
+fn address(node: &Json) -> usize {
+    node as *const Json as usize
 }
 
 impl Usage {
@@ -28,14 +35,7 @@ impl Usage {
     pub fn mark(&mut self, documents: &BTreeMap<String, Json>, definitions: &Json, name: &str, instance: &Json) {
         if let Some(schema) = documents.get(name) {
             let walker = Walker { documents, definitions };
-            walker.walk(self, Doc::Kind(name), String::new(), schema, instance);
-        }
-    }
-
-    fn key(doc: Doc<'_>, pointer: &str) -> String {
-        match doc {
-            Doc::Kind(name) => format!("{name}#{pointer}"),
-            Doc::Definitions => format!("#{pointer}"),
+            walker.walk(self, Doc::Kind(name), schema, instance);
         }
     }
 }
@@ -46,18 +46,17 @@ struct Walker<'a> {
 }
 
 impl<'a> Walker<'a> {
-    fn walk(&self, usage: &mut Usage, doc: Doc<'a>, pointer: String, schema: &'a Json, instance: &Json) {
+    fn walk(&self, usage: &mut Usage, doc: Doc<'a>, schema: &'a Json, instance: &Json) {
         let Json::Object(node) = schema else { return };
         if let Some(reference) = node.get("$ref").and_then(Json::as_str) {
             if let Some((target_doc, target)) = self.resolve(doc, reference) {
-                let target_pointer = reference.split_once('#').map_or("", |(_, p)| p).to_string();
-                self.walk(usage, target_doc, target_pointer, target, instance);
+                self.walk(usage, target_doc, target, instance);
             }
         }
         for combinator in ["allOf", "anyOf", "oneOf"] {
             if let Some(Json::Array(branches)) = node.get(combinator) {
-                for (index, branch) in branches.iter().enumerate() {
-                    self.walk(usage, doc, format!("{pointer}/{combinator}/{index}"), branch, instance);
+                for branch in branches {
+                    self.walk(usage, doc, branch, instance);
                 }
             }
         }
@@ -66,18 +65,17 @@ impl<'a> Walker<'a> {
                 let properties = node.get("properties").and_then(Json::as_object);
                 for (field, value) in fields {
                     if let Some(child) = properties.and_then(|properties| properties.get(field)) {
-                        let path = format!("{pointer}/properties/{}", escape(field));
-                        usage.used.insert(Usage::key(doc, &path));
-                        self.walk(usage, doc, path, child, value);
+                        usage.used.insert(address(child));
+                        self.walk(usage, doc, child, value);
                     } else if let Some(additional @ Json::Object(_)) = node.get("additionalProperties") {
-                        self.walk(usage, doc, format!("{pointer}/additionalProperties"), additional, value);
+                        self.walk(usage, doc, additional, value);
                     }
                 }
             }
             Json::Array(items) => {
                 if let Some(schema @ Json::Object(_)) = node.get("items") {
                     for item in items {
-                        self.walk(usage, doc, format!("{pointer}/items"), schema, item);
+                        self.walk(usage, doc, schema, item);
                     }
                 }
             }
@@ -103,12 +101,12 @@ impl<'a> Walker<'a> {
 
 /// Replaces unused property subschemas by `true` and drops unreachable definitions.
 pub fn prune(documents: &mut BTreeMap<String, Json>, definitions: &mut Json, usage: &Usage) {
-    for (name, schema) in documents.iter_mut() {
-        prune_node(schema, Doc::Kind(name), "", usage);
+    for schema in documents.values_mut() {
+        prune_node(schema, usage);
     }
     if let Some(Json::Object(defs)) = definitions.get_mut("$defs") {
-        for (name, schema) in defs.iter_mut() {
-            prune_node(schema, Doc::Definitions, &format!("/$defs/{}", escape(name)), usage);
+        for schema in defs.values_mut() {
+            prune_node(schema, usage);
         }
     }
     let mut reachable = BTreeSet::new();
@@ -128,13 +126,12 @@ pub fn prune(documents: &mut BTreeMap<String, Json>, definitions: &mut Json, usa
     }
 }
 
-fn prune_node(node: &mut Json, doc: Doc<'_>, pointer: &str, usage: &Usage) {
+fn prune_node(node: &mut Json, usage: &Usage) {
     let Json::Object(map) = node else { return };
     if let Some(Json::Object(properties)) = map.get_mut("properties") {
-        for (field, child) in properties.iter_mut() {
-            let path = format!("{pointer}/properties/{}", escape(field));
-            if usage.used.contains(&Usage::key(doc, &path)) {
-                prune_node(child, doc, &path, usage);
+        for child in properties.values_mut() {
+            if usage.used.contains(&address(child)) {
+                prune_node(child, usage);
             } else {
                 *child = Json::Bool(true);
             }
@@ -142,14 +139,12 @@ fn prune_node(node: &mut Json, doc: Doc<'_>, pointer: &str, usage: &Usage) {
     }
     for key in ["additionalProperties", "items"] {
         if let Some(child) = map.get_mut(key) {
-            prune_node(child, doc, &format!("{pointer}/{key}"), usage);
+            prune_node(child, usage);
         }
     }
     for combinator in ["allOf", "anyOf", "oneOf"] {
         if let Some(Json::Array(branches)) = map.get_mut(combinator) {
-            for (index, branch) in branches.iter_mut().enumerate() {
-                prune_node(branch, doc, &format!("{pointer}/{combinator}/{index}"), usage);
-            }
+            branches.iter_mut().for_each(|branch| prune_node(branch, usage));
         }
     }
 }
@@ -171,11 +166,6 @@ fn collect_refs(node: &Json, out: &mut Vec<String>) {
         Json::Array(items) => items.iter().for_each(|item| collect_refs(item, out)),
         _ => {}
     }
-}
-
-/// A JSON pointer segment.
-fn escape(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]

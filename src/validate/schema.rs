@@ -23,6 +23,8 @@ use crate::values::key_path::KeyPath;
 
 pub const ID: &str = "schema";
 const CRD_ID: &str = "https://kiln.invalid/crds/";
+/// Above this many objects, schemas are compiled whole rather than pruned (see `check`).
+const PRUNE_MAX_OBJECTS: usize = 2_000;
 const DEFINITIONS_URI: &str = "https://kubernetes.io/api/_definitions.json";
 const OBJECT_META: &str =
     "https://kubernetes.io/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
@@ -49,14 +51,18 @@ pub fn check(build: &Build, locator: &Locator) -> Vec<Finding> {
     }
     let instances: Vec<Json> = build.objects.iter().map(|object| to_json(&object.value)).collect();
     let compiled = schemas.definitions().and_then(|mut definitions| {
-        let mut usage = Usage::default();
-        for (object, instance) in build.objects.iter().zip(&instances) {
-            let api_version = kube::get_str(&object.value, &["apiVersion"]).unwrap_or_default();
-            if let Ok(name) = &resolved[&(api_version, object.identity.kind.as_str())] {
-                usage.mark(&documents, &definitions, name, instance);
+        // Pruning trades one walk over every object for a smaller compile: it
+        // pays for a tree like this repository's, not for thousands of objects.
+        if instances.len() <= PRUNE_MAX_OBJECTS {
+            let mut usage = Usage::default();
+            for (object, instance) in build.objects.iter().zip(&instances) {
+                let api_version = kube::get_str(&object.value, &["apiVersion"]).unwrap_or_default();
+                if let Ok(name) = &resolved[&(api_version, object.identity.kind.as_str())] {
+                    usage.mark(&documents, &definitions, name, instance);
+                }
             }
+            prune::prune(&mut documents, &mut definitions, &usage);
         }
-        prune::prune(&mut documents, &mut definitions, &usage);
         // Strictness only matters for what is left; pruning first keeps this cheap.
         for schema in documents.values_mut() {
             if schema.get("$id").and_then(Json::as_str).is_some_and(|id| id.starts_with(CRD_ID)) {
@@ -76,6 +82,8 @@ pub fn check(build: &Build, locator: &Locator) -> Vec<Finding> {
                     .finding(object, ID, Severity::Error, problem.path, problem.message.clone())
                     .with_help(problem.help.clone()),
             ),
+            // Most objects are valid; `is_valid` answers that without building errors.
+            Ok((compiled, _)) if compiled.validator.is_valid(instance) => {}
             Ok((compiled, _)) => {
                 for error in compiled.validator.iter_errors(instance) {
                     for (path, message, help) in describe(&error, compiled) {
