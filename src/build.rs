@@ -8,7 +8,7 @@ use crate::output::object::Object;
 use crate::output::tree::Tree;
 use crate::render::templates;
 use crate::values::{self, Values};
-use crate::{custom_metrics, output, render, Error, Result};
+use crate::{custom_metrics, output, parallel, render, Error, Result};
 
 pub struct Build {
     pub values: Values,
@@ -19,10 +19,13 @@ pub struct Build {
 
 /// Renders the given inputs into an in-memory tree.
 pub fn build(inputs: &InputFiles) -> Result<Build> {
-    let values = values::load(inputs)?;
-    let templates = templates::load(inputs)?;
+    // Values, templates and input hashes do not depend on each other; on two
+    // cores loading them side by side takes as long as the slowest of them.
+    let ((templates, hashes), values) =
+        parallel::join(|| (templates::load(inputs), inputs.hashes()), || values::load(inputs));
+    let (values, templates) = (values?, templates?);
     let rendered = render::render(&templates, &values)?;
-    let (objects, tree) = output::assemble(rendered, &inputs.hashes())?;
+    let (objects, tree) = output::assemble(rendered, &hashes)?;
     let build = Build { values, objects, tree };
     Error::from_list(custom_metrics::check(&build))?;
     Ok(build)

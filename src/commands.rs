@@ -9,7 +9,7 @@ use crate::cli::{Arguments, Command, DiffFormat, Format};
 use crate::input::InputFiles;
 use crate::output::{disk, drift, verify, write};
 use crate::settings::Settings;
-use crate::{build, diff, explain, plan, validate, Outcome, Result};
+use crate::{build, diff, explain, parallel, plan, validate, Outcome, Result};
 
 /// Parses arguments, runs the command and prints errors; returns the exit code.
 pub fn main<I, T>(args: I) -> Outcome
@@ -122,8 +122,9 @@ fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
 /// errors (schema, policy, a steady state that does not fit, a rollout that
 /// can never complete) fail the render, warnings do not.
 fn checks_pass(build: &build::Build, consequence: &str) -> bool {
-    let mut findings = validate::validate(build);
-    findings.extend(plan::plan(build).findings);
+    // Independent read-only checks of the same build: run them side by side.
+    let (plan, mut findings) = parallel::join(|| plan::plan(build), || validate::validate(build));
+    findings.extend(plan.findings);
     if findings.findings.is_empty() {
         return true;
     }

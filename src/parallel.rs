@@ -1,7 +1,8 @@
 //! An order-preserving parallel map for the pipeline's independent per-item
 //! work (rendering scope instances, parsing, ordering and serializing
 //! objects). Results come back in input order, so output is the same bytes
-//! however the threads are scheduled. Entry point: [`map`].
+//! however the threads are scheduled. Entry points: [`map`] for many items,
+//! [`join`] for two independent stages.
 
 use std::num::NonZeroUsize;
 
@@ -52,6 +53,17 @@ pub fn map_with<T: Send, U: Send, S>(
             // A panic in `f` is a bug in kiln; re-raise it on the calling thread.
             .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             .collect()
+    })
+}
+
+/// Runs `a` on a new thread and `b` on this one, and returns both results:
+/// for independent stages that would otherwise wait for each other.
+pub fn join<A: Send, B>(a: impl FnOnce() -> A + Send, b: impl FnOnce() -> B) -> (A, B) {
+    std::thread::scope(|scope| {
+        let a = scope.spawn(a);
+        let b = b();
+        // A panic in `a` is a bug in kiln; re-raise it on the calling thread.
+        (a.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)), b)
     })
 }
 

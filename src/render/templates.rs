@@ -11,6 +11,7 @@ use tera::Tera;
 use super::filters;
 use crate::diagnostic::{display_path, line_column, Location};
 use crate::input::InputFiles;
+use crate::parallel;
 use crate::{Error, Result};
 
 pub use crate::input::TEMPLATES_DIR;
@@ -126,7 +127,18 @@ pub fn load(inputs: &InputFiles) -> Result<Templates> {
     let mut tera = Tera::default();
     filters::register(&mut tera);
     tera.autoescape_on(Vec::new());
-    tera.add_raw_templates(sources.iter().map(|(name, text)| (name.as_str(), text.as_str())))
+    // Parsing is most of the cost of loading; templates parse independently, so
+    // they are parsed on every core and only then linked (extends, imports).
+    let parsed = parallel::map(sources.iter().collect(), |(name, text)| {
+        tera::Template::new(name, None, text)
+            .map_err(|error| tera::Error::chain(format!("Failed to parse '{name}'"), error))
+    });
+    for (template, (name, _)) in parsed.into_iter().zip(&sources) {
+        let template = template.map_err(|error| parse_error(&error, &sources))?;
+        tera.templates.insert(name.clone(), template);
+    }
+    tera.build_inheritance_chains()
+        .and_then(|()| tera.check_macro_files())
         .map_err(|error| parse_error(&error, &sources))?;
     Ok(Templates { tera, templates, sources: sources.into_iter().collect() })
 }

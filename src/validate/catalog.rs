@@ -3,7 +3,8 @@
 //! `schemas/kubernetes/vendor.py`) and the CRD schemas of the operators the
 //! cluster installs (`schemas/crds/<group>/<kind>_<version>.json`). They are
 //! embedded so kiln validates offline from any working directory; each is
-//! parsed only when a rendered object needs it.
+//! parsed only when a rendered object needs it. The embedded copies are
+//! minified and stripped of `description` prose by the build script.
 
 /// The Kubernetes schemas of one minor version.
 pub struct KubeVersion {
@@ -38,7 +39,7 @@ macro_rules! kind {
             api_version: $api,
             kind: $kind,
             file: concat!("schemas/kubernetes/v1.31/", $file, ".json"),
-            schema: include_str!(concat!("../../schemas/kubernetes/v1.31/", $file, ".json")),
+            schema: include_str!(concat!(env!("OUT_DIR"), "/schemas/kubernetes/v1.31/", $file, ".json")),
         }
     };
 }
@@ -50,15 +51,24 @@ macro_rules! crd {
             version: $version,
             kind: $kind,
             file: concat!("schemas/crds/", $group, "/", $file, "_", $version, ".json"),
-            schema: include_str!(concat!("../../schemas/crds/", $group, "/", $file, "_", $version, ".json")),
+            schema: include_str!(concat!(
+                env!("OUT_DIR"),
+                "/schemas/crds/",
+                $group,
+                "/",
+                $file,
+                "_",
+                $version,
+                ".json"
+            )),
         }
     };
 }
 
 pub const KUBERNETES: &[KubeVersion] = &[KubeVersion {
     version: "1.31",
-    definitions: include_str!("../../schemas/kubernetes/v1.31/_definitions.json"),
-    builtin: include_str!("../../schemas/kubernetes/v1.31/builtin.json"),
+    definitions: include_str!(concat!(env!("OUT_DIR"), "/schemas/kubernetes/v1.31/_definitions.json")),
+    builtin: include_str!(concat!(env!("OUT_DIR"), "/schemas/kubernetes/v1.31/builtin.json")),
     kinds: &[
         kind!("apiregistration.k8s.io/v1", "APIService", "apiservice-apiregistration-v1"),
         kind!("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterrole-rbac-v1"),
