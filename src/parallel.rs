@@ -2,7 +2,7 @@
 //! work (rendering scope instances, parsing, ordering and serializing
 //! objects). Results come back in input order, so output is the same bytes
 //! however the threads are scheduled. Entry points: [`map`] for many items,
-//! [`join`] for two independent stages.
+//! [`split`] to fold chunks, [`join`] for two independent stages.
 
 use std::num::NonZeroUsize;
 
@@ -19,10 +19,9 @@ pub fn map_with<T: Send, U: Send, S>(
     init: impl Fn() -> S + Sync,
     f: impl Fn(&mut S, T) -> U + Sync,
 ) -> Vec<U> {
-    let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
     // Starting a thread costs tens of microseconds, far less than rendering,
     // parsing or layering a single item, so even two items are worth it.
-    let threads = cores.min(items.len()).max(1);
+    let threads = cores().min(items.len()).max(1);
     if threads == 1 {
         let mut state = init();
         return items.into_iter().map(|item| f(&mut state, item)).collect();
@@ -54,6 +53,16 @@ pub fn map_with<T: Send, U: Send, S>(
             .flat_map(|worker| worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
             .collect()
     })
+}
+
+/// `items` in one contiguous chunk per core, for work that folds many items
+/// into one result per thread.
+pub fn split<T>(items: &[T]) -> Vec<&[T]> {
+    items.chunks(items.len().div_ceil(cores()).max(1)).collect()
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
 }
 
 /// Runs `a` on a new thread and `b` on this one, and returns both results:
@@ -92,5 +101,19 @@ mod tests {
     fn handles_small_and_empty_inputs() {
         assert_eq!(map(vec![1, 2, 3], |n| n + 1), vec![2, 3, 4]);
         assert!(map(Vec::<u8>::new(), |n| n).is_empty());
+    }
+
+    #[test]
+    fn split_covers_every_item_once_in_order() {
+        let items: Vec<u32> = (0..7).collect();
+        let chunks = split(&items);
+        assert!(chunks.len() <= cores().max(1));
+        assert_eq!(chunks.concat(), items);
+        assert!(split(&Vec::<u32>::new()).iter().all(|chunk| chunk.is_empty()));
+    }
+
+    #[test]
+    fn join_returns_both_results() {
+        assert_eq!(join(|| 1 + 1, || "two"), (2, "two"));
     }
 }

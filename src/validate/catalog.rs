@@ -151,4 +151,18 @@ mod tests {
         on_disk.sort();
         assert_eq!(listed, on_disk);
     }
+
+    /// The build script drops `description` prose but keeps a field that is
+    /// named `description` (AppProject's `spec.description`).
+    #[test]
+    fn embedded_schemas_lose_prose_but_keep_fields_named_description() {
+        let project = CRDS.iter().find(|crd| crd.kind == "AppProject").unwrap();
+        let schema: serde_json::Value = serde_json::from_str(project.schema).unwrap();
+        assert!(schema.get("description").is_none());
+        let spec = &schema["properties"]["spec"];
+        assert!(spec.get("description").is_none());
+        assert_eq!(spec["properties"]["description"]["type"], "string");
+        assert!(spec["properties"]["description"].get("description").is_none());
+        assert!(!project.schema.contains('\n'), "embedded schemas are minified");
+    }
 }

@@ -31,6 +31,12 @@ fn address(node: &Json) -> usize {
 }
 
 impl Usage {
+    /// Everything either usage marks, for marking objects on several threads.
+    pub fn union(mut self, other: Usage) -> Usage {
+        self.used.extend(other.used);
+        self
+    }
+
     /// Marks what `instance`, an object of the kind documented as `name`, uses.
     pub fn mark(&mut self, documents: &BTreeMap<String, Json>, definitions: &Json, name: &str, instance: &Json) {
         if let Some(schema) = documents.get(name) {

@@ -19,6 +19,7 @@ use crate::diagnostic::did_you_mean;
 use crate::finding::{Finding, Locator, Severity};
 use crate::kube;
 use crate::output::object::Object;
+use crate::parallel;
 use crate::values::key_path::KeyPath;
 
 pub const ID: &str = "schema";
@@ -34,33 +35,30 @@ const OBJECT_META: &str =
 /// share (PodSpec, ObjectMeta, ...) are compiled only once.
 pub fn check(build: &Build, locator: &Locator) -> Vec<Finding> {
     let (version, mut findings) = select_version(build);
-    let mut schemas = Schemas::new(version, &build.objects);
-    let mut resolved: HashMap<(&str, &str), Result<String, Problem>> = HashMap::new();
-    let mut documents: BTreeMap<String, Json> = BTreeMap::new();
-    let mut kinds: HashMap<String, (String, String)> = HashMap::new();
-    for object in &build.objects {
-        let api_version = kube::get_str(&object.value, &["apiVersion"]).unwrap_or_default();
-        let kind = object.identity.kind.as_str();
-        resolved.entry((api_version, kind)).or_insert_with(|| {
-            let schema = schemas.resolve(api_version, kind)?;
-            let name = format!("{kind}.{api_version}").replace(['/', '~'], "_");
-            documents.insert(name.clone(), schema);
-            kinds.insert(name.clone(), (api_version.to_string(), kind.to_string()));
-            Ok(name)
-        });
-    }
-    let instances: Vec<Json> = build.objects.iter().map(|object| to_json(&object.value)).collect();
-    let compiled = schemas.definitions().and_then(|mut definitions| {
+    let schemas = Schemas::new(version, &build.objects);
+    // The shared definitions are the largest document; parse them while the
+    // kinds' own schemas are resolved and the objects converted to JSON.
+    let (definitions, present) = parallel::join(|| schemas.definitions(), || resolve_all(&schemas, &build.objects));
+    let Present { resolved, mut documents, kinds, instances } = present;
+    let compiled = definitions.and_then(|mut definitions| {
         // Pruning trades one walk over every object for a smaller compile: it
         // pays for a tree like this repository's, not for thousands of objects.
         if instances.len() <= PRUNE_MAX_OBJECTS {
-            let mut usage = Usage::default();
-            for (object, instance) in build.objects.iter().zip(&instances) {
-                let api_version = kube::get_str(&object.value, &["apiVersion"]).unwrap_or_default();
-                if let Ok(name) = &resolved[&(api_version, object.identity.kind.as_str())] {
+            let marked: Vec<(&str, &Json)> = build
+                .objects
+                .iter()
+                .zip(&instances)
+                .filter_map(|(object, instance)| Some((resolved[&key_of(object)].as_deref().ok()?, instance)))
+                .collect();
+            let usage = parallel::map(parallel::split(&marked), |chunk| {
+                let mut usage = Usage::default();
+                for (name, instance) in chunk {
                     usage.mark(&documents, &definitions, name, instance);
                 }
-            }
+                usage
+            })
+            .into_iter()
+            .fold(Usage::default(), Usage::union);
             prune::prune(&mut documents, &mut definitions, &usage);
         }
         // Strictness only matters for what is left; pruning first keeps this cheap.
@@ -71,33 +69,67 @@ pub fn check(build: &Build, locator: &Locator) -> Vec<Finding> {
         }
         compile(documents, definitions, &kinds)
     });
-    for (object, instance) in build.objects.iter().zip(&instances) {
-        let api_version = kube::get_str(&object.value, &["apiVersion"]).unwrap_or_default();
-        let outcome = resolved[&(api_version, object.identity.kind.as_str())]
-            .as_ref()
-            .and_then(|name| compiled.as_ref().map(|compiled| (compiled, name)));
+    let checked = parallel::map(build.objects.iter().zip(&instances).collect(), |(object, instance)| {
+        let outcome =
+            resolved[&key_of(object)].as_ref().and_then(|name| compiled.as_ref().map(|compiled| (compiled, name)));
         match outcome {
-            Err(problem) => findings.push(
-                locator
-                    .finding(object, ID, Severity::Error, problem.path, problem.message.clone())
-                    .with_help(problem.help.clone()),
-            ),
+            Err(problem) => vec![locator
+                .finding(object, ID, Severity::Error, problem.path, problem.message.clone())
+                .with_help(problem.help.clone())],
             // Most objects are valid; `is_valid` answers that without building errors.
-            Ok((compiled, _)) if compiled.validator.is_valid(instance) => {}
-            Ok((compiled, _)) => {
-                for error in compiled.validator.iter_errors(instance) {
-                    for (path, message, help) in describe(&error, compiled) {
-                        let finding = locator.finding(object, ID, Severity::Error, path, message);
-                        findings.push(match help {
-                            Some(help) => finding.with_help(help),
-                            None => finding,
-                        });
+            Ok((compiled, _)) if compiled.validator.is_valid(instance) => Vec::new(),
+            Ok((compiled, _)) => compiled
+                .validator
+                .iter_errors(instance)
+                .flat_map(|error| describe(&error, compiled))
+                .map(|(path, message, help)| {
+                    let finding = locator.finding(object, ID, Severity::Error, path, message);
+                    match help {
+                        Some(help) => finding.with_help(help),
+                        None => finding,
                     }
-                }
-            }
+                })
+                .collect(),
         }
-    }
+    });
+    findings.extend(checked.into_iter().flatten());
     findings
+}
+
+/// An object's (apiVersion, kind), the key its schema is resolved by.
+fn key_of(object: &Object) -> (&str, &str) {
+    (kube::get_str(&object.value, &["apiVersion"]).unwrap_or_default(), object.identity.kind.as_str())
+}
+
+/// The kinds present in a build, with their schemas, and its objects as JSON.
+struct Present<'o> {
+    /// (apiVersion, kind) → the schema's name in `documents`, or why there is none.
+    resolved: HashMap<(&'o str, &'o str), Result<String, Problem>>,
+    /// Schema name (`Kind.apiVersion`) → schema.
+    documents: BTreeMap<String, Json>,
+    /// Schema name → (apiVersion, kind).
+    kinds: HashMap<String, (String, String)>,
+    /// Every object converted for the validator, in build order.
+    instances: Vec<Json>,
+}
+
+/// Resolves the schema of every kind present and converts every object to JSON.
+fn resolve_all<'o>(schemas: &Schemas, objects: &'o [Object]) -> Present<'o> {
+    let mut resolved = HashMap::new();
+    let mut documents: BTreeMap<String, Json> = BTreeMap::new();
+    let mut kinds: HashMap<String, (String, String)> = HashMap::new();
+    for object in objects {
+        let (api_version, kind) = key_of(object);
+        resolved.entry((api_version, kind)).or_insert_with(|| {
+            let schema = schemas.resolve(api_version, kind)?;
+            let name = format!("{kind}.{api_version}").replace(['/', '~'], "_");
+            documents.insert(name.clone(), schema);
+            kinds.insert(name.clone(), (api_version.to_string(), kind.to_string()));
+            Ok(name)
+        });
+    }
+    let instances = parallel::map(objects.iter().collect(), |object| to_json(&object.value));
+    Present { resolved, documents, kinds, instances }
 }
 
 /// The vendored Kubernetes version matching `kubernetesVersion`, or the closest one with a warning.
@@ -178,7 +210,7 @@ impl<'b> Schemas<'b> {
     }
 
     /// The schema an object of `kind` in `api_version` must follow.
-    fn resolve(&mut self, api_version: &str, kind: &str) -> Result<Json, Problem> {
+    fn resolve(&self, api_version: &str, kind: &str) -> Result<Json, Problem> {
         let group = group_of(api_version);
         if group.is_empty() || self.builtin_groups.contains(group) {
             return self.builtin(api_version, kind);
@@ -223,7 +255,7 @@ impl<'b> Schemas<'b> {
         }
     }
 
-    fn builtin(&mut self, api_version: &str, kind: &str) -> Result<Json, Problem> {
+    fn builtin(&self, api_version: &str, kind: &str) -> Result<Json, Problem> {
         let version = self.version.version;
         let served = self.builtin.get(api_version).is_some_and(|kinds| kinds.iter().any(|k| k == kind));
         if !served {
