@@ -18,13 +18,13 @@ use serde_json::{Map, Value};
 
 use crate::values::{NamespaceValues, Values};
 
-/// Builds each scope's context. Shared variables are inserted once into a
-/// single Tera context that is reused for every render; only the variables of
+/// Builds each scope's context. The variables every scope shares are inserted
+/// once into a Tera context that each rendering thread keeps (see
+/// [`Contexts::shared`]) and reuses for every render; only the variables of
 /// the scope at hand are swapped, so 10,000 workloads do not copy the cluster
-/// values 10,000 times. Each rendering thread works on its own clone.
-#[derive(Clone)]
+/// values 10,000 times. `Contexts` itself is read-only and shared by threads.
 pub struct Contexts {
-    context: tera::Context,
+    shared: tera::Context,
     nodes: Map<String, Value>,
     namespaces: Map<String, Value>,
     /// Namespaces without their `workloads`, for workload scope.
@@ -44,48 +44,54 @@ impl Contexts {
         let bare_namespaces =
             values.namespaces.iter().map(|(name, ns)| (name.clone(), namespace_value(name, ns, false))).collect();
         let namespace_names: Vec<&String> = values.namespaces.keys().collect();
-        let mut context = tera::Context::new();
-        context.insert("cluster", &cluster);
-        context.insert("nodes", &nodes);
-        context.insert("namespace_names", &namespace_names);
-        Contexts { context, nodes, namespaces, bare_namespaces }
+        let mut shared = tera::Context::new();
+        shared.insert("cluster", &cluster);
+        shared.insert("nodes", &nodes);
+        shared.insert("namespace_names", &namespace_names);
+        Contexts { shared, nodes, namespaces, bare_namespaces }
     }
 
-    fn reset(&mut self) -> &mut tera::Context {
-        for key in ["namespaces", "node", "namespace", "workload"] {
-            self.context.remove(key);
-        }
-        &mut self.context
+    /// A context holding the variables every scope sees, for one rendering
+    /// thread to pass to the `*_scope` methods again and again.
+    pub fn shared(&self) -> tera::Context {
+        self.shared.clone()
     }
 
-    pub fn cluster_scope(&mut self) -> &tera::Context {
-        let namespaces = Value::Object(self.namespaces.clone());
-        let context = self.reset();
-        context.insert("namespaces", &namespaces);
+    pub fn cluster_scope<'c>(&self, context: &'c mut tera::Context) -> &'c tera::Context {
+        reset(context);
+        context.insert("namespaces", &self.namespaces);
         context
     }
 
-    pub fn node_scope(&mut self, node: &str) -> &tera::Context {
-        let value = self.nodes[node].clone();
-        let context = self.reset();
-        context.insert("node", &value);
+    pub fn node_scope<'c>(&self, context: &'c mut tera::Context, node: &str) -> &'c tera::Context {
+        reset(context);
+        context.insert("node", &self.nodes[node]);
         context
     }
 
-    pub fn namespace_scope(&mut self, namespace: &str) -> &tera::Context {
-        let value = self.namespaces[namespace].clone();
-        let context = self.reset();
-        context.insert("namespace", &value);
+    pub fn namespace_scope<'c>(&self, context: &'c mut tera::Context, namespace: &str) -> &'c tera::Context {
+        reset(context);
+        context.insert("namespace", &self.namespaces[namespace]);
         context
     }
 
-    pub fn workload_scope(&mut self, namespace: &str, workload: &str) -> &tera::Context {
-        let bare = self.bare_namespaces[namespace].clone();
-        let workload = self.namespaces[namespace]["workloads"][workload].clone();
-        let context = self.reset();
-        context.insert("namespace", &bare);
-        context.insert("workload", &workload);
+    pub fn workload_scope<'c>(
+        &self,
+        context: &'c mut tera::Context,
+        namespace: &str,
+        workload: &str,
+    ) -> &'c tera::Context {
+        reset(context);
+        context.insert("namespace", &self.bare_namespaces[namespace]);
+        context.insert("workload", &self.namespaces[namespace]["workloads"][workload]);
         context
+    }
+}
+
+/// Removes the previous scope's own variables from a reused context.
+fn reset(context: &mut tera::Context) {
+    for key in ["namespaces", "node", "namespace", "workload"] {
+        context.remove(key);
     }
 }
 
