@@ -5,8 +5,8 @@
 Shape: N nodes (every fourth with a GPU), M namespaces each with a quota,
 limit range, network policy and one sealed secret, and workloads spread
 evenly over the namespaces, each rendering a ConfigMap, a Deployment or
-StatefulSet and a Service. The templates are bench/templates/, the same
-set as the snapshot fixture, so every scope is exercised.
+StatefulSet and a Service. The templates are those of the snapshot test's
+fixture (tests/fixtures/homelab/templates), which exercise every scope.
 
 Output is deterministic for given arguments.
 """
@@ -150,7 +150,8 @@ def main():
     values = os.path.join(args.out, "values")
     os.makedirs(os.path.join(values, "nodes"))
     os.makedirs(os.path.join(values, "namespaces"))
-    shutil.copytree(os.path.join(os.path.dirname(os.path.abspath(__file__)), "templates"),
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    shutil.copytree(os.path.join(root, "tests", "fixtures", "homelab", "templates"),
                     os.path.join(args.out, "templates"))
     with open(os.path.join(values, "cluster.yaml"), "w") as out:
         out.write(cluster_yaml())

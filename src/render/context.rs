@@ -36,13 +36,20 @@ impl Contexts {
         let mut cluster = json(&values.cluster.typed);
         set_default_name(&mut cluster, values.cluster.typed.name.as_deref().unwrap_or_default());
         let nodes = values.nodes.iter().map(|(name, node)| named(name, &node.typed)).collect::<Map<_, _>>();
+        let bare_namespaces: Map<String, Value> =
+            values.namespaces.iter().map(|(name, ns)| (name.clone(), namespace_value(name, ns))).collect();
         let namespaces = values
             .namespaces
             .iter()
-            .map(|(name, ns)| (name.clone(), namespace_value(name, ns, true)))
+            .map(|(name, ns)| {
+                let mut value = bare_namespaces[name].clone();
+                if let Some(map) = value.as_object_mut() {
+                    let workloads = ns.workloads.iter().map(|(workload, values)| named(workload, &values.typed));
+                    map.insert("workloads".into(), Value::Object(workloads.collect()));
+                }
+                (name.clone(), value)
+            })
             .collect::<Map<_, _>>();
-        let bare_namespaces =
-            values.namespaces.iter().map(|(name, ns)| (name.clone(), namespace_value(name, ns, false))).collect();
         let namespace_names: Vec<&String> = values.namespaces.keys().collect();
         let mut shared = tera::Context::new();
         shared.insert("cluster", &cluster);
@@ -95,17 +102,13 @@ fn reset(context: &mut tera::Context) {
     }
 }
 
-fn namespace_value(name: &str, ns: &NamespaceValues, with_workloads: bool) -> Value {
+/// A namespace's values without its defaults and workloads.
+fn namespace_value(name: &str, ns: &NamespaceValues) -> Value {
     let mut value = json(&ns.namespace.typed);
     set_default_name(&mut value, name);
     if let Some(map) = value.as_object_mut() {
         map.remove("defaults");
         map.remove("workloads");
-        if with_workloads {
-            let workloads =
-                ns.workloads.iter().map(|(workload_name, workload)| named(workload_name, &workload.typed)).collect();
-            map.insert("workloads".into(), Value::Object(workloads));
-        }
     }
     value
 }
@@ -125,15 +128,18 @@ fn set_default_name(value: &mut Value, name: &str) {
 
 /// Serializes typed values and drops unset (null) keys.
 fn json<T: Serialize>(typed: &T) -> Value {
-    strip_nulls(serde_json::to_value(typed).unwrap_or(Value::Null))
+    let mut value = serde_json::to_value(typed).unwrap_or(Value::Null);
+    strip_nulls(&mut value);
+    value
 }
 
-fn strip_nulls(value: Value) -> Value {
+fn strip_nulls(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip_nulls(v))).collect())
+            map.retain(|_, child| !child.is_null());
+            map.values_mut().for_each(strip_nulls);
         }
-        Value::Array(items) => Value::Array(items.into_iter().map(strip_nulls).collect()),
-        other => other,
+        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
     }
 }
