@@ -29,7 +29,11 @@ KILN=$PWD/target/release/kiln
 
 # measure NAME EXPECTED_EXIT [--fresh] -- COMMAND...: runs COMMAND REPEAT
 # times and appends "NAME wall_ms cpu_ms rss_mb" to $WORK/results. With
-# --fresh, rendered/ of $REPO is deleted before every run (a first render).
+# --fresh, every run gets its own copy of $REPO's inputs, named @RUN in COMMAND (a first
+# render, into an empty rendered/); the copies are deleted only after the
+# last run, because deleting ten thousand files right before creating ten
+# thousand makes ext4's inode allocator scan for recently freed inodes, which
+# would measure the file system's bookkeeping rather than kiln.
 measure() {
     local name=$1 expected=$2 fresh=no
     shift 2
@@ -39,12 +43,18 @@ measure() {
     fi
     shift # --
     local best_wall='' best_cpu='' max_rss=0 status
-    for _ in $(seq "$REPEAT"); do
-        [ $fresh = yes ] && rm -rf "$REPO/rendered"
+    for run in $(seq "$REPEAT"); do
+        RUN=$REPO
+        if [ $fresh = yes ]; then
+            RUN=$WORK/fresh-$run
+            rm -rf "$RUN"
+            mkdir -p "$RUN"
+            cp -r "$REPO/values" "$REPO/templates" "$RUN/"
+        fi
         local start end
         start=$(date +%s%N)
         status=0
-        /usr/bin/time -f '%M %U %S' -o "$WORK/time.txt" "$@" >"$WORK/out.txt" 2>&1 || status=$?
+        /usr/bin/time -f '%M %U %S' -o "$WORK/time.txt" "${@/#@RUN/$RUN}" >"$WORK/out.txt" 2>&1 || status=$?
         end=$(date +%s%N)
         if [ "$status" != "$expected" ]; then
             echo "$name: exit $status, expected $expected" >&2
@@ -62,6 +72,7 @@ measure() {
         [ "$rss" -gt "$max_rss" ] && max_rss=$rss
     done
     echo "$name $best_wall $best_cpu $((max_rss / 1024))" >>"$WORK/results"
+    [ $fresh = no ] || rm -rf "$WORK"/fresh-*
 }
 
 # stamps: inode, mtime and path of every rendered file, to prove no rewrite.
@@ -73,8 +84,9 @@ stamps() {
 for size in $SIZES; do
     REPO=$WORK/cluster-$size
     python3 bench/gen.py --objects "$size" --out "$REPO" >/dev/null
-    measure "render/$size" 0 --fresh -- "$KILN" -C "$REPO" render
+    measure "render/$size" 0 --fresh -- "$KILN" -C @RUN render
     objects=$(awk '{ print $2 }' "$WORK/out.txt")
+    "$KILN" -C "$REPO" render >/dev/null
     files=$(find "$REPO/rendered" -type f | wc -l)
     echo "size $size: $objects objects, $files files" >>"$WORK/results"
     before=$(stamps)
