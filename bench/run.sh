@@ -50,6 +50,8 @@ measure() {
             rm -rf "$RUN"
             mkdir -p "$RUN"
             cp -r "$REPO/values" "$REPO/templates" "$RUN/"
+            # Flush the copy now, so its write-back does not stall the timed file creation.
+            sync
         fi
         local start end
         start=$(date +%s%N)
