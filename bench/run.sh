@@ -128,16 +128,23 @@ awk -v sizes="$SIZES" '
         print ""
         # Targets of the render engine issue.
         big = size[n]
+        split("render rerender diff", rendering, " ")
         if (big + 0 >= 10000) {
-            check("10,000 objects render <= 1500 ms", wall["render", big] <= 1500, wall["render", big] " ms")
-            check("10,000 objects peak RSS <= 300 MB", rss["render", big] <= 300, rss["render", big] " MB")
+            for (c = 1; c <= 3; c++) {
+                m = rendering[c]
+                check("10,000 objects, " label[m] " <= 1500 ms", wall[m, big] <= 1500, wall[m, big] " ms")
+                check("10,000 objects, " label[m] " peak RSS <= 300 MB", rss[m, big] <= 300, rss[m, big] " MB")
+            }
             ratio = wall["verify", big] / (wall["sha256sum", big] > 0 ? wall["sha256sum", big] : 1)
             check("verify within 1.5x of sha256sum -c", ratio <= 1.5, sprintf("%.2fx", ratio))
         }
         for (i = 2; i <= n; i++) {
-            if (size[i] == 10 * size[i - 1]) {
-                r = wall["render", size[i]] / (wall["render", size[i - 1]] > 0 ? wall["render", size[i - 1]] : 1)
-                check(sprintf("10x objects (%s -> %s) <= 11x time", size[i - 1], size[i]), r <= 11, sprintf("%.1fx", r))
+            if (size[i] != 10 * size[i - 1]) continue
+            for (c = 1; c <= 3; c++) {
+                m = rendering[c]
+                r = wall[m, size[i]] / (wall[m, size[i - 1]] > 0 ? wall[m, size[i - 1]] : 1)
+                what = sprintf("10x objects (%s -> %s), %s <= 11x time", size[i - 1], size[i], label[m])
+                check(what, r <= 11, sprintf("%.1fx", r))
             }
         }
     }
