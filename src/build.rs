@@ -1,12 +1,14 @@
 //! The whole render pipeline in memory: load values and templates, render,
-//! assemble the output tree. Every command that needs a tree starts here.
+//! assemble the output tree, then check what only the whole tree can show
+//! (HPA metrics against prometheus-adapter rules). Every command that needs a
+//! tree starts here.
 
 use crate::input::InputFiles;
 use crate::output::object::Object;
 use crate::output::tree::Tree;
 use crate::render::templates;
 use crate::values::{self, Values};
-use crate::{output, render, Result};
+use crate::{custom_metrics, output, render, Error, Result};
 
 pub struct Build {
     pub values: Values,
@@ -21,5 +23,7 @@ pub fn build(inputs: &InputFiles) -> Result<Build> {
     let templates = templates::load(inputs)?;
     let rendered = render::render(&templates, &values)?;
     let (objects, tree) = output::assemble(rendered, &inputs.hashes())?;
-    Ok(Build { values, objects, tree })
+    let build = Build { values, objects, tree };
+    Error::from_list(custom_metrics::check(&build))?;
+    Ok(build)
 }

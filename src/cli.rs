@@ -11,6 +11,8 @@ Examples:
   kiln render --diff          show what a render would change; exit 1 on drift
   kiln render --diff --stat   only the per-object summary
   kiln verify                 check rendered/ against SHA256SUMS and kiln.lock
+  kiln validate               schema and policy checks of every rendered object
+  kiln plan                   simulate scheduling on the declared nodes
   kiln diff --base origin/main   what this branch changes in the cluster, object by object
   kiln diff --base main --format markdown   the same as a pull-request comment
   kiln explain workload ai-system-gpu/reasoning-suite
@@ -49,6 +51,16 @@ pub enum Command {
     },
     /// Check rendered/ against SHA256SUMS and kiln.lock against values/ and templates/, without rendering
     Verify {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Check every rendered object against the Kubernetes/CRD schemas and kiln's policies. Exit 1 on errors
+    Validate {
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Simulate the scheduler on the declared nodes: steady state, HPA max, each rollout, each node lost
+    Plan {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },

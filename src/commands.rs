@@ -9,7 +9,7 @@ use crate::cli::{Arguments, Command, DiffFormat, Format};
 use crate::input::InputFiles;
 use crate::output::{disk, drift, verify, write};
 use crate::settings::Settings;
-use crate::{build, diff, explain, Outcome, Result};
+use crate::{build, diff, explain, plan, validate, Outcome, Result};
 
 /// Parses arguments, runs the command and prints errors; returns the exit code.
 pub fn main<I, T>(args: I) -> Outcome
@@ -39,6 +39,8 @@ fn execute(command: &Command, settings: &Settings) -> Result<Outcome> {
         Command::Render { diff: false, .. } => render(settings),
         Command::Render { diff: true, stat, format } => render_diff(settings, *stat, *format),
         Command::Verify { format } => verify(settings, *format),
+        Command::Validate { format } => validate(settings, *format),
+        Command::Plan { format } => plan(settings, *format),
         Command::Diff { base, head, merge_base, stat, format } => {
             let report = diff::diff(&settings.root, base, head.as_deref(), *merge_base)?;
             Ok(print_diff(&report, *stat, *format, settings.color))
@@ -63,6 +65,9 @@ fn exit_without_freeing<T>(value: T) {
 
 fn render(settings: &Settings) -> Result<Outcome> {
     let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
+    if !checks_pass(&build, "nothing was written") {
+        return Ok(Outcome::CheckFailed);
+    }
     let changes = write::write(&build.tree, &settings.rendered)?;
     for path in &changes.foreign {
         eprintln!("note: kept rendered/{path}, which kiln does not own");
@@ -81,6 +86,9 @@ fn render(settings: &Settings) -> Result<Outcome> {
 
 fn render_diff(settings: &Settings, stat: bool, format: Format) -> Result<Outcome> {
     let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
+    if !checks_pass(&build, "no diff was computed") {
+        return Ok(Outcome::CheckFailed);
+    }
     let on_disk = disk::read(&settings.rendered)?;
     let drift = drift::compare(&build.tree, &on_disk);
     match format {
@@ -108,6 +116,43 @@ fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
     let outcome = if report.ok() { Outcome::Ok } else { Outcome::CheckFailed };
     exit_without_freeing(on_disk);
     Ok(outcome)
+}
+
+/// Runs validation and the plan as part of a render: findings go to stderr;
+/// errors (schema, policy, a steady state that does not fit, a rollout that
+/// can never complete) fail the render, warnings do not.
+fn checks_pass(build: &build::Build, consequence: &str) -> bool {
+    let mut findings = validate::validate(build);
+    findings.extend(plan::plan(build).findings);
+    if findings.findings.is_empty() {
+        return true;
+    }
+    eprintln!("{}", findings.to_text());
+    if findings.has_errors() {
+        eprintln!("error: validation or plan found errors; {consequence} (see `kiln validate` and `kiln plan`)");
+        return false;
+    }
+    true
+}
+
+fn validate(settings: &Settings, format: Format) -> Result<Outcome> {
+    let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
+    let findings = validate::validate(&build);
+    match format {
+        Format::Json => print(&findings.to_json()),
+        Format::Text => print(&findings.to_text()),
+    }
+    Ok(if findings.has_errors() { Outcome::CheckFailed } else { Outcome::Ok })
+}
+
+fn plan(settings: &Settings, format: Format) -> Result<Outcome> {
+    let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
+    let plan = plan::plan(&build);
+    match format {
+        Format::Json => print(&plan.to_json()),
+        Format::Text => print(&plan.to_text()),
+    }
+    Ok(if plan.findings.has_errors() { Outcome::CheckFailed } else { Outcome::Ok })
 }
 
 fn print_diff(report: &diff::Report, stat: bool, format: DiffFormat, color: bool) -> Outcome {

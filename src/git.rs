@@ -67,7 +67,7 @@ impl Git {
                 // Without the trailing `/` git2 puts on it, for messages.
                 (workdir.components().collect(), prefix)
             }
-            None => (repo.path().to_path_buf(), PathBuf::new()),
+            None => (repo.path().components().collect(), PathBuf::new()),
         };
         Ok(Git { repo, path, prefix })
     }
@@ -278,6 +278,30 @@ mod tests {
         let head = git.resolve("HEAD").unwrap();
         assert_eq!(InputFiles::from_git(&git, &head).unwrap().files.len(), 2);
         assert!(git.rendered(&head).unwrap().is_empty());
+    }
+
+    #[test]
+    fn symbolic_links_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        std::fs::create_dir_all(dir.path().join("values")).unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", dir.path().join("values/cluster.yaml")).unwrap();
+        commit(&repo, &[("templates/x.yaml", "x\n")]);
+        let mut index = repo.index().unwrap();
+        index.add_path(Path::new("values/cluster.yaml")).unwrap();
+        index.write().unwrap();
+        commit(&repo, &[]);
+        let git = Git::open(dir.path()).unwrap();
+        let head = git.resolve("HEAD").unwrap();
+        let error = InputFiles::from_git(&git, &head).err().unwrap().to_string();
+        assert_eq!(
+            error,
+            format!(
+                "error: `values/cluster.yaml` is a symbolic link, which kiln cannot follow inside git (at HEAD)\n  \
+                 --> {}\n  = help: replace it with a regular file",
+                dir.path().display()
+            )
+        );
     }
 
     #[test]

@@ -5,9 +5,11 @@
 //!
 //! ```text
 //! values::load ─▶ values::merge ─▶ render ─▶ output::normalize ─▶ output::checksum
-//!      ─▶ output::tree ─▶ { output::write | output::drift | output::verify }
+//!      ─▶ output::tree ─▶ custom_metrics ─▶ { output::write | output::drift | output::verify }
 //! ```
 //!
+//! `custom_metrics` checks the assembled objects: every HPA metric must be
+//! served by a rendered prometheus-adapter rule.
 //! `diff` compares two git revisions object by object (`kiln diff`), reading
 //! them through `git`, the only module that touches git2.
 //!
@@ -18,17 +20,22 @@
 pub mod build;
 pub mod cli;
 pub mod commands;
+pub mod custom_metrics;
 pub mod diagnostic;
 pub mod diff;
 pub mod error;
 pub mod explain;
+pub mod finding;
 pub mod fsutil;
 pub mod git;
 pub mod input;
+pub mod kube;
 pub mod output;
 pub mod parallel;
+pub mod plan;
 pub mod render;
 pub mod settings;
+pub mod validate;
 pub mod values;
 
 pub use error::{Error, Result};

@@ -19,7 +19,9 @@ fn explain_other_scopes() {
     repo.kiln(&["explain", "node", "n1"]).code(0).stdout(
         r#"name = "n1"    # values/nodes/n1.yaml:1:1
 role = "server"    # values/nodes/n1.yaml:2:1
-labels.gpu = "true"    # values/nodes/n1.yaml:4:3"#,
+labels.gpu = "true"    # values/nodes/n1.yaml:4:3
+capacity.cpu = "4"    # values/nodes/n1.yaml:6:3
+capacity.memory = "8Gi"    # values/nodes/n1.yaml:7:3"#,
     );
     let run = repo.kiln(&["explain", "cluster"]);
     run.code(0);

@@ -94,7 +94,7 @@ kiln diff HEAD ({}) → the working tree
     ~ spec.replicas
     ~ spec.template.metadata.annotations[\"checksum/configmap-web-env\"]
 drift gate: head's rendered/ is what its inputs render to
-changes: 0 added, 0 removed, 2 changed, 1 unchanged, 0 moved
+changes: 0 added, 0 removed, 2 changed, 3 unchanged, 0 moved
 ",
         short(&base)
     );
@@ -115,7 +115,7 @@ fn no_change_exits_zero() {
         "\
 kiln diff HEAD ({}) → the working tree
 drift gate: head's rendered/ is what its inputs render to
-no changes: 0 added, 0 removed, 0 changed, 3 unchanged, 0 moved",
+no changes: 0 added, 0 removed, 0 changed, 5 unchanged, 0 moved",
         short(&base)
     ));
 }
@@ -134,7 +134,7 @@ kiln diff HEAD~1 ({}) → HEAD ({})
 + Deployment.apps apps/api
 - Deployment.apps apps/web
 drift gate: head's rendered/ is what its inputs render to
-changes: 2 added, 2 removed, 0 changed, 1 unchanged, 0 moved",
+changes: 2 added, 2 removed, 0 changed, 3 unchanged, 0 moved",
         short(&base),
         short(&head)
     ));
@@ -164,7 +164,7 @@ kiln diff merge base of mainline and HEAD ({}) → the working tree
 ~ Deployment.apps apps/web
     ~ spec.replicas
 drift gate: head's rendered/ is what its inputs render to
-changes: 0 added, 0 removed, 1 changed, 2 unchanged, 0 moved",
+changes: 0 added, 0 removed, 1 changed, 4 unchanged, 0 moved",
         short(&base)
     ));
 }
@@ -182,9 +182,34 @@ kiln diff HEAD ({}) → the working tree
 = ConfigMap apps/web-env  (unchanged; template templates/workloads/deployment.yaml → templates/workloads/web.yaml)
 = Deployment.apps apps/web  (unchanged; template templates/workloads/deployment.yaml → templates/workloads/web.yaml)
 drift gate: head's rendered/ is what its inputs render to
-no changes: 0 added, 0 removed, 0 changed, 1 unchanged, 2 moved",
+no changes: 0 added, 0 removed, 0 changed, 3 unchanged, 2 moved",
         short(&base)
     ));
+    let json = repo.kiln(&["diff", "--base", "HEAD", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        json["moved"][1],
+        serde_json::json!({
+            "object": {"group": "apps", "kind": "Deployment", "namespace": "apps", "name": "web"},
+            "display": "Deployment.apps apps/web",
+            "basePath": "namespaces/apps/deployment-web.yaml",
+            "headPath": "namespaces/apps/deployment-web.yaml",
+            "baseSource": "templates/workloads/deployment.yaml",
+            "headSource": "templates/workloads/web.yaml"
+        })
+    );
+    let markdown = repo.kiln(&["diff", "--base", "HEAD", "--format", "markdown"]);
+    markdown.code(0);
+    assert!(
+        markdown.stdout.contains(
+            "**No change to the cluster**: 0 added · 0 removed · 0 changed · 3 unchanged · 2 moved\n\n\
+             | | Object | Changed fields |\n|---|---|---|\n\
+             | ↪️ moved | `ConfigMap apps/web-env` | unchanged; template `templates/workloads/deployment.yaml` → `templates/workloads/web.yaml` |\n"
+        ),
+        "{}",
+        markdown.stdout
+    );
+    assert!(!markdown.stdout.contains("<details>"));
 }
 
 /// Changes the sealed password and adds a token; returns the repo.
@@ -276,7 +301,7 @@ fn json_schema() {
     assert_eq!(json["fallback"], serde_json::Value::Null);
     assert_eq!(
         json["summary"],
-        serde_json::json!({"added": 0, "removed": 0, "changed": 3, "unchanged": 0, "moved": 0})
+        serde_json::json!({"added": 0, "removed": 0, "changed": 3, "unchanged": 2, "moved": 0})
     );
     let changes = json["changes"].as_array().unwrap();
     let displays: Vec<&str> = changes.iter().map(|change| change["display"].as_str().unwrap()).collect();
@@ -329,7 +354,7 @@ fn markdown_comment() {
 <!-- kiln diff -->
 ### kiln diff: `HEAD` (`{}`) → the working tree
 
-**5 objects and files change**: 2 added · 2 removed · 1 changed · 0 unchanged · 0 moved
+**5 objects and files change**: 2 added · 2 removed · 1 changed · 2 unchanged · 0 moved
 
 | | Object | Changed fields |
 |---|---|---|
@@ -449,7 +474,7 @@ drift gate: head's rendered/ is not what its inputs render to (0 to add, 4 to ch
     ~ rendered/kiln.lock
     ~ rendered/namespaces/apps/configmap-web-env.yaml
     ~ rendered/namespaces/apps/deployment-web.yaml
-changes: 0 added, 0 removed, 2 changed, 1 unchanged, 0 moved",
+changes: 0 added, 0 removed, 2 changed, 3 unchanged, 0 moved",
         short(&base)
     ));
 }
@@ -487,6 +512,65 @@ fn colour_only_when_asked() {
     let coloured = repo.kiln(&["--color", "always", "diff", "--base", "HEAD"]);
     assert!(coloured.stdout.contains("\x1b[33m~ ConfigMap apps/web-env\x1b[0m"), "{}", coloured.stdout);
     assert!(coloured.stdout.contains("\x1b[32m+  MODE: dev\x1b[0m"), "{}", coloured.stdout);
+}
+
+#[test]
+fn merge_base_of_unrelated_histories() {
+    let (repo, git, _base) = base();
+    let head = git.repo.head().unwrap().peel_to_commit().unwrap();
+    let signature = Signature::new("kiln", "kiln@example.com", &Time::new(1_700_000_000, 0)).unwrap();
+    git.repo
+        .commit(Some("refs/heads/orphan"), &signature, &signature, "unrelated", &head.tree().unwrap(), &[])
+        .unwrap();
+    repo.kiln(&["diff", "--base", "orphan", "--merge-base"]).code(2).stdout("").stderr(
+        "\
+error: `orphan` and `HEAD` have no common ancestor
+  --> <repo>
+  = help: compare with `orphan` itself: drop `--merge-base`",
+    );
+}
+
+#[test]
+fn bare_clone_needs_a_head_revision() {
+    let (repo, git, base) = base();
+    edit(&repo, "values/namespaces/apps.yaml", "MODE: prod", "MODE: dev");
+    repo.kiln(&["render"]).code(0);
+    let head = git.commit("second");
+    let mirror = tempfile::tempdir().unwrap();
+    let bare = mirror.path().join("cluster.git");
+    git2::build::RepoBuilder::new().bare(true).clone(repo.path().to_str().unwrap(), &bare).unwrap();
+    let kiln = |args: &[&str]| {
+        std::process::Command::new(crate::harness::KILN)
+            .arg("-C")
+            .arg(&bare)
+            .args(args)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let output = kiln(&["diff", "--base", "HEAD~1"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim_end(),
+        format!("error: `{}` is a bare repository without a working tree; pass `--head <rev>`", bare.display())
+    );
+    let output = kiln(&["diff", "--base", "HEAD~1", "--head", "HEAD", "--stat"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim_end(),
+        format!(
+            "\
+kiln diff HEAD~1 ({}) → HEAD ({})
+~ ConfigMap apps/web-env
+    ~ data.MODE
+~ Deployment.apps apps/web
+    ~ spec.template.metadata.annotations[\"checksum/configmap-web-env\"]
+drift gate: head's rendered/ is what its inputs render to
+changes: 0 added, 0 removed, 2 changed, 3 unchanged, 0 moved",
+            short(&base),
+            short(&head)
+        )
+    );
 }
 
 #[test]

@@ -25,13 +25,15 @@ impl Repo {
         Repo { dir: tempfile::tempdir().expect("temp dir") }
     }
 
-    /// A minimal valid repository: one node, one namespace, one workload.
+    /// A minimal valid repository: one node, one namespace, one workload,
+    /// passing `kiln validate` and `kiln plan`.
     pub fn minimal() -> Repo {
         Repo::new()
             .file("values/cluster.yaml", MINIMAL_CLUSTER)
-            .file("values/nodes/n1.yaml", "name: n1\nrole: server\nlabels:\n  gpu: \"true\"\n")
+            .file("values/nodes/n1.yaml", MINIMAL_NODE)
             .file("values/namespaces/apps.yaml", MINIMAL_NAMESPACE)
             .file("templates/workloads/deployment.yaml", MINIMAL_TEMPLATE)
+            .file("templates/namespaces/network-policy.yaml", MINIMAL_NETWORK_POLICY)
     }
 
     /// A repository holding the `values/` and `templates/` of `tests/fixtures/<name>`,
@@ -192,6 +194,16 @@ defaults:
     replicas: 1
 ";
 
+pub const MINIMAL_NODE: &str = "\
+name: n1
+role: server
+labels:
+  gpu: \"true\"
+capacity:
+  cpu: \"4\"
+  memory: 8Gi
+";
+
 pub const MINIMAL_NAMESPACE: &str = "\
 name: apps
 workloads:
@@ -225,4 +237,33 @@ spec:
         - name: app
           image: {{ workload.image | required(path=\"workload.image\") }}
           envFrom: [{configMapRef: {name: {{ workload.name }}-env}}]
+          resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 128Mi}}
+          securityContext:
+            runAsNonRoot: true
+            allowPrivilegeEscalation: false
+            capabilities: {drop: [ALL]}
+            seccompProfile: {type: RuntimeDefault}
+";
+
+/// Default-deny plus DNS egress, which `namespace-network-policy` requires.
+pub const MINIMAL_NETWORK_POLICY: &str = "\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: default-deny
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: allow-dns
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+    - ports:
+        - {port: 53, protocol: UDP}
+        - {port: 53, protocol: TCP}
 ";

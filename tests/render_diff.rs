@@ -163,7 +163,9 @@ fn nothing_rendered_yet_is_all_drift() {
 + rendered/kiln.lock
 + ConfigMap apps/web-env  (rendered/namespaces/apps/configmap-web-env.yaml)
 + Deployment.apps apps/web  (rendered/namespaces/apps/deployment-web.yaml)
-drift: 4 added, 0 changed, 0 removed",
++ NetworkPolicy.networking.k8s.io apps/allow-dns  (rendered/namespaces/apps/networkpolicy-allow-dns.yaml)
++ NetworkPolicy.networking.k8s.io apps/default-deny  (rendered/namespaces/apps/networkpolicy-default-deny.yaml)
+drift: 6 added, 0 changed, 0 removed",
     );
     assert!(!repo.exists("rendered"), "--diff never writes");
 }

@@ -17,7 +17,7 @@ fn fresh_render_verifies() {
         .kiln(&["verify"])
         .code(0)
         .stderr("")
-        .stdout("verified: 3 files match SHA256SUMS and the lock matches the inputs");
+        .stdout("verified: 5 files match SHA256SUMS and the lock matches the inputs");
 }
 
 #[test]
@@ -126,7 +126,7 @@ input changed since the last render: values/nodes/n1.yaml
   "staleInputs": [
     "values/nodes/n1.yaml"
   ],
-  "filesChecked": 2
+  "filesChecked": 4
 }"#,
     );
 }

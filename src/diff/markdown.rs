@@ -67,12 +67,11 @@ fn markdown_within(report: &Report, limit: usize) -> String {
     }
     let mut out = summary;
     if shortened + omitted > 0 {
-        let base = report.base.rev.as_deref().unwrap_or("<rev>");
         let _ = write!(
             out,
             "> [!NOTE]\n> To fit GitHub's 65,536-character comment limit the largest diffs were cut first: {shortened} \
-             shortened, {omitted} left out. Run `kiln diff --base {}` locally to see them all.\n\n",
-            inline(&shorten(base, 200))
+             shortened, {omitted} left out. Run {} locally to see them all.\n\n",
+            inline(&command(report, ""))
         );
     }
     out.push_str(&diffs);
@@ -178,15 +177,24 @@ fn summary(report: &Report, detail: Detail) -> String {
         Detail::Totals => {}
     }
     if !matches!(detail, Detail::Fields(_)) {
-        let base = report.base.rev.as_deref().unwrap_or("<rev>");
         let _ = writeln!(
             out,
-            "\nToo many changes to list every field here; run `kiln diff --base {} --format json` for all of them.",
-            inline(&shorten(base, 200))
+            "\nToo many changes to list every field here; run {} for all of them.",
+            inline(&command(report, " --format json"))
         );
     }
     out.push('\n');
     out
+}
+
+/// The command that repeats this comparison, by commit id (also right for `--merge-base`).
+fn command(report: &Report, options: &str) -> String {
+    let short = |side: &super::SideInfo| side.commit.as_deref().map(|commit| commit[..7.min(commit.len())].to_string());
+    let base = short(&report.base).unwrap_or_else(|| "<rev>".into());
+    match short(&report.head) {
+        Some(head) => format!("kiln diff --base {base} --head {head}{options}"),
+        None => format!("kiln diff --base {base}{options}"),
+    }
 }
 
 fn kind_of(object: &super::ObjectRef) -> String {
@@ -391,6 +399,44 @@ mod tests {
     fn inline_code_survives_backticks_and_pipes() {
         assert_eq!(inline("a|b"), "`a\\|b`");
         assert_eq!(inline("unknown key `x`"), "`` unknown key `x` ``");
+    }
+
+    #[test]
+    fn drift_lists_ten_files_then_counts_the_rest() {
+        let mut report = report(Vec::new());
+        report.drift = DriftGate {
+            in_sync: false,
+            changed: (0..15).map(|i| format!("namespaces/apps/f{i:02}.yaml")).collect(),
+            ..DriftGate::default()
+        };
+        let text = markdown(&report);
+        assert!(text.contains("**No change to the cluster**"), "{text}");
+        assert!(
+            text.contains(
+                "> [!CAUTION]\n> **Drift:** head's committed `rendered/` is not what its inputs render to: \
+                 `~ rendered/namespaces/apps/f00.yaml`, "
+            ),
+            "{text}"
+        );
+        assert!(text.contains("`~ rendered/namespaces/apps/f09.yaml`, and 5 more. Run `kiln render`"), "{text}");
+        assert!(!text.contains("f10.yaml"));
+    }
+
+    #[test]
+    fn thousands_of_objects_are_summarised_per_kind() {
+        let changes: Vec<Change> = (0..3_000).map(|i| change(&format!("c{i}"), 2)).collect();
+        let text = markdown(&report(changes));
+        assert!(text.len() <= LIMIT, "{}", text.len());
+        assert!(text.contains("**3000 objects and files change**"), "{}", &text[..400]);
+        assert!(
+            text.contains("| | Kind | Objects |\n|---|---|---|\n| 🟡 changed | `ConfigMap` | 3000 |\n"),
+            "{}",
+            &text[..600]
+        );
+        assert!(
+            text.contains("run `kiln diff --base 0123456 --head 0123456 --format json` for all of them."),
+            "{text}"
+        );
     }
 
     #[test]

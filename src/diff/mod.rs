@@ -17,7 +17,7 @@ pub mod secret;
 pub mod side;
 pub mod text;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use similar::TextDiff;
@@ -215,7 +215,10 @@ pub fn diff(root: &Path, base: &str, head: Option<&str>, merge_base: bool) -> Re
             .then(|| scope.spawn(move || base_inputs.and_then(|inputs| build::build(&inputs)).map(Side::from_build)));
         let head_build = build::build(&head_inputs)?;
         let head_rendered = match &head_revision {
-            Some(revision) => disk::from_files(&Path::new(&revision.name).join(RENDERED_DIR), git.rendered(revision)?)?,
+            // Named `<rev>:rendered` in messages, as git names a tree of a revision.
+            Some(revision) => {
+                disk::from_files(&PathBuf::from(format!("{}:{RENDERED_DIR}", revision.name)), git.rendered(revision)?)?
+            }
             None => disk::read(&root.join(RENDERED_DIR))?,
         };
         let drift = drift_gate(&head_build, &head_rendered);

@@ -13,19 +13,40 @@ use crate::render::filters::hex;
 
 /// Annotates pod templates in place.
 pub fn annotate(objects: &mut [Object]) {
+    // Digest only what some pod references: large config nobody mounts (Grafana
+    // dashboards) would otherwise cost a canonical serialization each.
+    let mut referenced: BTreeSet<(String, &'static str, String)> = BTreeSet::new();
+    for object in objects.iter() {
+        let (Some(namespace), Some(template)) =
+            (&object.identity.namespace, pod_template_ref(&object.value, &object.identity.kind))
+        else {
+            continue;
+        };
+        for (kind, name) in references(template.get("spec").unwrap_or(&Value::Null)) {
+            referenced.insert((namespace.clone(), kind, name));
+        }
+    }
     let mut digests: BTreeMap<(String, &'static str, String), String> = BTreeMap::new();
     for object in objects.iter() {
         let Some(namespace) = &object.identity.namespace else {
             continue;
         };
-        let (kind, content) = match object.identity.kind.as_str() {
-            "ConfigMap" => ("configmap", pick(&object.value, &["data", "binaryData"])),
-            "Secret" => ("secret", pick(&object.value, &["data", "stringData", "type"])),
-            "SealedSecret" => ("secret", object.value.get("spec").cloned().unwrap_or(Value::Null)),
+        let kind = match object.identity.kind.as_str() {
+            "ConfigMap" => "configmap",
+            "Secret" | "SealedSecret" => "secret",
             _ => continue,
         };
+        let key = (namespace.clone(), kind, object.identity.name.clone());
+        if !referenced.contains(&key) {
+            continue;
+        }
+        let content = match object.identity.kind.as_str() {
+            "ConfigMap" => pick(&object.value, &["data", "binaryData"]),
+            "Secret" => pick(&object.value, &["data", "stringData", "type"]),
+            _ => object.value.get("spec").cloned().unwrap_or(Value::Null),
+        };
         let digest = hex(&Sha256::digest(canonical::to_yaml(&canonical::order(content)).as_bytes()));
-        digests.insert((namespace.clone(), kind, object.identity.name.clone()), digest);
+        digests.insert(key, digest);
     }
     for object in objects.iter_mut() {
         let Some(namespace) = object.identity.namespace.clone() else {
@@ -68,6 +89,16 @@ fn pick(value: &Value, keys: &[&str]) -> Value {
         }
     }
     Value::Mapping(out)
+}
+
+/// The pod template of a workload kind, if it has one (read-only).
+fn pod_template_ref<'v>(value: &'v Value, kind: &str) -> Option<&'v Value> {
+    let spec = value.get("spec")?;
+    match kind {
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "Job" => spec.get("template"),
+        "CronJob" => spec.get("jobTemplate")?.get("spec")?.get("template"),
+        _ => None,
+    }
 }
 
 /// The pod template of a workload kind, if it has one.

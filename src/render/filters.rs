@@ -1,7 +1,7 @@
-//! Template filters Helm users reach for: `to_yaml`, `to_json`, `indent`,
-//! `nindent`, `quote`, `b64encode`, `b64decode`, `sha256`, `required` and
-//! `merge`, plus the `dict` function. (`default` is Tera's own.) All are pure,
-//! so output stays deterministic.
+//! Template filters Helm users reach for: `to_yaml`, `from_yaml`, `to_json`,
+//! `indent`, `nindent`, `quote`, `b64encode`, `b64decode`, `sha256`,
+//! `required` and `merge`, plus the `dict` function. (`default` is Tera's
+//! own.) All are pure, so output stays deterministic.
 
 use std::collections::HashMap;
 
@@ -12,6 +12,7 @@ use tera::{Error, Result, Tera};
 
 pub fn register(tera: &mut Tera) {
     tera.register_filter("to_yaml", to_yaml);
+    tera.register_filter("from_yaml", from_yaml);
     tera.register_filter("to_json", to_json);
     tera.register_filter("indent", indent);
     tera.register_filter("nindent", nindent);
@@ -40,9 +41,22 @@ fn to_yaml(value: &Value, _: &Args) -> Result<Value> {
     Ok(Value::String(text.trim_end_matches('\n').to_string()))
 }
 
-/// Compact JSON text of a value.
-fn to_json(value: &Value, _: &Args) -> Result<Value> {
-    serde_json::to_string(value).map(Value::String).map_err(|error| Error::msg(format!("to_json: {error}")))
+/// Parses YAML text (e.g. a macro's output) into a value, so it can be merged
+/// or turned into JSON; empty text is null.
+fn from_yaml(value: &Value, _: &Args) -> Result<Value> {
+    let text = text_of(value);
+    serde_yaml::from_str::<Value>(&text).map_err(|error| Error::msg(format!("from_yaml: {error}")))
+}
+
+/// JSON text of a value: compact, or indented with `pretty=true` (for JSON
+/// documents such as Grafana dashboards that people read in diffs).
+fn to_json(value: &Value, args: &Args) -> Result<Value> {
+    let text = if args.get("pretty").and_then(Value::as_bool).unwrap_or(false) {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    };
+    text.map(Value::String).map_err(|error| Error::msg(format!("to_json: {error}")))
 }
 
 fn width(args: &Args, filter: &str) -> Result<Option<usize>> {
@@ -131,20 +145,35 @@ fn required(value: &Value, args: &Args) -> Result<Value> {
     Err(Error::msg(format!("required value `{path}` is missing or empty; set it in values")))
 }
 
-/// Shallow merge of two mappings; keys of `with` win. A missing side (null or
-/// `false`, as `default(value=false)` gives) counts as empty.
+/// Merge of two mappings; keys of `with` win. A missing side (null or
+/// `false`, as `default(value=false)` gives) counts as empty. With
+/// `deep=true` nested mappings merge key by key (Helm's values semantics);
+/// lists and scalars are replaced whole.
 fn merge(value: &Value, args: &Args) -> Result<Value> {
     let mut merged = match value {
         Value::Object(map) => map.clone(),
         Value::Null | Value::Bool(false) => serde_json::Map::new(),
         other => return Err(Error::msg(format!("merge: expected a mapping, got {other}"))),
     };
+    let deep = args.get("deep").and_then(Value::as_bool).unwrap_or(false);
     match args.get("with") {
+        Some(Value::Object(map)) if deep => deep_merge(&mut merged, map),
         Some(Value::Object(map)) => merged.extend(map.iter().map(|(k, v)| (k.clone(), v.clone()))),
         Some(Value::Null | Value::Bool(false)) | None => {}
         Some(other) => return Err(Error::msg(format!("merge: `with` must be a mapping, got {other}"))),
     }
     Ok(Value::Object(merged))
+}
+
+fn deep_merge(into: &mut serde_json::Map<String, Value>, from: &serde_json::Map<String, Value>) {
+    for (key, value) in from {
+        match (into.get_mut(key), value) {
+            (Some(Value::Object(existing)), Value::Object(incoming)) => deep_merge(existing, incoming),
+            _ => {
+                into.insert(key.clone(), value.clone());
+            }
+        }
+    }
 }
 
 /// A one-entry mapping, for keys such as `kubernetes.io/hostname` that cannot
@@ -216,6 +245,27 @@ mod tests {
         assert_eq!(merge(&Value::Null, &Args::new()).unwrap(), json!({}));
         let entry = dict(&args(&[("key", json!("kubernetes.io/hostname")), ("value", json!("pc2"))])).unwrap();
         assert_eq!(entry, json!({"kubernetes.io/hostname": "pc2"}));
+    }
+
+    #[test]
+    fn deep_merge_merges_nested_mappings_and_replaces_lists() {
+        let base = json!({"a": {"x": 1, "y": [1, 2]}, "b": 1});
+        let with = json!({"a": {"y": [3], "z": 2}});
+        let merged = merge(&base, &args(&[("with", with.clone()), ("deep", json!(true))])).unwrap();
+        assert_eq!(merged, json!({"a": {"x": 1, "y": [3], "z": 2}, "b": 1}));
+        let shallow = merge(&base, &args(&[("with", with)])).unwrap();
+        assert_eq!(shallow, json!({"a": {"y": [3], "z": 2}, "b": 1}));
+    }
+
+    #[test]
+    fn from_yaml_parses_text_and_to_json_pretty_prints() {
+        let value = from_yaml(&json!("a:\n  - 1\nb: x\n"), &Args::new()).unwrap();
+        assert_eq!(value, json!({"a": [1], "b": "x"}));
+        assert_eq!(from_yaml(&json!(""), &Args::new()).unwrap(), Value::Null);
+        let error = from_yaml(&json!("a: [1"), &Args::new()).unwrap_err();
+        assert!(error.to_string().starts_with("from_yaml: "), "{error}");
+        let pretty = to_json(&json!({"a": 1}), &args(&[("pretty", json!(true))])).unwrap();
+        assert_eq!(pretty, json!("{\n  \"a\": 1\n}"));
     }
 
     #[test]

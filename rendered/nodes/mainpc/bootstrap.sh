@@ -1,7 +1,7 @@
 #!/bin/sh
 # Source: templates/nodes/bootstrap.yaml
 # Values: values/cluster.yaml, values/nodes/mainpc.yaml
-# Installs k3s v1.31.4+k3s1 on mainpc (server) from this rendered
+# Installs k3s v1.31.7+k3s1 on mainpc (server) from this rendered
 # directory. Run as root from a checkout of the repository:
 #   sudo sh rendered/nodes/mainpc/bootstrap.sh
 # Prerequisites: NVIDIA driver and nvidia-container-toolkit installed (k3s detects
@@ -21,9 +21,9 @@ install -d -m 0700 /var/lib/rancher/k3s/server/manifests
 for manifest in "$here"/manifests/*.yaml; do
   install -m 0600 "$manifest" /var/lib/rancher/k3s/server/manifests/kiln-"$(basename "$manifest")"
 done
-if ! command -v k3s >/dev/null || ! k3s --version | grep -q "v1.31.4+k3s1"; then
-  curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION="v1.31.4+k3s1" INSTALL_K3S_EXEC="server" sh -s -
+if ! command -v k3s >/dev/null || ! k3s --version | grep -q "v1.31.7+k3s1"; then
+  curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION="v1.31.7+k3s1" INSTALL_K3S_EXEC="server" sh -s -
 else
   systemctl restart k3s
 fi
-echo "k3s v1.31.4+k3s1 running on mainpc as server"
+echo "k3s v1.31.7+k3s1 running on mainpc as server"

@@ -1,0 +1,554 @@
+//! Plan stage: simulates the scheduler over the declared nodes with what is
+//! rendered, in four kinds of scenario — steady state, every HPA at
+//! `maxReplicas`, each Deployment/StatefulSet rolling out alone, and each node
+//! lost in turn — and reports a per-node table and per-workload verdicts.
+//! Steady state not fitting and rollouts that can never complete are errors;
+//! HPA-max and node-loss shortfalls are warnings. Entry point: [`plan`].
+
+pub mod nodes;
+pub mod report;
+pub mod resources;
+pub mod schedule;
+pub mod workloads;
+
+use serde::Serialize;
+
+use crate::build::Build;
+use crate::finding::{plural, Finding, Findings, Locator, Severity};
+use nodes::Node;
+use resources::Amount;
+use schedule::{explain, Cluster, State, WhyNot};
+use workloads::{Kind, Strategy, Workload};
+
+pub const STEADY: &str = "plan-steady";
+pub const HPA_MAX: &str = "plan-hpa-max";
+pub const ROLLOUT: &str = "plan-rollout";
+pub const NODE_LOSS: &str = "plan-node-loss";
+
+/// The whole simulation.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    pub nodes: Vec<Node>,
+    pub scenarios: Vec<Scenario>,
+    pub findings: Findings,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Scenario {
+    /// `steady`, `hpa-max`, `rollout`, `node-loss`.
+    pub kind: &'static str,
+    pub title: String,
+    pub ok: bool,
+    pub verdict: String,
+    /// Requested per node; for rollouts the peak during the rollout.
+    pub nodes: Vec<NodeUsage>,
+    pub workloads: Vec<Verdict>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeUsage {
+    pub node: String,
+    pub lost: bool,
+    pub allocatable: Amount,
+    pub requested: Amount,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verdict {
+    pub workload: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// Simulates every scenario for the build.
+pub fn plan(build: &Build) -> Plan {
+    let nodes = nodes::nodes(&build.values);
+    let workloads = workloads::workloads(build);
+    let locator = Locator::new(build);
+    let cluster = Cluster::new(&nodes, &workloads);
+    let mut simulation =
+        Simulation { cluster: &cluster, locator: &locator, findings: Vec::new(), scenarios: Vec::new() };
+    let (mut state, pins, fits) = simulation.steady();
+    simulation.hpa_max(&mut state, &pins);
+    for (index, fits) in fits.iter().enumerate() {
+        simulation.rollout(&mut state, &pins, index, *fits);
+    }
+    // Losing the only node is losing the cluster; there is nothing to learn.
+    if nodes.len() > 1 {
+        for node in 0..nodes.len() {
+            simulation.node_loss(&mut state, &pins, node);
+        }
+    }
+    let Simulation { findings, scenarios, .. } = simulation;
+    Plan { nodes, scenarios, findings: Findings::new(findings) }
+}
+
+/// Where the pods of a workload with node-local volumes must stay.
+enum Pin {
+    None,
+    /// Every pod shares the volume on this node.
+    All(usize),
+    /// Pod `i` (StatefulSet ordinal) keeps the volume on `nodes[i]`.
+    PerPod(Vec<usize>),
+}
+
+impl Pin {
+    fn for_pod(&self, ordinal: usize) -> Option<usize> {
+        match self {
+            Pin::None => None,
+            Pin::All(node) => Some(*node),
+            Pin::PerPod(nodes) => nodes.get(ordinal).copied(),
+        }
+    }
+}
+
+struct Simulation<'a> {
+    cluster: &'a Cluster<'a>,
+    locator: &'a Locator<'a>,
+    findings: Vec<Finding>,
+    scenarios: Vec<Scenario>,
+}
+
+impl<'a> Simulation<'a> {
+    fn workload(&self, index: usize) -> &'a Workload<'a> {
+        let cluster: &'a Cluster<'a> = self.cluster;
+        &cluster.workloads[index]
+    }
+
+    fn usage(&self, state: &State) -> Vec<NodeUsage> {
+        self.cluster
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(index, node)| NodeUsage {
+                node: node.name.clone(),
+                lost: state.down[index],
+                allocatable: node.allocatable,
+                requested: state.used[index],
+            })
+            .collect()
+    }
+
+    fn placed(&self, state: &State, workload: usize) -> String {
+        let mut counts: Vec<(String, usize)> = Vec::new();
+        for &node in &state.pods[workload] {
+            let name = &self.cluster.nodes[node].name;
+            match counts.iter_mut().find(|(n, _)| n == name) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((name.clone(), 1)),
+            }
+        }
+        counts.sort();
+        counts.iter().map(|(node, count)| format!("{count} on {node}")).collect::<Vec<_>>().join(", ")
+    }
+
+    fn finding(&self, workload: usize, id: &str, severity: Severity, path: &str, message: String) -> Finding {
+        self.locator.finding(self.workload(workload).object, id, severity, path, message)
+    }
+
+    /// Every workload at its minimum; returns the state, volume pins and which workloads fit.
+    fn steady(&mut self) -> (State, Vec<Pin>, Vec<bool>) {
+        let cluster = self.cluster;
+        let mut state = State::new(cluster.nodes.len(), cluster.workloads.len());
+        let mut pending: Vec<(usize, WhyNot)> = vec![(0, Vec::new()); cluster.workloads.len()];
+        let mut wanted = vec![0usize; cluster.workloads.len()];
+        for &index in &cluster.order {
+            let workload = self.workload(index);
+            if workload.kind == Kind::DaemonSet {
+                let eligible: Vec<usize> = cluster.eligible(index).collect();
+                wanted[index] = eligible.len();
+                for node in eligible {
+                    if let Err(why) = cluster.place(&mut state, index, Some(node)) {
+                        let only: WhyNot =
+                            why.into_iter().filter(|(name, _)| *name == cluster.nodes[node].name).collect();
+                        pending[index].0 += 1;
+                        pending[index].1.extend(only);
+                    }
+                }
+                continue;
+            }
+            wanted[index] = workload.replicas as usize;
+            for _ in 0..workload.replicas {
+                if let Err(why) = cluster.place(&mut state, index, None) {
+                    pending[index] = (pending[index].0 + 1, why);
+                }
+            }
+        }
+        let mut verdicts = Vec::new();
+        let mut fits = Vec::new();
+        for (index, workload) in cluster.workloads.iter().enumerate() {
+            let (missing, why) = &pending[index];
+            fits.push(*missing == 0);
+            let placed = self.placed(&state, index);
+            if *missing == 0 {
+                let detail = if wanted[index] == 0 { "no pods".to_string() } else { placed };
+                verdicts.push(Verdict { workload: workload.describe(), ok: true, detail });
+                continue;
+            }
+            let message =
+                format!("{missing} of {} pods cannot be scheduled in steady state: {}", wanted[index], explain(why));
+            let template =
+                crate::kube::PodTemplate::of(workload.object).map(|t| t.path.to_string()).unwrap_or_default();
+            self.findings.push(
+                self.finding(index, STEADY, Severity::Error, &template, message.clone()).with_help(
+                    "lower its requests or replicas, relax its node selection, or declare more node capacity",
+                ),
+            );
+            verdicts.push(Verdict { workload: workload.describe(), ok: false, detail: message });
+        }
+        let failing = fits.iter().filter(|ok| !**ok).count();
+        self.scenarios.push(Scenario {
+            kind: "steady",
+            title: "steady state".into(),
+            ok: failing == 0,
+            verdict: if failing == 0 {
+                "fits".into()
+            } else {
+                format!("{failing} {} not fit", plural(failing, "workload does", "workloads do"))
+            },
+            nodes: self.usage(&state),
+            workloads: verdicts,
+        });
+        let pins = cluster
+            .workloads
+            .iter()
+            .enumerate()
+            .map(|(index, workload)| match (workload.local_claims.is_empty(), workload.kind) {
+                (true, _) => Pin::None,
+                (false, Kind::StatefulSet) => Pin::PerPod(state.pods[index].clone()),
+                (false, _) => state.pods[index].first().map_or(Pin::None, |node| Pin::All(*node)),
+            })
+            .collect();
+        (state, pins, fits)
+    }
+
+    fn hpa_max(&mut self, state: &mut State, pins: &[Pin]) {
+        let cluster = self.cluster;
+        let mark = state.mark();
+        let mut verdicts = Vec::new();
+        let mut short = 0;
+        for &index in &cluster.order {
+            let workload = self.workload(index);
+            let Some((hpa, max)) = workload.hpa else { continue };
+            let extra = max.saturating_sub(workload.replicas);
+            let mut missing = 0;
+            let mut last_why = Vec::new();
+            // New StatefulSet ordinals get new volumes; a shared volume stays put.
+            let pin = match &pins[index] {
+                Pin::All(node) => Some(*node),
+                _ => None,
+            };
+            for _ in 0..extra {
+                if let Err(why) = cluster.place(state, index, pin) {
+                    missing += 1;
+                    last_why = why;
+                }
+            }
+            if missing == 0 {
+                verdicts.push(Verdict {
+                    workload: workload.describe(),
+                    ok: true,
+                    detail: format!("{max} pods: {}", self.placed(state, index)),
+                });
+                continue;
+            }
+            short += 1;
+            let message = format!(
+                "at maxReplicas {max}, {missing} of {max} pods of {} cannot be scheduled: {}",
+                workload.describe(),
+                explain(&last_why)
+            );
+            self.findings.push(
+                self.locator
+                    .finding(hpa, HPA_MAX, Severity::Warning, "spec.maxReplicas", message.clone())
+                    .with_help("lower maxReplicas to what the nodes can hold, or lower the pods' requests"),
+            );
+            verdicts.push(Verdict { workload: workload.describe(), ok: false, detail: message });
+        }
+        verdicts.sort_by(|a, b| a.workload.cmp(&b.workload));
+        self.scenarios.push(Scenario {
+            kind: "hpa-max",
+            title: "every HPA at maxReplicas".into(),
+            ok: short == 0,
+            verdict: match (verdicts.len(), short) {
+                (0, _) => "no HPAs".into(),
+                (_, 0) => "fits".into(),
+                (_, short) => {
+                    format!("{short} {} not reach maxReplicas", plural(short, "workload does", "workloads do"))
+                }
+            },
+            nodes: self.usage(state),
+            workloads: verdicts,
+        });
+        state.undo(cluster, mark);
+    }
+
+    fn rollout(&mut self, state: &mut State, pins: &[Pin], index: usize, fits: bool) {
+        let cluster = self.cluster;
+        let workload = self.workload(index);
+        if !matches!(workload.kind, Kind::Deployment | Kind::StatefulSet) || workload.replicas == 0 || !fits {
+            return;
+        }
+        let mark = state.mark();
+        let mut peak: Vec<Amount> = state.used.clone();
+        let outcome = match workload.strategy {
+            Strategy::OnDelete => Ok("pods are replaced by hand (OnDelete)".to_string()),
+            Strategy::Recreate => self.recreate(state, pins, index),
+            Strategy::OneAtATime => self.one_at_a_time(state, pins, index),
+            Strategy::Rolling { surge, unavailable } => self.rolling(state, pins, index, surge, unavailable, &mut peak),
+        };
+        let title = format!("rollout of {} ({})", workload.describe(), describe_strategy(&workload.strategy));
+        let mut nodes = self.usage(state);
+        for (usage, peak) in nodes.iter_mut().zip(&peak) {
+            usage.requested = *peak;
+        }
+        let (ok, detail) = match outcome {
+            Ok(detail) => (true, detail),
+            Err(message) => {
+                let path = if workload.kind == Kind::StatefulSet { "spec.updateStrategy" } else { "spec.strategy" };
+                self.findings.push(
+                    self.finding(index, ROLLOUT, Severity::Error, path, message.clone()).with_help(
+                        "use `strategy: {type: Recreate}` or `maxSurge: 0, maxUnavailable: 1`, or leave a spare slot (another node, or GPU time-slicing)",
+                    ),
+                );
+                (false, message)
+            }
+        };
+        self.scenarios.push(Scenario {
+            kind: "rollout",
+            title,
+            ok,
+            verdict: if ok { "completes".into() } else { "never completes".into() },
+            nodes,
+            workloads: vec![Verdict { workload: workload.describe(), ok, detail }],
+        });
+        state.undo(cluster, mark);
+    }
+
+    fn recreate(&self, state: &mut State, pins: &[Pin], index: usize) -> Result<String, String> {
+        let cluster = self.cluster;
+        for node in state.pods[index].clone() {
+            state.remove(cluster, index, node);
+        }
+        for ordinal in 0..self.workload(index).replicas as usize {
+            cluster.place(state, index, pins[index].for_pod(ordinal)).map_err(|why| {
+                format!(
+                    "rollout can never complete: after the old pods stop, a new pod cannot be scheduled: {}",
+                    explain(&why)
+                )
+            })?;
+        }
+        Ok("completes with downtime (Recreate)".into())
+    }
+
+    fn one_at_a_time(&self, state: &mut State, pins: &[Pin], index: usize) -> Result<String, String> {
+        let cluster = self.cluster;
+        let old = state.pods[index].clone();
+        for ordinal in (0..old.len()).rev() {
+            state.remove(cluster, index, old[ordinal]);
+            cluster.place(state, index, pins[index].for_pod(ordinal)).map_err(|why| {
+                format!("rollout can never complete: pod {ordinal} cannot be recreated: {}", explain(&why))
+            })?;
+        }
+        Ok("completes, one pod at a time".into())
+    }
+
+    /// The Deployment controller's loop: scale the new ReplicaSet up to
+    /// `replicas + surge` pods in total (Pending ones count), scale the old one
+    /// down while `replicas - unavailable` pods stay available.
+    fn rolling(
+        &self,
+        state: &mut State,
+        pins: &[Pin],
+        index: usize,
+        surge: u32,
+        unavailable: u32,
+        peak: &mut [Amount],
+    ) -> Result<String, String> {
+        let cluster = self.cluster;
+        let replicas = self.workload(index).replicas as usize;
+        let (surge, unavailable) = (surge as usize, unavailable as usize);
+        if surge == 0 && unavailable == 0 {
+            return Err("rollout can never complete: maxSurge and maxUnavailable are both 0".into());
+        }
+        let pin = pins[index].for_pod(0);
+        let mut old: Vec<usize> = state.pods[index].clone();
+        let (mut placed, mut pending) = (0usize, 0usize);
+        let mut why: WhyNot = Vec::new();
+        loop {
+            let mut progress = false;
+            let retry = pending;
+            for _ in 0..retry {
+                match cluster.place(state, index, pin) {
+                    Ok(_) => {
+                        pending -= 1;
+                        placed += 1;
+                        progress = true;
+                    }
+                    Err(reasons) => {
+                        why = reasons;
+                        break;
+                    }
+                }
+            }
+            let total = old.len() + placed + pending;
+            let create = (replicas - placed - pending).min((replicas + surge).saturating_sub(total));
+            for _ in 0..create {
+                match cluster.place(state, index, pin) {
+                    Ok(_) => {
+                        placed += 1;
+                        progress = true;
+                    }
+                    Err(reasons) => {
+                        pending += 1;
+                        why = reasons;
+                    }
+                }
+            }
+            for (node, used) in state.used.iter().enumerate() {
+                let top = &mut peak[node];
+                *top = Amount {
+                    cpu: top.cpu.max(used.cpu),
+                    memory: top.memory.max(used.memory),
+                    gpu: top.gpu.max(used.gpu),
+                    pods: top.pods.max(used.pods),
+                };
+            }
+            let removable = (old.len() + placed).saturating_sub(replicas.saturating_sub(unavailable)).min(old.len());
+            for _ in 0..removable {
+                // Prefer freeing a node that is only short of resources, where a Pending new pod would then fit.
+                let choice = (0..old.len())
+                    .rev()
+                    .find(|&i| {
+                        pending > 0
+                            && matches!(cluster.reason(state, index, old[i]), Some(schedule::Reason::Insufficient(_)))
+                    })
+                    .unwrap_or(old.len() - 1);
+                let node = old.remove(choice);
+                state.remove(cluster, index, node);
+                progress = true;
+            }
+            if placed == replicas && old.is_empty() {
+                return Ok(format!("completes: new pods {}", self.placed(state, index)));
+            }
+            if !progress {
+                return Err(format!(
+                    "rollout can never complete: {pending} new pod(s) stay Pending ({}) and maxUnavailable {unavailable} keeps the {} old pod(s) running",
+                    explain(&why),
+                    old.len()
+                ));
+            }
+        }
+    }
+
+    fn node_loss(&mut self, state: &mut State, pins: &[Pin], lost: usize) {
+        let cluster = self.cluster;
+        let lost_name = cluster.nodes[lost].name.clone();
+        let mark = state.mark();
+        state.set_down(lost);
+        let displaced = state.on_node(lost);
+        for &(workload, count) in &displaced {
+            for _ in 0..count {
+                state.remove(cluster, workload, lost);
+            }
+        }
+        let mut verdicts = Vec::new();
+        let mut short = 0;
+        let rank: std::collections::HashMap<usize, usize> =
+            cluster.order.iter().enumerate().map(|(rank, index)| (*index, rank)).collect();
+        let mut displaced = displaced;
+        displaced.sort_by_key(|(workload, _)| rank.get(workload).copied().unwrap_or(usize::MAX));
+        for (index, count) in displaced {
+            let workload = self.workload(index);
+            if workload.kind == Kind::DaemonSet {
+                continue;
+            }
+            let pinned = match &pins[index] {
+                Pin::All(node) => *node == lost,
+                Pin::PerPod(nodes) => nodes.contains(&lost),
+                Pin::None => false,
+            };
+            let (mut missing, mut why, mut path) = (0, String::new(), "spec.template.spec");
+            if pinned {
+                missing = count;
+                why = format!(
+                    "{} {} on node-local storage on `{lost_name}`",
+                    plural_volume(workload.local_claims.len()),
+                    workload.local_claims.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                );
+                path = if workload.kind == Kind::StatefulSet {
+                    "spec.volumeClaimTemplates"
+                } else {
+                    "spec.template.spec.volumes"
+                };
+            } else {
+                for _ in 0..count {
+                    if let Err(reasons) = cluster.place(state, index, None) {
+                        missing += 1;
+                        let others: WhyNot = reasons.into_iter().filter(|(node, _)| *node != lost_name).collect();
+                        why = explain(&others);
+                    }
+                }
+            }
+            if missing == 0 {
+                verdicts.push(Verdict {
+                    workload: workload.describe(),
+                    ok: true,
+                    detail: format!(
+                        "{count} {}: {}",
+                        plural(count as usize, "pod moves", "pods move"),
+                        self.placed(state, index)
+                    ),
+                });
+                continue;
+            }
+            short += 1;
+            let message = format!(
+                "if node `{lost_name}` is lost, {missing} of {count} displaced pods of {} cannot run: {why}",
+                workload.describe()
+            );
+            let help = if pinned {
+                "use the shared storage class for state that must survive a node, or accept the outage"
+            } else {
+                "leave headroom on the other nodes, or accept the outage"
+            };
+            self.findings
+                .push(self.finding(index, NODE_LOSS, Severity::Warning, path, message.clone()).with_help(help));
+            verdicts.push(Verdict { workload: workload.describe(), ok: false, detail: message });
+        }
+        self.scenarios.push(Scenario {
+            kind: "node-loss",
+            title: format!("node {lost_name} lost"),
+            ok: short == 0,
+            verdict: if short == 0 {
+                "everything still runs".into()
+            } else {
+                format!("{short} {} cannot run", plural(short, "workload", "workloads"))
+            },
+            nodes: self.usage(state),
+            workloads: verdicts,
+        });
+        state.undo(cluster, mark);
+    }
+}
+
+fn plural_volume(count: usize) -> &'static str {
+    if count == 1 {
+        "its volume is"
+    } else {
+        "its volumes are"
+    }
+}
+
+fn describe_strategy(strategy: &Strategy) -> String {
+    match strategy {
+        Strategy::Recreate => "Recreate".into(),
+        Strategy::OnDelete => "OnDelete".into(),
+        Strategy::OneAtATime => "RollingUpdate, one pod at a time".into(),
+        Strategy::Rolling { surge, unavailable } => format!("maxSurge {surge}, maxUnavailable {unavailable}"),
+    }
+}

@@ -1,0 +1,110 @@
+//! The declared nodes as the scheduler sees them: labels, taints and
+//! allocatable resources, all from node values. Allocatable is `capacity`
+//! minus `reserved`; GPUs are `gpus[].count` × `timeSlicing.replicas`. A node
+//! that declares no capacity has none: only pods that request nothing fit.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::resources::Amount;
+use crate::values::check::node_labels;
+use crate::values::schema::{self, NodeRole, TaintEffect};
+use crate::values::Values;
+
+/// Pods per node when values declare none: the kubelet's default `maxPods`.
+pub const DEFAULT_MAX_PODS: u128 = 110;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Node {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub taints: Vec<Taint>,
+    pub allocatable: Amount,
+    /// Physical GPUs (before time-slicing).
+    pub gpus: u32,
+    /// containerd's default runtime (k3s `default-runtime`), e.g. `nvidia`.
+    #[serde(skip)]
+    pub default_runtime: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Taint {
+    pub key: String,
+    pub value: String,
+    pub effect: String,
+}
+
+impl std::fmt::Display for Taint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.value.is_empty() {
+            write!(f, "{}:{}", self.key, self.effect)
+        } else {
+            write!(f, "{}={}:{}", self.key, self.value, self.effect)
+        }
+    }
+}
+
+impl Taint {
+    /// Whether the taint keeps pods that do not tolerate it off the node
+    /// (`PreferNoSchedule` only discourages).
+    pub fn repels(&self) -> bool {
+        self.effect != "PreferNoSchedule"
+    }
+}
+
+impl Node {
+    pub fn has_gpu(&self) -> bool {
+        self.gpus > 0
+    }
+}
+
+/// Every declared node, sorted by name.
+pub fn nodes(values: &Values) -> Vec<Node> {
+    values.nodes.iter().map(|(name, node)| node_of(name, &node.typed)).collect()
+}
+
+fn node_of(name: &str, node: &schema::Node) -> Node {
+    let mut labels: BTreeMap<String, String> =
+        node_labels(name, node).map(|(key, value)| (key.to_string(), value.to_string())).collect();
+    if node.role == Some(NodeRole::Server) {
+        // k3s labels its servers so; templates select on them.
+        labels.insert("node-role.kubernetes.io/control-plane".into(), "true".into());
+        labels.insert("node-role.kubernetes.io/master".into(), "true".into());
+    }
+    let milli = |quantity: Option<&schema::Quantity>| quantity.and_then(schema::Quantity::milli).unwrap_or(0);
+    let capacity = node.capacity.clone().unwrap_or_default();
+    let reserved = node.reserved.clone().unwrap_or_default();
+    let gpus: u32 = node.gpus.iter().flatten().map(|gpu| gpu.count.unwrap_or(1)).sum();
+    let slices = node.time_slicing.as_ref().and_then(|slicing| slicing.replicas).unwrap_or(1).max(1);
+    let allocatable = Amount {
+        cpu: milli(capacity.cpu.as_ref()).saturating_sub(milli(reserved.cpu.as_ref())),
+        memory: milli(capacity.memory.as_ref()).saturating_sub(milli(reserved.memory.as_ref())),
+        gpu: u128::from(gpus) * u128::from(slices) * 1000,
+        pods: capacity.pods.map_or(DEFAULT_MAX_PODS, u128::from),
+    };
+    let taints = node
+        .taints
+        .iter()
+        .flatten()
+        .map(|taint| Taint {
+            key: taint.key.clone().unwrap_or_default(),
+            value: taint.value.clone().unwrap_or_default(),
+            effect: match taint.effect {
+                Some(TaintEffect::NoExecute) => "NoExecute",
+                Some(TaintEffect::PreferNoSchedule) => "PreferNoSchedule",
+                _ => "NoSchedule",
+            }
+            .to_string(),
+        })
+        .collect();
+    Node {
+        name: name.to_string(),
+        labels,
+        taints,
+        allocatable,
+        gpus,
+        default_runtime: node.k3s.as_ref().and_then(|k3s| k3s.default_runtime.clone()),
+    }
+}

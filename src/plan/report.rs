@@ -1,0 +1,92 @@
+//! How a [`Plan`](super::Plan) prints: the nodes, then per scenario a table of
+//! allocatable against requested per node and a verdict per workload, then the
+//! findings; or everything as JSON.
+
+use std::fmt::Write as _;
+
+use super::resources::{format, Amount, GPU};
+use super::{NodeUsage, Plan};
+
+impl Plan {
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "nodes (allocatable = capacity - reserved; GPUs × time-slicing replicas)");
+        let mut rows = vec![row(&["node", "cpu", "memory", GPU, "pods", "taints"])];
+        for node in &self.nodes {
+            let taints: Vec<String> = node.taints.iter().map(ToString::to_string).collect();
+            rows.push(vec![
+                node.name.clone(),
+                format("cpu", node.allocatable.cpu),
+                format("memory", node.allocatable.memory),
+                format(GPU, node.allocatable.gpu),
+                format("pods", node.allocatable.pods),
+                if taints.is_empty() { "-".into() } else { taints.join(", ") },
+            ]);
+        }
+        table(&mut out, &rows);
+        for scenario in &self.scenarios {
+            let _ = writeln!(out, "\n{}: {}", scenario.title, scenario.verdict);
+            usage_table(&mut out, &scenario.nodes);
+            for verdict in &scenario.workloads {
+                let mark = if verdict.ok { "ok  " } else { "FAIL" };
+                let _ = writeln!(out, "  {mark} {}: {}", verdict.workload, verdict.detail);
+            }
+        }
+        out.push('\n');
+        if !self.findings.findings.is_empty() {
+            out.push_str(&self.findings.to_text());
+        } else {
+            out.push_str(&self.findings.summary());
+        }
+        out
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+fn usage_table(out: &mut String, nodes: &[NodeUsage]) {
+    let mut rows = vec![row(&["  node", "cpu", "memory", GPU, "pods"])];
+    for usage in nodes {
+        let cell = |resource: &str, amount: fn(&Amount) -> u128| {
+            let (used, total) = (amount(&usage.requested), amount(&usage.allocatable));
+            let percent = (used * 100).checked_div(total).map(|p| format!(" ({p}%)")).unwrap_or_default();
+            format!("{}/{}{percent}", format(resource, used), format(resource, total))
+        };
+        let name = if usage.lost { format!("  {} (lost)", usage.node) } else { format!("  {}", usage.node) };
+        rows.push(vec![
+            name,
+            cell("cpu", |a| a.cpu),
+            cell("memory", |a| a.memory),
+            cell(GPU, |a| a.gpu),
+            cell("pods", |a| a.pods),
+        ]);
+    }
+    table(out, &rows);
+}
+
+fn row(cells: &[&str]) -> Vec<String> {
+    cells.iter().map(|cell| cell.to_string()).collect()
+}
+
+/// Left-aligned columns separated by two spaces; no trailing spaces.
+fn table(out: &mut String, rows: &[Vec<String>]) {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|column| rows.iter().filter_map(|row| row.get(column)).map(|cell| cell.chars().count()).max().unwrap_or(0))
+        .collect();
+    for row in rows {
+        let mut line = String::new();
+        for (column, cell) in row.iter().enumerate() {
+            if column > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(cell);
+            if column + 1 < row.len() {
+                line.push_str(&" ".repeat(widths[column] - cell.chars().count()));
+            }
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+}

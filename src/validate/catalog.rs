@@ -1,0 +1,144 @@
+//! The schemas compiled into kiln: upstream Kubernetes JSON schemas per
+//! supported version (`schemas/kubernetes/v<version>/`, vendored by
+//! `schemas/kubernetes/vendor.py`) and the CRD schemas of the operators the
+//! cluster installs (`schemas/crds/<group>/<kind>_<version>.json`). They are
+//! embedded so kiln validates offline from any working directory; each is
+//! parsed only when a rendered object needs it.
+
+/// The Kubernetes schemas of one minor version.
+pub struct KubeVersion {
+    /// `major.minor`, compared with `kubernetesVersion` in values/cluster.yaml.
+    pub version: &'static str,
+    /// Shared `$defs` that every kind schema references.
+    pub definitions: &'static str,
+    /// apiVersion → kinds the API server of this version serves.
+    pub builtin: &'static str,
+    pub kinds: &'static [BuiltinKind],
+}
+
+pub struct BuiltinKind {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub file: &'static str,
+    pub schema: &'static str,
+}
+
+/// A vendored CustomResourceDefinition schema (one served version).
+pub struct VendoredCrd {
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub file: &'static str,
+    pub schema: &'static str,
+}
+
+macro_rules! kind {
+    ($api:literal, $kind:literal, $file:literal) => {
+        BuiltinKind {
+            api_version: $api,
+            kind: $kind,
+            file: concat!("schemas/kubernetes/v1.31/", $file, ".json"),
+            schema: include_str!(concat!("../../schemas/kubernetes/v1.31/", $file, ".json")),
+        }
+    };
+}
+
+macro_rules! crd {
+    ($group:literal, $version:literal, $kind:literal, $file:literal) => {
+        VendoredCrd {
+            group: $group,
+            version: $version,
+            kind: $kind,
+            file: concat!("schemas/crds/", $group, "/", $file, "_", $version, ".json"),
+            schema: include_str!(concat!("../../schemas/crds/", $group, "/", $file, "_", $version, ".json")),
+        }
+    };
+}
+
+pub const KUBERNETES: &[KubeVersion] = &[KubeVersion {
+    version: "1.31",
+    definitions: include_str!("../../schemas/kubernetes/v1.31/_definitions.json"),
+    builtin: include_str!("../../schemas/kubernetes/v1.31/builtin.json"),
+    kinds: &[
+        kind!("apiregistration.k8s.io/v1", "APIService", "apiservice-apiregistration-v1"),
+        kind!("rbac.authorization.k8s.io/v1", "ClusterRole", "clusterrole-rbac-v1"),
+        kind!("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", "clusterrolebinding-rbac-v1"),
+        kind!("v1", "ConfigMap", "configmap-v1"),
+        kind!("batch/v1", "CronJob", "cronjob-batch-v1"),
+        kind!("storage.k8s.io/v1", "CSIDriver", "csidriver-storage-v1"),
+        kind!("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinition-apiextensions-v1"),
+        kind!("apps/v1", "DaemonSet", "daemonset-apps-v1"),
+        kind!("apps/v1", "Deployment", "deployment-apps-v1"),
+        kind!("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscaler-autoscaling-v2"),
+        kind!("networking.k8s.io/v1", "Ingress", "ingress-networking-v1"),
+        kind!("networking.k8s.io/v1", "IngressClass", "ingressclass-networking-v1"),
+        kind!("batch/v1", "Job", "job-batch-v1"),
+        kind!("v1", "LimitRange", "limitrange-v1"),
+        kind!(
+            "admissionregistration.k8s.io/v1",
+            "MutatingWebhookConfiguration",
+            "mutatingwebhookconfiguration-admissionregistration-v1"
+        ),
+        kind!("v1", "Namespace", "namespace-v1"),
+        kind!("networking.k8s.io/v1", "NetworkPolicy", "networkpolicy-networking-v1"),
+        kind!("v1", "PersistentVolume", "persistentvolume-v1"),
+        kind!("v1", "PersistentVolumeClaim", "persistentvolumeclaim-v1"),
+        kind!("v1", "Pod", "pod-v1"),
+        kind!("policy/v1", "PodDisruptionBudget", "poddisruptionbudget-policy-v1"),
+        kind!("scheduling.k8s.io/v1", "PriorityClass", "priorityclass-scheduling-v1"),
+        kind!("v1", "ResourceQuota", "resourcequota-v1"),
+        kind!("rbac.authorization.k8s.io/v1", "Role", "role-rbac-v1"),
+        kind!("rbac.authorization.k8s.io/v1", "RoleBinding", "rolebinding-rbac-v1"),
+        kind!("node.k8s.io/v1", "RuntimeClass", "runtimeclass-node-v1"),
+        kind!("v1", "Secret", "secret-v1"),
+        kind!("v1", "Service", "service-v1"),
+        kind!("v1", "ServiceAccount", "serviceaccount-v1"),
+        kind!("apps/v1", "StatefulSet", "statefulset-apps-v1"),
+        kind!("storage.k8s.io/v1", "StorageClass", "storageclass-storage-v1"),
+        kind!(
+            "admissionregistration.k8s.io/v1",
+            "ValidatingWebhookConfiguration",
+            "validatingwebhookconfiguration-admissionregistration-v1"
+        ),
+    ],
+}];
+
+pub const CRDS: &[VendoredCrd] = &[
+    crd!("argoproj.io", "v1alpha1", "Application", "application"),
+    crd!("argoproj.io", "v1alpha1", "AppProject", "appproject"),
+    crd!("bitnami.com", "v1alpha1", "SealedSecret", "sealedsecret"),
+    crd!("helm.cattle.io", "v1", "HelmChart", "helmchart"),
+    crd!("helm.cattle.io", "v1", "HelmChartConfig", "helmchartconfig"),
+    crd!("monitoring.coreos.com", "v1", "PodMonitor", "podmonitor"),
+    crd!("monitoring.coreos.com", "v1", "PrometheusRule", "prometheusrule"),
+    crd!("monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitor"),
+    crd!("traefik.io", "v1alpha1", "IngressRoute", "ingressroute"),
+    crd!("traefik.io", "v1alpha1", "Middleware", "middleware"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every vendored file is listed above, so none is silently ignored.
+    #[test]
+    fn every_vendored_schema_is_embedded() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut listed: Vec<String> = KUBERNETES
+            .iter()
+            .flat_map(|version| version.kinds.iter().map(|kind| kind.file.to_string()))
+            .chain(CRDS.iter().map(|crd| crd.file.to_string()))
+            .collect();
+        listed.sort();
+        let mut on_disk = Vec::new();
+        for entry in walkdir::WalkDir::new(root.join("schemas")).sort_by_file_name() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy();
+            if name.ends_with(".json") && !name.starts_with('_') && name != "builtin.json" {
+                on_disk.push(entry.path().strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/"));
+            }
+        }
+        on_disk.sort();
+        assert_eq!(listed, on_disk);
+    }
+}
