@@ -9,10 +9,8 @@ pub fn read(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).map_err(|source| Error::io("read", path, source))
 }
 
+/// Writes a file whose directory already exists.
 pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(parent) = path.parent() {
-        create_dir_all(parent)?;
-    }
     fs::write(path, bytes).map_err(|source| Error::io("write", path, source))
 }
 
@@ -31,12 +29,9 @@ pub fn rename(from: &Path, to: &Path) -> Result<()> {
     fs::rename(from, to).map_err(|source| Error::io("rename", from, source))
 }
 
-/// Links `from` to `to` so an unchanged file keeps its inode and mtime; copies
-/// when the filesystem cannot link.
+/// Links `from` to `to` (whose directory already exists) so an unchanged file
+/// keeps its inode and mtime; copies when the filesystem cannot link.
 pub fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
-    if let Some(parent) = to.parent() {
-        create_dir_all(parent)?;
-    }
     if fs::hard_link(from, to).is_ok() {
         return Ok(());
     }

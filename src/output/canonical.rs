@@ -5,41 +5,67 @@
 //! first and sorts the rest. Lists keep their order. Output is LF-only with
 //! one trailing newline.
 
-use serde_yaml::{Mapping, Value};
+use serde_yaml::Value;
 
 const TOP_LEVEL: [&str; 8] = ["apiVersion", "kind", "metadata", "spec", "data", "stringData", "binaryData", "type"];
 const METADATA: [&str; 4] = ["name", "namespace", "labels", "annotations"];
 const NESTED: [&str; 1] = ["name"];
 
 /// Reorders an object's keys canonically, moving (not copying) its contents.
-pub fn order(value: Value) -> Value {
-    order_with(value, &TOP_LEVEL)
+pub fn order(mut value: Value) -> Value {
+    order_with(&mut value, Level::Top);
+    value
 }
 
-fn order_with(value: Value, priority: &[&str]) -> Value {
-    match value {
-        Value::Mapping(map) => {
-            let mut entries: Vec<(Value, Value)> = map.into_iter().collect();
-            entries.sort_by_cached_key(|(key, _)| {
-                let text = key.as_str().unwrap_or_default();
-                let rank = priority.iter().position(|p| *p == text).unwrap_or(priority.len());
-                (rank, text.to_string())
-            });
-            let top_level = priority == TOP_LEVEL;
-            entries
-                .into_iter()
-                .map(|(key, child)| {
-                    let child_priority: &[&str] =
-                        if top_level && key.as_str() == Some("metadata") { &METADATA } else { &NESTED };
-                    let child = order_with(child, child_priority);
-                    (key, child)
-                })
-                .collect::<Mapping>()
-                .into()
+/// Where a mapping sits, which decides the keys that come first.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    Top,
+    Metadata,
+    Nested,
+}
+
+fn order_with(value: &mut Value, level: Level) {
+    let priority: &[&str] = match level {
+        Level::Top => &TOP_LEVEL,
+        Level::Metadata => &METADATA,
+        Level::Nested => &NESTED,
+    };
+    fn rank<'k>(priority: &[&str], key: &'k Value) -> (usize, &'k str) {
+        let text = key.as_str().unwrap_or_default();
+        (priority.iter().position(|p| *p == text).unwrap_or(priority.len()), text)
+    }
+    let child_level = |key: &Value| {
+        if level == Level::Top && key.as_str() == Some("metadata") {
+            Level::Metadata
+        } else {
+            Level::Nested
         }
-        Value::Sequence(items) => Value::Sequence(items.into_iter().map(|item| order_with(item, &NESTED)).collect()),
-        Value::Tagged(tagged) => order_with(tagged.value, priority),
-        other => other,
+    };
+    match value {
+        // Most mappings are already in order (templates tend to write them
+        // so); those are only walked, not rebuilt.
+        Value::Mapping(map) if map.keys().is_sorted_by(|a, b| rank(priority, a) <= rank(priority, b)) => {
+            for (key, child) in map.iter_mut() {
+                order_with(child, child_level(key));
+            }
+        }
+        Value::Mapping(map) => {
+            let mut entries: Vec<(Value, Value)> = std::mem::take(map).into_iter().collect();
+            // Stable, so keys that rank equal (non-string keys) keep their order.
+            entries.sort_by(|(a, _), (b, _)| rank(priority, a).cmp(&rank(priority, b)));
+            for (key, mut child) in entries {
+                order_with(&mut child, child_level(&key));
+                map.insert(key, child);
+            }
+        }
+        Value::Sequence(items) => items.iter_mut().for_each(|item| order_with(item, Level::Nested)),
+        Value::Tagged(tagged) => {
+            let inner = std::mem::take(&mut tagged.value);
+            *value = inner;
+            order_with(value, level);
+        }
+        _ => {}
     }
 }
 

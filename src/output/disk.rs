@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::tree::{parse_sums, SUMS_FILE};
 use crate::diagnostic::display_path;
-use crate::{fsutil, Error, Result};
+use crate::{fsutil, parallel, Error, Result};
 
 #[derive(Debug, Default)]
 pub struct OnDisk {
@@ -27,14 +27,21 @@ pub fn read(dir: &Path) -> Result<OnDisk> {
     if !dir.exists() {
         return Ok(OnDisk::default());
     }
-    let mut files = BTreeMap::new();
+    let mut paths = Vec::new();
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name().min_depth(1) {
         let entry = entry.map_err(|error| Error::io("read directory", dir, error.into()))?;
-        if entry.file_type().is_dir() {
-            continue;
+        if !entry.file_type().is_dir() {
+            paths.push(entry.into_path());
         }
-        let relative = entry.path().strip_prefix(dir).unwrap_or(entry.path());
-        files.insert(display_path(relative), fsutil::read(entry.path())?);
+    }
+    // Ten thousand small reads are mostly system-call time, which overlaps well.
+    let mut files = BTreeMap::new();
+    for (path, bytes) in parallel::map(paths, |path| {
+        let bytes = fsutil::read(&path);
+        (path, bytes)
+    }) {
+        let relative = path.strip_prefix(dir).unwrap_or(&path);
+        files.insert(display_path(relative), bytes?);
     }
     from_files(dir, files)
 }

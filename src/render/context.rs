@@ -18,21 +18,17 @@ use serde_json::{Map, Value};
 
 use crate::values::{NamespaceValues, Values};
 
-/// Builds each scope's context. Shared variables are inserted once into a
-/// single Tera context that is reused for every render; only the variables of
+/// Builds each scope's context. The variables every scope shares are inserted
+/// once into a Tera context that each rendering thread keeps (see
+/// [`Contexts::shared`]) and reuses for every render; only the variables of
 /// the scope at hand are swapped, so 10,000 workloads do not copy the cluster
-/// values 10,000 times. Each rendering thread works on its own clone.
-#[derive(Clone)]
+/// values 10,000 times. `Contexts` itself is read-only and shared by threads.
 pub struct Contexts {
-    context: tera::Context,
+    shared: tera::Context,
     nodes: Map<String, Value>,
     namespaces: Map<String, Value>,
     /// Namespaces without their `workloads`, for workload scope.
     bare_namespaces: Map<String, Value>,
-    /// The scope instance the context holds now. Templates render one after
-    /// another over the same instances, so consecutive cluster templates reuse
-    /// the context instead of re-inserting every namespace.
-    current: Option<(&'static str, String)>,
 }
 
 impl Contexts {
@@ -40,78 +36,79 @@ impl Contexts {
         let mut cluster = json(&values.cluster.typed);
         set_default_name(&mut cluster, values.cluster.typed.name.as_deref().unwrap_or_default());
         let nodes = values.nodes.iter().map(|(name, node)| named(name, &node.typed)).collect::<Map<_, _>>();
+        let bare_namespaces: Map<String, Value> =
+            values.namespaces.iter().map(|(name, ns)| (name.clone(), namespace_value(name, ns))).collect();
         let namespaces = values
             .namespaces
             .iter()
-            .map(|(name, ns)| (name.clone(), namespace_value(name, ns, true)))
+            .map(|(name, ns)| {
+                let mut value = bare_namespaces[name].clone();
+                if let Some(map) = value.as_object_mut() {
+                    let workloads = ns.workloads.iter().map(|(workload, values)| named(workload, &values.typed));
+                    map.insert("workloads".into(), Value::Object(workloads.collect()));
+                }
+                (name.clone(), value)
+            })
             .collect::<Map<_, _>>();
-        let bare_namespaces =
-            values.namespaces.iter().map(|(name, ns)| (name.clone(), namespace_value(name, ns, false))).collect();
         let namespace_names: Vec<&String> = values.namespaces.keys().collect();
-        let mut context = tera::Context::new();
-        context.insert("cluster", &cluster);
-        context.insert("nodes", &nodes);
-        context.insert("namespace_names", &namespace_names);
-        Contexts { context, nodes, namespaces, bare_namespaces, current: None }
+        let mut shared = tera::Context::new();
+        shared.insert("cluster", &cluster);
+        shared.insert("nodes", &nodes);
+        shared.insert("namespace_names", &namespace_names);
+        Contexts { shared, nodes, namespaces, bare_namespaces }
     }
 
-    /// Whether the context already holds this scope instance; if not, removes
-    /// the previous scope's variables and records the new one. The caller then
-    /// inserts the scope's values straight from the maps: `insert` serializes
-    /// them into the context, so cloning them first would copy them twice.
-    fn switch(&mut self, scope: &'static str, instance: String) -> bool {
-        let key = Some((scope, instance));
-        if self.current == key {
-            return false;
-        }
-        for variable in ["namespaces", "node", "namespace", "workload"] {
-            self.context.remove(variable);
-        }
-        self.current = key;
-        true
+    /// A context holding the variables every scope sees, for one rendering
+    /// thread to pass to the `*_scope` methods again and again.
+    pub fn shared(&self) -> tera::Context {
+        self.shared.clone()
     }
 
-    pub fn cluster_scope(&mut self) -> &tera::Context {
-        if self.switch("cluster", String::new()) {
-            self.context.insert("namespaces", &self.namespaces);
-        }
-        &self.context
+    pub fn cluster_scope<'c>(&self, context: &'c mut tera::Context) -> &'c tera::Context {
+        reset(context);
+        context.insert("namespaces", &self.namespaces);
+        context
     }
 
-    pub fn node_scope(&mut self, node: &str) -> &tera::Context {
-        if self.switch("node", node.to_string()) {
-            self.context.insert("node", &self.nodes[node]);
-        }
-        &self.context
+    pub fn node_scope<'c>(&self, context: &'c mut tera::Context, node: &str) -> &'c tera::Context {
+        reset(context);
+        context.insert("node", &self.nodes[node]);
+        context
     }
 
-    pub fn namespace_scope(&mut self, namespace: &str) -> &tera::Context {
-        if self.switch("namespace", namespace.to_string()) {
-            self.context.insert("namespace", &self.namespaces[namespace]);
-        }
-        &self.context
+    pub fn namespace_scope<'c>(&self, context: &'c mut tera::Context, namespace: &str) -> &'c tera::Context {
+        reset(context);
+        context.insert("namespace", &self.namespaces[namespace]);
+        context
     }
 
-    pub fn workload_scope(&mut self, namespace: &str, workload: &str) -> &tera::Context {
-        if self.switch("workload", format!("{namespace}/{workload}")) {
-            self.context.insert("namespace", &self.bare_namespaces[namespace]);
-            self.context.insert("workload", &self.namespaces[namespace]["workloads"][workload]);
-        }
-        &self.context
+    pub fn workload_scope<'c>(
+        &self,
+        context: &'c mut tera::Context,
+        namespace: &str,
+        workload: &str,
+    ) -> &'c tera::Context {
+        reset(context);
+        context.insert("namespace", &self.bare_namespaces[namespace]);
+        context.insert("workload", &self.namespaces[namespace]["workloads"][workload]);
+        context
     }
 }
 
-fn namespace_value(name: &str, ns: &NamespaceValues, with_workloads: bool) -> Value {
+/// Removes the previous scope's own variables from a reused context.
+fn reset(context: &mut tera::Context) {
+    for key in ["namespaces", "node", "namespace", "workload"] {
+        context.remove(key);
+    }
+}
+
+/// A namespace's values without its defaults and workloads.
+fn namespace_value(name: &str, ns: &NamespaceValues) -> Value {
     let mut value = json(&ns.namespace.typed);
     set_default_name(&mut value, name);
     if let Some(map) = value.as_object_mut() {
         map.remove("defaults");
         map.remove("workloads");
-        if with_workloads {
-            let workloads =
-                ns.workloads.iter().map(|(workload_name, workload)| named(workload_name, &workload.typed)).collect();
-            map.insert("workloads".into(), Value::Object(workloads));
-        }
     }
     value
 }
@@ -131,15 +128,18 @@ fn set_default_name(value: &mut Value, name: &str) {
 
 /// Serializes typed values and drops unset (null) keys.
 fn json<T: Serialize>(typed: &T) -> Value {
-    strip_nulls(serde_json::to_value(typed).unwrap_or(Value::Null))
+    let mut value = serde_json::to_value(typed).unwrap_or(Value::Null);
+    strip_nulls(&mut value);
+    value
 }
 
-fn strip_nulls(value: Value) -> Value {
+fn strip_nulls(value: &mut Value) {
     match value {
         Value::Object(map) => {
-            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k, strip_nulls(v))).collect())
+            map.retain(|_, child| !child.is_null());
+            map.values_mut().for_each(strip_nulls);
         }
-        Value::Array(items) => Value::Array(items.into_iter().map(strip_nulls).collect()),
-        other => other,
+        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
     }
 }

@@ -36,56 +36,62 @@ pub struct Rendered {
 
 /// Renders all templates over all scope instances, collecting every error.
 ///
-/// Scope instances render in parallel, each worker with its own reusable
-/// [`Contexts`]; an instance's context is set up once for all templates of
-/// its scope. Outputs and errors still come in template order, then instance
+/// Scope instances render in parallel, each thread with its own reused Tera
+/// context; an instance's context is set up once for all templates of its
+/// scope. Outputs and errors still come in template order, then instance
 /// order, whatever the scheduling.
 pub fn render(templates: &Templates, values: &Values) -> Result<Vec<Rendered>> {
     let contexts = Contexts::new(values);
     let all_files: Vec<PathBuf> = values.files.iter().map(|file| file.path.clone()).collect();
+    const SCOPES: [Scope; 4] = [Scope::Cluster, Scope::Node, Scope::Namespace, Scope::Workload];
+    let by_scope: Vec<Vec<(usize, &Template)>> = SCOPES
+        .iter()
+        .map(|scope| templates.templates.iter().enumerate().filter(|(_, template)| template.scope == *scope).collect())
+        .collect();
+    let work: Vec<(Instance, &[(usize, &Template)])> = SCOPES
+        .into_iter()
+        .zip(&by_scope)
+        .filter(|(_, of_scope)| !of_scope.is_empty())
+        .flat_map(|(scope, of_scope)| {
+            instances(scope, values, &all_files).into_iter().map(move |instance| (instance, of_scope.as_slice()))
+        })
+        .collect();
+    let results = parallel::map_with(
+        work,
+        || contexts.shared(),
+        |context, (instance, of_scope)| {
+            let context = match (&instance.namespace, &instance.workload, &instance.node) {
+                (Some(namespace), Some(workload), _) => contexts.workload_scope(context, namespace, workload),
+                (Some(namespace), None, _) => contexts.namespace_scope(context, namespace),
+                (None, _, Some(node)) => contexts.node_scope(context, node),
+                (None, _, None) => contexts.cluster_scope(context),
+            };
+            let rendered = of_scope.iter().map(|&(index, template)| {
+                let result = match templates.tera.render(&template.name, context) {
+                    Ok(text) => Ok(Rendered {
+                        template: template.display(),
+                        scope: instance.label.clone(),
+                        values: instance.values.clone(),
+                        output: template.front.output,
+                        node: instance.node.clone(),
+                        namespace: instance.namespace.clone(),
+                        path: template.front.path.clone(),
+                        dir: template.front.dir.clone(),
+                        text,
+                    }),
+                    Err(error) => Err(render_error(templates, template, &instance.label, &error)),
+                };
+                (index, result)
+            });
+            rendered.collect::<Vec<_>>()
+        },
+    );
     let mut outputs: Vec<Vec<Rendered>> = templates.templates.iter().map(|_| Vec::new()).collect();
     let mut errors: Vec<Vec<Error>> = templates.templates.iter().map(|_| Vec::new()).collect();
-    for scope in [Scope::Cluster, Scope::Node, Scope::Namespace, Scope::Workload] {
-        let of_scope: Vec<(usize, &Template)> =
-            templates.templates.iter().enumerate().filter(|(_, template)| template.scope == scope).collect();
-        if of_scope.is_empty() {
-            continue;
-        }
-        let results = parallel::map_with(
-            instances(scope, values, &all_files),
-            || contexts.clone(),
-            |contexts, instance| {
-                let context = match (&instance.namespace, &instance.workload, &instance.node) {
-                    (Some(namespace), Some(workload), _) => contexts.workload_scope(namespace, workload),
-                    (Some(namespace), None, _) => contexts.namespace_scope(namespace),
-                    (None, _, Some(node)) => contexts.node_scope(node),
-                    (None, _, None) => contexts.cluster_scope(),
-                };
-                let rendered = of_scope.iter().map(|&(index, template)| {
-                    let result = match templates.tera.render(&template.name, context) {
-                        Ok(text) => Ok(Rendered {
-                            template: template.display(),
-                            scope: instance.label.clone(),
-                            values: instance.values.clone(),
-                            output: template.front.output,
-                            node: instance.node.clone(),
-                            namespace: instance.namespace.clone(),
-                            path: template.front.path.clone(),
-                            dir: template.front.dir.clone(),
-                            text,
-                        }),
-                        Err(error) => Err(render_error(templates, template, &instance.label, &error)),
-                    };
-                    (index, result)
-                });
-                rendered.collect::<Vec<_>>()
-            },
-        );
-        for (index, result) in results.into_iter().flatten() {
-            match result {
-                Ok(rendered) => outputs[index].push(rendered),
-                Err(error) => errors[index].push(error),
-            }
+    for (index, result) in results.into_iter().flatten() {
+        match result {
+            Ok(rendered) => outputs[index].push(rendered),
+            Err(error) => errors[index].push(error),
         }
     }
     Error::from_list(merge_repeats(errors.into_iter().flatten().collect()))?;
