@@ -1,24 +1,52 @@
 #!/usr/bin/env python3
 """Generates a synthetic kiln repository (values/ + templates/) of about
---objects rendered Kubernetes objects, for bench/run.sh.
+--objects rendered Kubernetes objects, for bench/run.sh and bench/diff.py.
 
-Shape: N nodes (every fourth with a GPU), M namespaces each with a quota,
-limit range, network policy and one sealed secret, and workloads spread
-evenly over the namespaces, each rendering a ConfigMap, a Deployment or
-StatefulSet and a Service. The templates are bench/templates/, the same
-set as the snapshot fixture, so every scope is exercised.
+Shape: an Argo CD Application for the sealed-secrets chart and two
+PriorityClasses; M namespaces, each with a Namespace, an Argo CD Application,
+a ResourceQuota, a LimitRange, three NetworkPolicies (default deny, DNS egress,
+allowed namespaces) and one SealedSecret; workloads spread evenly over the
+namespaces, each rendering a ConfigMap, a Deployment or StatefulSet and a
+Service; N nodes (every fourth with a time-sliced GPU, whose ConfigMap is a
+node-local object), each with a k3s config and a setup script. The templates
+are bench/templates/.
+
+The cluster passes `kiln validate` and `kiln plan` without findings, so
+`kiln render` writes it: pods meet the `restricted` Pod Security level and have
+readiness and liveness probes, every namespace denies by default and allows
+DNS, and there are enough nodes that every pod fits in steady state, during
+each rollout and when any one node is lost.
 
 Output is deterministic for given arguments.
 """
 
 import argparse
+import math
 import os
 import shutil
 
 OBJECTS_PER_WORKLOAD = 3  # ConfigMap, Deployment/StatefulSet, Service
-OBJECTS_PER_NAMESPACE = 5  # Namespace, ResourceQuota, LimitRange, NetworkPolicy, SealedSecret
-PRIORITY_CLASSES = 2
+# Namespace, Application, ResourceQuota, LimitRange, 3 NetworkPolicies, SealedSecret
+OBJECTS_PER_NAMESPACE = 8
+CLUSTER_OBJECTS = 3  # 2 PriorityClasses, the sealed-secrets Application
 CIPHERTEXT = "AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq0123456789abcdefghijklmnopqrstuvwxyzABCDEF=="
+
+# Every node: 32 cores and 128 GiB, of which k3s and the OS keep 1 core and 4
+# GiB, and the kubelet's default 110 pods.
+NODE_CPU, RESERVED_CPU = 32, 1
+NODE_MEMORY_GI, RESERVED_MEMORY_GI = 128, 4
+NODE_PODS = 110
+# Fill nodes to at most this share in steady state: the rest is headroom for
+# rollouts (one surge pod at a time) and for the pods of a lost node.
+FILL = 0.7
+
+
+def workload_shape(index):
+    """(kind, replicas, cpu millicores, memory MiB) of workload `index` of a namespace."""
+    kind = "StatefulSet" if index % 5 == 0 else "Deployment"
+    replicas = 2 if index % 7 == 0 else 1
+    large = index % 10 == 3
+    return kind, replicas, 500 if large else 100, 512 if large else 128
 
 
 def cluster_yaml():
@@ -30,6 +58,13 @@ git:
   repoURL: https://git.example/ops/bench.git
   revision: main
   path: rendered
+components:
+  sealed-secrets:
+    repoURL: https://bitnami-labs.github.io/sealed-secrets
+    chart: sealed-secrets
+    version: 2.18.5
+    namespace: kube-system
+    syncWave: -9
 defaults:
   namespace:
     podSecurity:
@@ -40,6 +75,14 @@ defaults:
   workload:
     replicas: 1
     imagePullPolicy: IfNotPresent
+    strategy:
+      type: RollingUpdate
+      maxSurge: 1
+      maxUnavailable: 0
+    security:
+      runAsUser: 10001
+      runAsGroup: 10001
+      fsGroup: 10001
     resources:
       requests:
         cpu: 100m
@@ -65,8 +108,12 @@ def node_yaml(index, server):
         f"  gpu: \"{'true' if gpu else 'false'}\"",
         f"  zone: zone-{index % 3}",
         "capacity:",
-        "  cpu: \"16\"",
-        "  memory: 64Gi",
+        f"  cpu: \"{NODE_CPU}\"",
+        f"  memory: {NODE_MEMORY_GI}Gi",
+        f"  pods: {NODE_PODS}",
+        "reserved:",
+        f"  cpu: \"{RESERVED_CPU}\"",
+        f"  memory: {RESERVED_MEMORY_GI}Gi",
     ]
     if gpu:
         lines += [
@@ -84,6 +131,7 @@ def node_yaml(index, server):
 
 
 def namespace_yaml(name, workloads, peers):
+    # Workloads come last: bench/diff.py edits the file by its final `  app-` block.
     lines = [
         f"name: {name}",
         f"description: Synthetic namespace {name}",
@@ -96,10 +144,12 @@ def namespace_yaml(name, workloads, peers):
         "  default:",
         "    cpu: 500m",
         "    memory: 256Mi",
-        "networkPolicy:",
-        "  ingressFrom:",
+        "  defaultRequest:",
+        "    cpu: 100m",
+        "    memory: 128Mi",
     ]
-    lines += [f"    - {peer}" for peer in peers]
+    if peers:
+        lines += ["networkPolicy:", "  ingressFrom:"] + [f"    - {peer}" for peer in peers]
     lines += [
         "secrets:",
         "  app-db:",
@@ -109,7 +159,7 @@ def namespace_yaml(name, workloads, peers):
         "workloads:",
     ]
     for index in range(workloads):
-        kind = "StatefulSet" if index % 5 == 0 else "Deployment"
+        kind, replicas, cpu, memory = workload_shape(index)
         lines += [
             f"  app-{index:04d}:",
             f"    kind: {kind}",
@@ -125,24 +175,62 @@ def namespace_yaml(name, workloads, peers):
             "      DB_PASSWORD:",
             "        secret: app-db",
             "        key: password",
+            "    probes:",
+            "      readiness: {httpPath: /healthz, periodSeconds: 10}",
+            "      liveness: {tcp: true, initialDelaySeconds: 10, periodSeconds: 20}",
         ]
-        if index % 7 == 0:
-            lines += ["    replicas: 2"]
+        if replicas != 1:
+            lines += [f"    replicas: {replicas}"]
+        if kind == "StatefulSet":
+            lines += ["    priorityClass: interactive"]
+        if cpu != 100:
+            lines += [
+                "    resources:",
+                f"      requests: {{cpu: {cpu}m, memory: {memory}Mi}}",
+                f"      limits: {{memory: {memory * 2}Mi}}",
+            ]
     return "\n".join(lines) + "\n"
+
+
+def nodes_needed(shares):
+    """Nodes for the pods of namespaces with these workload counts, filled to FILL."""
+    pods = cpu = memory = 0
+    for share in shares:
+        for index in range(share):
+            _, replicas, pod_cpu, pod_memory = workload_shape(index)
+            pods += replicas
+            cpu += replicas * pod_cpu
+            memory += replicas * pod_memory
+    # How many whole nodes the pods would fill, by their scarcest resource.
+    cpu_milli = (NODE_CPU - RESERVED_CPU) * 1000
+    memory_mi = (NODE_MEMORY_GI - RESERVED_MEMORY_GI) * 1024
+    full = max(pods / NODE_PODS, cpu / cpu_milli, memory / memory_mi)
+    # When a node is lost, the others take its pods: fill them to 90 % at most
+    # then, as pods of different sizes do not pack perfectly.
+    return max(2, math.ceil(full / FILL), math.ceil(full / 0.9) + 1)
+
+
+def split(total, parts):
+    return [total // parts + (1 if index < total % parts else 0) for index in range(parts)]
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--objects", type=int, required=True, help="approximate number of rendered objects")
     parser.add_argument("--out", required=True, help="repository root to (re)create")
-    parser.add_argument("--nodes", type=int, help="default: objects / 1000, at least 2")
+    parser.add_argument("--nodes", type=int, help="default: enough for every pod, a rollout and a lost node")
     parser.add_argument("--namespaces", type=int, help="default: objects / 200, at least 1")
     args = parser.parse_args()
 
-    nodes = args.nodes or max(2, args.objects // 1000)
     namespaces = args.namespaces or max(1, args.objects // 200)
-    gpu_nodes = len([i for i in range(nodes) if i % 4 == 0])
-    fixed = namespaces * OBJECTS_PER_NAMESPACE + PRIORITY_CLASSES + gpu_nodes
+    fixed = namespaces * OBJECTS_PER_NAMESPACE + CLUSTER_OBJECTS
+    # GPU nodes add a ConfigMap each, and the node count follows the workloads:
+    # size the nodes for the workloads without them (an upper bound), then take
+    # their ConfigMaps off the workloads.
+    workloads = max(namespaces, (args.objects - fixed) // OBJECTS_PER_WORKLOAD)
+    nodes = args.nodes or nodes_needed(split(workloads, namespaces))
+    gpu_nodes = len(range(0, nodes, 4))
+    fixed += gpu_nodes
     workloads = max(namespaces, (args.objects - fixed) // OBJECTS_PER_WORKLOAD)
 
     if os.path.exists(args.out):
@@ -159,8 +247,7 @@ def main():
         with open(os.path.join(values, "nodes", f"{name}.yaml"), "w") as out:
             out.write(text)
     names = [f"ns-{index:03d}" for index in range(namespaces)]
-    for index, name in enumerate(names):
-        share = workloads // namespaces + (1 if index < workloads % namespaces else 0)
+    for name, share, index in zip(names, split(workloads, namespaces), range(namespaces)):
         peers = [names[(index + 1) % namespaces]] if namespaces > 1 else []
         with open(os.path.join(values, "namespaces", f"{name}.yaml"), "w") as out:
             out.write(namespace_yaml(name, share, peers))

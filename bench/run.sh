@@ -87,7 +87,8 @@ for size in $SIZES; do
     REPO=$WORK/cluster-$size
     python3 bench/gen.py --objects "$size" --out "$REPO" >/dev/null
     measure "render/$size" 0 --fresh -- "$KILN" -C @RUN render
-    objects=$(awk '{ print $2 }' "$WORK/out.txt")
+    # out.txt also holds stderr (validation and plan findings, if any).
+    objects=$(awk '/^rendered [0-9]+ objects/ { print $2 }' "$WORK/out.txt")
     "$KILN" -C "$REPO" render >/dev/null
     files=$(find "$REPO/rendered" -type f | wc -l)
     echo "size $size: $objects objects, $files files" >>"$WORK/results"
