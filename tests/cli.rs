@@ -26,9 +26,14 @@ capacity.memory = "8Gi"    # values/nodes/n1.yaml:7:3"#,
     let run = repo.kiln(&["explain", "cluster"]);
     run.code(0);
     assert!(run.stdout.starts_with("name = \"demo\"    # values/cluster.yaml:1:1\n"), "{}", run.stdout);
+    // Workloads are scopes of their own: the namespace view lists only the namespace's keys.
     let run = repo.kiln(&["explain", "namespace", "apps"]);
     run.code(0);
-    assert!(run.stdout.contains("workloads.web.image = \"nginx:1.27\"    # values/namespaces/apps.yaml:5:5"));
+    assert!(run.stdout.starts_with("name = \"apps\"    # values/namespaces/apps.yaml:1:1\n"), "{}", run.stdout);
+    assert!(!run.stdout.contains("workloads."), "{}", run.stdout);
+    let run = repo.kiln(&["explain", "workload", "apps/web"]);
+    run.code(0);
+    assert!(run.stdout.contains("image = \"nginx:1.27\"    # values/namespaces/apps.yaml:5:5"), "{}", run.stdout);
 }
 
 #[test]

@@ -43,11 +43,11 @@ pub fn check(build: &Build, locator: &Locator) -> Vec<Finding> {
     let compiled = definitions.and_then(|mut definitions| {
         // Pruning trades one walk over every object for a smaller compile: it
         // pays for a tree like this repository's, not for thousands of objects.
-        if instances.len() <= PRUNE_MAX_OBJECTS {
+        if let Some(instances) = &instances {
             let marked: Vec<(&str, &Json)> = build
                 .objects
                 .iter()
-                .zip(&instances)
+                .zip(instances)
                 .filter_map(|(object, instance)| Some((resolved[&key_of(object)].as_deref().ok()?, instance)))
                 .collect();
             let usage = parallel::map(parallel::split(&marked), |chunk| {
@@ -69,7 +69,17 @@ pub fn check(build: &Build, locator: &Locator) -> Vec<Finding> {
         }
         compile(documents, definitions, &kinds)
     });
-    let checked = parallel::map(build.objects.iter().zip(&instances).collect(), |(object, instance)| {
+    let checked = parallel::map(build.objects.iter().enumerate().collect(), |(index, object)| {
+        // Without pruning the JSON form of each object is made where it is
+        // checked and dropped right after, so a big tree is not held twice.
+        let converted;
+        let instance = match &instances {
+            Some(instances) => &instances[index],
+            None => {
+                converted = to_json(&object.value);
+                &converted
+            }
+        };
         let outcome =
             resolved[&key_of(object)].as_ref().and_then(|name| compiled.as_ref().map(|compiled| (compiled, name)));
         match outcome {
@@ -109,8 +119,9 @@ struct Present<'o> {
     documents: BTreeMap<String, Json>,
     /// Schema name → (apiVersion, kind).
     kinds: HashMap<String, (String, String)>,
-    /// Every object converted for the validator, in build order.
-    instances: Vec<Json>,
+    /// Every object converted for the validator, in build order, when the
+    /// schemas are pruned (small trees); big trees convert while checking.
+    instances: Option<Vec<Json>>,
 }
 
 /// Resolves the schema of every kind present and converts every object to JSON.
@@ -128,7 +139,8 @@ fn resolve_all<'o>(schemas: &Schemas, objects: &'o [Object]) -> Present<'o> {
             Ok(name)
         });
     }
-    let instances = parallel::map(objects.iter().collect(), |object| to_json(&object.value));
+    let instances = (objects.len() <= PRUNE_MAX_OBJECTS)
+        .then(|| parallel::map(objects.iter().collect(), |object| to_json(&object.value)));
     Present { resolved, documents, kinds, instances }
 }
 

@@ -46,7 +46,7 @@ impl Origins {
 
     /// Drops `path` and everything below it. Descendants sort right after
     /// their parent, so this is a range walk, not a scan of every origin.
-    fn forget_below(&mut self, path: &KeyPath) {
+    pub fn forget_below(&mut self, path: &KeyPath) {
         let doomed: Vec<KeyPath> =
             self.0.range(path.clone()..).map(|(key, _)| key).take_while(|key| key.starts_with(path)).cloned().collect();
         for key in doomed {

@@ -110,8 +110,13 @@ pub fn load(inputs: &InputFiles) -> Result<Values> {
     files.extend(node_sources);
     files.extend(namespace_sources);
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    let values = Values { cluster, nodes, namespaces, files };
+    let mut values = Values { cluster, nodes, namespaces, files };
     check::cross_check(&values)?;
+    // The parsed documents served layering; from here on only their positions
+    // are used (to locate values), so a big cluster's values are not held twice.
+    for source in &mut values.files {
+        source.value = serde_yaml::Value::Null;
+    }
     Ok(values)
 }
 
@@ -207,5 +212,14 @@ fn namespace(cluster: &Source, source: &Source) -> Result<NamespaceValues> {
             Scoped { typed: workload, value: merged.value, origins: merged.origins, files: files.clone() },
         );
     }
+    // Each workload is a scope of its own; the namespace scope keeps only the
+    // namespace's own keys, so a big cluster's workloads are not held twice.
+    let mut typed = typed;
+    typed.workloads = None;
+    let mut merged = merged;
+    if let Some(map) = merged.value.as_mapping_mut() {
+        map.remove("workloads");
+    }
+    merged.origins.forget_below(&KeyPath::root().key("workloads"));
     Ok(NamespaceValues { namespace: Scoped { typed, value: merged.value, origins: merged.origins, files }, workloads })
 }

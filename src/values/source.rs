@@ -18,10 +18,9 @@ use crate::{Error, Result};
 pub struct Source {
     /// Path relative to the repository root, as shown in messages.
     pub path: PathBuf,
+    /// The parsed document; cleared once values are layered (see [`super::load`]).
     pub value: Value,
     pub positions: Positions,
-    /// sha256 of the raw bytes, recorded in the lock.
-    pub bytes: Vec<u8>,
 }
 
 impl Source {
@@ -51,16 +50,15 @@ impl Positions {
 
 /// Parses the values file at `relative` (a path for messages) from its bytes.
 pub fn parse(relative: &Path, bytes: &[u8]) -> Result<Source> {
-    let bytes = bytes.to_vec();
-    let text = std::str::from_utf8(&bytes).map_err(|error| {
-        let (line, column) = line_column(&bytes, error.valid_up_to());
+    let text = std::str::from_utf8(bytes).map_err(|error| {
+        let (line, column) = line_column(bytes, error.valid_up_to());
         Error::NotUtf8 { location: Location::new(relative, line, column) }
     })?;
     let value: Value = serde_yaml::from_str(text).map_err(|error| yaml_error(relative, text, &error))?;
     if value.is_null() {
         return Err(Error::EmptyFile { path: relative.to_path_buf(), what: "values file" });
     }
-    Ok(Source { path: relative.to_path_buf(), value, positions: index_positions(text), bytes })
+    Ok(Source { path: relative.to_path_buf(), value, positions: index_positions(text) })
 }
 
 fn yaml_error(path: &Path, text: &str, error: &serde_yaml::Error) -> Error {
