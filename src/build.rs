@@ -22,7 +22,7 @@ pub fn build(inputs: &InputFiles) -> Result<Build> {
     // Values, templates and input hashes do not depend on each other; on two
     // cores loading them side by side takes as long as the slowest of them.
     let ((templates, hashes), values) =
-        parallel::join(|| (templates::load(inputs), inputs.hashes()), || values::load(inputs));
+        parallel::join(|| (templates::load(inputs), inputs.hashes()), || values::load(inputs, values::Keep::Typed));
     let (values, templates) = (values?, templates?);
     let rendered = render::render(&templates, &values)?;
     let (objects, tree) = output::assemble(rendered, &hashes)?;

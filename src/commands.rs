@@ -123,8 +123,8 @@ fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
 /// can never complete) fail the render, warnings do not.
 fn checks_pass(build: &build::Build, consequence: &str) -> bool {
     // Independent read-only checks of the same build: run them side by side.
-    let (plan, mut findings) = parallel::join(|| plan::plan(build), || validate::validate(build));
-    findings.extend(plan.findings);
+    let (plan, mut findings) = parallel::join(|| plan::findings(build), || validate::validate(build));
+    findings.extend(plan);
     if findings.findings.is_empty() {
         return true;
     }

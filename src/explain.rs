@@ -14,7 +14,7 @@ use crate::{Error, Result};
 
 /// Explains `scope` (`cluster`, `node`, `namespace`, `workload`) named `name`.
 pub fn explain(root: &Path, scope: &str, name: Option<&str>) -> Result<String> {
-    let values = values::load(&InputFiles::from_dir(root)?)?;
+    let values = values::load(&InputFiles::from_dir(root)?, values::Keep::Effective)?;
     let (value, origins) = select(&values, scope, name)?;
     let mut out = String::new();
     walk(value, &KeyPath::root(), origins, &mut out);

@@ -66,12 +66,22 @@ pub struct Verdict {
 
 /// Simulates every scenario for the build.
 pub fn plan(build: &Build) -> Plan {
+    simulate(build, true)
+}
+
+/// Only the findings of [`plan`], for the checks every render runs: the
+/// per-scenario node tables (one per rollout, a node row each) are not built.
+pub fn findings(build: &Build) -> Findings {
+    simulate(build, false).findings
+}
+
+fn simulate(build: &Build, detailed: bool) -> Plan {
     let nodes = nodes::nodes(&build.values);
     let workloads = workloads::workloads(build);
     let locator = Locator::new(build);
     let cluster = Cluster::new(&nodes, &workloads);
     let mut simulation =
-        Simulation { cluster: &cluster, locator: &locator, findings: Vec::new(), scenarios: Vec::new() };
+        Simulation { cluster: &cluster, locator: &locator, detailed, findings: Vec::new(), scenarios: Vec::new() };
     let (mut state, pins, fits) = simulation.steady();
     simulation.hpa_max(&mut state, &pins);
     for (index, fits) in fits.iter().enumerate() {
@@ -109,11 +119,20 @@ impl Pin {
 struct Simulation<'a> {
     cluster: &'a Cluster<'a>,
     locator: &'a Locator<'a>,
+    /// Whether scenarios are recorded for the report, or only findings made.
+    detailed: bool,
     findings: Vec<Finding>,
     scenarios: Vec<Scenario>,
 }
 
 impl<'a> Simulation<'a> {
+    fn record(&mut self, scenario: impl FnOnce(&Self) -> Scenario) {
+        if self.detailed {
+            let scenario = scenario(self);
+            self.scenarios.push(scenario);
+        }
+    }
+
     fn workload(&self, index: usize) -> &'a Workload<'a> {
         let cluster: &'a Cluster<'a> = self.cluster;
         &cluster.workloads[index]
@@ -201,7 +220,7 @@ impl<'a> Simulation<'a> {
             verdicts.push(Verdict { workload: workload.describe(), ok: false, detail: message });
         }
         let failing = fits.iter().filter(|ok| !**ok).count();
-        self.scenarios.push(Scenario {
+        self.record(|simulation| Scenario {
             kind: "steady",
             title: "steady state".into(),
             ok: failing == 0,
@@ -210,7 +229,7 @@ impl<'a> Simulation<'a> {
             } else {
                 format!("{failing} {} not fit", plural(failing, "workload does", "workloads do"))
             },
-            nodes: self.usage(&state),
+            nodes: simulation.usage(&state),
             workloads: verdicts,
         });
         let pins = cluster
@@ -270,7 +289,7 @@ impl<'a> Simulation<'a> {
             verdicts.push(Verdict { workload: workload.describe(), ok: false, detail: message });
         }
         verdicts.sort_by(|a, b| a.workload.cmp(&b.workload));
-        self.scenarios.push(Scenario {
+        self.record(|simulation| Scenario {
             kind: "hpa-max",
             title: "every HPA at maxReplicas".into(),
             ok: short == 0,
@@ -281,7 +300,7 @@ impl<'a> Simulation<'a> {
                     format!("{short} {} not reach maxReplicas", plural(short, "workload does", "workloads do"))
                 }
             },
-            nodes: self.usage(state),
+            nodes: simulation.usage(state),
             workloads: verdicts,
         });
         state.undo(cluster, mark);
@@ -301,11 +320,6 @@ impl<'a> Simulation<'a> {
             Strategy::OneAtATime => self.one_at_a_time(state, pins, index),
             Strategy::Rolling { surge, unavailable } => self.rolling(state, pins, index, surge, unavailable, &mut peak),
         };
-        let title = format!("rollout of {} ({})", workload.describe(), describe_strategy(&workload.strategy));
-        let mut nodes = self.usage(state);
-        for (usage, peak) in nodes.iter_mut().zip(&peak) {
-            usage.requested = *peak;
-        }
         let (ok, detail) = match outcome {
             Ok(detail) => (true, detail),
             Err(message) => {
@@ -318,13 +332,19 @@ impl<'a> Simulation<'a> {
                 (false, message)
             }
         };
-        self.scenarios.push(Scenario {
-            kind: "rollout",
-            title,
-            ok,
-            verdict: if ok { "completes".into() } else { "never completes".into() },
-            nodes,
-            workloads: vec![Verdict { workload: workload.describe(), ok, detail }],
+        self.record(|simulation| {
+            let mut nodes = simulation.usage(state);
+            for (usage, peak) in nodes.iter_mut().zip(&peak) {
+                usage.requested = *peak;
+            }
+            Scenario {
+                kind: "rollout",
+                title: format!("rollout of {} ({})", workload.describe(), describe_strategy(&workload.strategy)),
+                ok,
+                verdict: if ok { "completes".into() } else { "never completes".into() },
+                nodes,
+                workloads: vec![Verdict { workload: workload.describe(), ok, detail }],
+            }
         });
         state.undo(cluster, mark);
     }
@@ -520,7 +540,7 @@ impl<'a> Simulation<'a> {
                 .push(self.finding(index, NODE_LOSS, Severity::Warning, path, message.clone()).with_help(help));
             verdicts.push(Verdict { workload: workload.describe(), ok: false, detail: message });
         }
-        self.scenarios.push(Scenario {
+        self.record(|simulation| Scenario {
             kind: "node-loss",
             title: format!("node {lost_name} lost"),
             ok: short == 0,
@@ -529,7 +549,7 @@ impl<'a> Simulation<'a> {
             } else {
                 format!("{short} {} cannot run", plural(short, "workload", "workloads"))
             },
-            nodes: self.usage(state),
+            nodes: simulation.usage(state),
             workloads: verdicts,
         });
         state.undo(cluster, mark);

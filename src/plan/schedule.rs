@@ -58,8 +58,10 @@ pub fn explain(why: &WhyNot) -> String {
 pub struct Cluster<'a> {
     pub nodes: &'a [Node],
     pub workloads: &'a [Workload<'a>],
-    /// `[workload][node]`: the first static reason the node is out, if any.
-    fixed: Vec<Vec<Option<Reason>>>,
+    /// `[workload][node]`: whether a static reason (selector, affinity,
+    /// taint) rules the node out. The reason itself is worked out again when a
+    /// message needs it, so workloads × nodes hold no cloned labels or taints.
+    ruled_out: Vec<Vec<bool>>,
     /// Workloads whose pods must not share a topology domain with this one's, and the key.
     conflicts: Vec<Vec<(usize, String)>>,
     soft_conflicts: Vec<Vec<(usize, String)>>,
@@ -69,8 +71,8 @@ pub struct Cluster<'a> {
 
 impl<'a> Cluster<'a> {
     pub fn new(nodes: &'a [Node], workloads: &'a [Workload<'a>]) -> Self {
-        let fixed: Vec<Vec<Option<Reason>>> =
-            workloads.iter().map(|w| nodes.iter().map(|n| static_reason(w, n)).collect()).collect();
+        let ruled_out: Vec<Vec<bool>> =
+            workloads.iter().map(|w| nodes.iter().map(|n| static_reason(w, n).is_some()).collect()).collect();
         let mut by_namespace: HashMap<&str, Vec<usize>> = HashMap::new();
         for (index, workload) in workloads.iter().enumerate() {
             by_namespace.entry(workload.namespace.as_str()).or_default().push(index);
@@ -114,7 +116,7 @@ impl<'a> Cluster<'a> {
         let mut order: Vec<usize> = (0..workloads.len()).collect();
         order.sort_by_key(|&index| {
             let workload = &workloads[index];
-            let eligible = fixed[index].iter().filter(|reason| reason.is_none()).count();
+            let eligible = ruled_out[index].iter().filter(|out| !**out).count();
             (
                 workload.kind != Kind::DaemonSet,
                 std::cmp::Reverse(workload.request.gpu),
@@ -123,12 +125,12 @@ impl<'a> Cluster<'a> {
                 index,
             )
         });
-        Cluster { nodes, workloads, fixed, conflicts, soft_conflicts, order }
+        Cluster { nodes, workloads, ruled_out, conflicts, soft_conflicts, order }
     }
 
     /// Nodes a workload's pods could ever use (selector, affinity, taints).
     pub fn eligible(&self, workload: usize) -> impl Iterator<Item = usize> + '_ {
-        self.fixed[workload].iter().enumerate().filter(|(_, reason)| reason.is_none()).map(|(node, _)| node)
+        self.ruled_out[workload].iter().enumerate().filter(|(_, out)| !**out).map(|(node, _)| node)
     }
 
     /// Why `workload` cannot go to `node` in `state`, or `None` when it can.
@@ -136,8 +138,8 @@ impl<'a> Cluster<'a> {
         if state.down[node] {
             return Some(Reason::Down);
         }
-        if let Some(reason) = &self.fixed[workload][node] {
-            return Some(reason.clone());
+        if self.ruled_out[workload][node] {
+            return static_reason(&self.workloads[workload], &self.nodes[node]);
         }
         let mut free = self.nodes[node].allocatable;
         free.sub(&state.used[node]);

@@ -43,6 +43,7 @@ pub struct NamespaceValues {
 #[derive(Debug)]
 pub struct Scoped<T> {
     pub typed: T,
+    /// The merged YAML; for workloads only kept with [`Keep::Effective`].
     pub value: serde_yaml::Value,
     pub origins: Origins,
     /// Values files this scope was layered from.
@@ -60,8 +61,17 @@ impl<T> Scoped<T> {
 
 pub use crate::input::VALUES_DIR;
 
+/// What [`load`] keeps besides the typed values and their provenance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Typed values and provenance only: what rendering and the checks use.
+    Typed,
+    /// Also each workload's merged YAML, for `kiln explain`.
+    Effective,
+}
+
 /// Loads and checks every values file among the inputs.
-pub fn load(inputs: &InputFiles) -> Result<Values> {
+pub fn load(inputs: &InputFiles, keep: Keep) -> Result<Values> {
     let layout = discover(inputs)?;
     let read = |path: &PathBuf| source::parse(path, inputs.get(path).map_or(&[][..], Vec::as_slice));
     let mut errors = Vec::new();
@@ -116,6 +126,13 @@ pub fn load(inputs: &InputFiles) -> Result<Values> {
     // are used (to locate values), so a big cluster's values are not held twice.
     for source in &mut values.files {
         source.value = serde_yaml::Value::Null;
+    }
+    // Templates see the typed values; a big cluster's workloads would
+    // otherwise be held a second time as YAML.
+    if keep == Keep::Typed {
+        for workload in values.namespaces.values_mut().flat_map(|namespace| namespace.workloads.values_mut()) {
+            workload.value = serde_yaml::Value::Null;
+        }
     }
     Ok(values)
 }
