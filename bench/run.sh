@@ -2,7 +2,8 @@
 # kiln benchmark: builds release, generates synthetic clusters of about 100,
 # 1,000 and 10,000 objects (bench/gen.py) and reports wall time, CPU time and
 # peak RSS of render, a no-change re-render, render --diff and verify, next
-# to `sha256sum -c` over the same files, then checks the issue's targets.
+# to `sha256sum -c` over the same files, and a render of this repository's
+# own cluster, then checks the issue's targets.
 #
 #   bench/run.sh                      # all sizes, 5 runs each
 #   REPEAT=10 SIZES="1000 10000" bench/run.sh
@@ -103,6 +104,16 @@ for size in $SIZES; do
     measure "sha256sum/$size" 0 -- env -C "$REPO/rendered" sha256sum -c --quiet SHA256SUMS
 done
 
+# This repository's own cluster, the everyday case: a copy of its inputs,
+# rendered once, then timed re-rendering with nothing changed (so the
+# working tree's rendered/ is never touched).
+REPO=$WORK/this-repository
+rm -rf "$REPO"
+mkdir -p "$REPO"
+cp -r values templates "$REPO/"
+"$KILN" -C "$REPO" render >/dev/null 2>&1
+measure "this/repository" 0 -- "$KILN" -C "$REPO" render
+
 awk -v sizes="$SIZES" '
     /^size / { objects[$2 + 0] = $3; files[$2 + 0] = $5; next }
     { split($1, key, "/"); wall[key[1], key[2]] = $2; cpu[key[1], key[2]] = $3; rss[key[1], key[2]] = $4 }
@@ -124,10 +135,12 @@ awk -v sizes="$SIZES" '
             }
             print line
         }
-        printf "\nobjects rendered:"
+        printf "\nthis repository, `kiln render` with nothing changed: %d ms (cpu %d ms, %d MB)\n", wall["this", "repository"], cpu["this", "repository"], rss["this", "repository"]
+        printf "objects rendered:"
         for (i = 1; i <= n; i++) printf " %s (%s files)", objects[size[i]], files[size[i]]
         print ""
         # Targets of the render engine issue.
+        check("this repository renders in <= 50 ms", wall["this", "repository"] <= 50, wall["this", "repository"] " ms")
         big = size[n]
         split("render rerender diff", rendering, " ")
         if (big + 0 >= 10000) {
