@@ -17,7 +17,7 @@ use serde::de::DeserializeOwned;
 
 use key_path::KeyPath;
 use merge::{Layer, Merged, Origins};
-use source::Source;
+use source::{Source, ValuesFile};
 
 use crate::diagnostic::Location;
 use crate::input::InputFiles;
@@ -30,7 +30,7 @@ pub struct Values {
     pub nodes: BTreeMap<String, Scoped<schema::Node>>,
     pub namespaces: BTreeMap<String, NamespaceValues>,
     /// Every values file read, sorted by path.
-    pub files: Vec<Source>,
+    pub files: Vec<ValuesFile>,
 }
 
 #[derive(Debug)]
@@ -99,7 +99,7 @@ pub fn load(inputs: &InputFiles, keep: Keep) -> Result<Values> {
     for source in &node_sources {
         match single::<schema::Node>(source) {
             Ok(node) => {
-                nodes.insert(file_stem(&source.path), node);
+                nodes.insert(file_stem(source.path()), node);
             }
             Err(error) => errors.push(error),
         }
@@ -109,24 +109,23 @@ pub fn load(inputs: &InputFiles, keep: Keep) -> Result<Values> {
     for (source, layered) in namespace_sources.iter().zip(layered) {
         match layered {
             Ok(values) => {
-                namespaces.insert(file_stem(&source.path), values);
+                namespaces.insert(file_stem(source.path()), values);
             }
             Err(error) => errors.push(error),
         }
     }
     Error::from_list(errors)?;
 
-    let mut files = vec![cluster_source];
-    files.extend(node_sources);
-    files.extend(namespace_sources);
+    // The parsed documents served layering; from here on only each file's
+    // positions are used, so a big cluster's values are not held twice.
+    let mut files: Vec<ValuesFile> = std::iter::once(cluster_source)
+        .chain(node_sources)
+        .chain(namespace_sources)
+        .map(|source| source.file)
+        .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let mut values = Values { cluster, nodes, namespaces, files };
     check::cross_check(&values)?;
-    // The parsed documents served layering; from here on only their positions
-    // are used (to locate values), so a big cluster's values are not held twice.
-    for source in &mut values.files {
-        source.value = serde_yaml::Value::Null;
-    }
     // Templates see the typed values; a big cluster's workloads would
     // otherwise be held a second time as YAML.
     if keep == Keep::Typed {
@@ -185,7 +184,7 @@ fn file_stem(path: &Path) -> String {
 fn single<T: DeserializeOwned>(source: &Source) -> Result<Scoped<T>> {
     let merged = merge::merge(&[Layer::new(source, KeyPath::root())])?;
     let typed = typed_from(&merged, source, &KeyPath::root())?;
-    Ok(Scoped { typed, value: merged.value, origins: merged.origins, files: vec![source.path.clone()] })
+    Ok(Scoped { typed, value: merged.value, origins: merged.origins, files: vec![source.path().to_path_buf()] })
 }
 
 /// Checks the file strictly as written, then the merged result.
@@ -213,7 +212,7 @@ fn namespace(cluster: &Source, source: &Source) -> Result<NamespaceValues> {
         Layer::new(source, KeyPath::root()),
     ])?;
     let typed: schema::Namespace = typed_from(&merged, source, &KeyPath::root())?;
-    let files = vec![cluster.path.clone(), source.path.clone()];
+    let files = vec![cluster.path().to_path_buf(), source.path().to_path_buf()];
 
     let mut workloads = BTreeMap::new();
     for name in typed.workloads.iter().flat_map(BTreeMap::keys) {

@@ -13,17 +13,35 @@ use super::key_path::KeyPath;
 use crate::diagnostic::{line_column, Location};
 use crate::{Error, Result};
 
-/// One parsed values file.
+/// One parsed values file, as layering needs it: its document and where
+/// each key is written.
 #[derive(Debug, Clone)]
 pub struct Source {
-    /// Path relative to the repository root, as shown in messages.
-    pub path: PathBuf,
-    /// The parsed document; cleared once values are layered (see [`super::load`]).
+    pub file: ValuesFile,
     pub value: Value,
-    pub positions: Positions,
 }
 
 impl Source {
+    /// Path relative to the repository root, as shown in messages.
+    pub fn path(&self) -> &Path {
+        &self.file.path
+    }
+
+    pub fn locate(&self, key_path: &KeyPath) -> Location {
+        self.file.locate(key_path)
+    }
+}
+
+/// A values file as the stages after layering need it: its path and the
+/// position of every key, without the parsed document.
+#[derive(Debug, Clone)]
+pub struct ValuesFile {
+    /// Path relative to the repository root, as shown in messages.
+    pub path: PathBuf,
+    pub positions: Positions,
+}
+
+impl ValuesFile {
     /// Where `key_path` is written in this file; the nearest written parent when
     /// the exact key is absent (for example a missing required key).
     pub fn locate(&self, key_path: &KeyPath) -> Location {
@@ -58,7 +76,7 @@ pub fn parse(relative: &Path, bytes: &[u8]) -> Result<Source> {
     if value.is_null() {
         return Err(Error::EmptyFile { path: relative.to_path_buf(), what: "values file" });
     }
-    Ok(Source { path: relative.to_path_buf(), value, positions: index_positions(text) })
+    Ok(Source { file: ValuesFile { path: relative.to_path_buf(), positions: index_positions(text) }, value })
 }
 
 fn yaml_error(path: &Path, text: &str, error: &serde_yaml::Error) -> Error {
