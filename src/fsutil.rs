@@ -29,6 +29,12 @@ pub fn rename(from: &Path, to: &Path) -> Result<()> {
     fs::rename(from, to).map_err(|source| Error::io("rename", from, source))
 }
 
+/// Links `from` to `to` (whose directory already exists); a symlink is linked
+/// itself, never followed.
+pub fn hard_link(from: &Path, to: &Path) -> Result<()> {
+    fs::hard_link(from, to).map_err(|source| Error::io("link", from, source))
+}
+
 /// Links `from` to `to` (whose directory already exists) so an unchanged file
 /// keeps its inode and mtime; copies when the filesystem cannot link.
 pub fn link_or_copy(from: &Path, to: &Path) -> Result<()> {

@@ -1,5 +1,7 @@
-//! Reads what is on disk under `rendered/`: every file by relative path, and
-//! the set of files kiln owns (those listed in the committed SHA256SUMS).
+//! Reads what is on disk under `rendered/`: every regular file by relative
+//! path, the entries that are neither regular files nor directories (symlinks,
+//! FIFOs, sockets, devices: listed, never followed or read), and the set of
+//! files kiln owns (those listed in the committed SHA256SUMS).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -8,9 +10,47 @@ use super::tree::{parse_sums, SUMS_FILE};
 use crate::diagnostic::display_path;
 use crate::{fsutil, parallel, Error, Result};
 
+/// What a non-regular entry under `rendered/` is. kiln never follows or reads
+/// one: a symlink could point anywhere, `/dev/zero` never ends, a FIFO blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Special {
+    Symlink,
+    Fifo,
+    Socket,
+    Device,
+}
+
+impl Special {
+    fn of(file_type: std::fs::FileType) -> Option<Special> {
+        use std::os::unix::fs::FileTypeExt as _;
+        if file_type.is_symlink() {
+            Some(Special::Symlink)
+        } else if file_type.is_fifo() {
+            Some(Special::Fifo)
+        } else if file_type.is_socket() {
+            Some(Special::Socket)
+        } else if file_type.is_block_device() || file_type.is_char_device() {
+            Some(Special::Device)
+        } else {
+            None
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Special::Symlink => "a symbolic link",
+            Special::Fifo => "a FIFO",
+            Special::Socket => "a socket",
+            Special::Device => "a device file",
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct OnDisk {
     pub files: BTreeMap<String, Vec<u8>>,
+    /// Entries that are not regular files or directories, by relative path.
+    pub special: BTreeMap<String, Special>,
     /// Paths listed in SHA256SUMS (plus SHA256SUMS itself); `None` when there is none.
     pub owned: Option<BTreeSet<String>>,
     pub sums: BTreeMap<String, String>,
@@ -28,9 +68,18 @@ pub fn read(dir: &Path) -> Result<OnDisk> {
         return Ok(OnDisk::default());
     }
     let mut paths = Vec::new();
+    let mut special = BTreeMap::new();
+    // walkdir does not follow symlinks unless asked, and reports them as such.
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name().min_depth(1) {
         let entry = entry.map_err(|error| Error::io("read directory", dir, error.into()))?;
-        if !entry.file_type().is_dir() {
+        let file_type = entry.file_type();
+        if file_type.is_dir() {
+            continue;
+        }
+        if let Some(kind) = Special::of(file_type) {
+            let relative = entry.path().strip_prefix(dir).unwrap_or(entry.path());
+            special.insert(display_path(relative), kind);
+        } else {
             paths.push(entry.into_path());
         }
     }
@@ -43,7 +92,9 @@ pub fn read(dir: &Path) -> Result<OnDisk> {
         let relative = path.strip_prefix(dir).unwrap_or(&path);
         files.insert(display_path(relative), bytes?);
     }
-    from_files(dir, files)
+    let mut on_disk = from_files(dir, files)?;
+    on_disk.special = special;
+    Ok(on_disk)
 }
 
 /// A rendered tree already in memory (e.g. read from a git revision); `dir`

@@ -38,7 +38,15 @@ pub fn plan(tree: &Tree, on_disk: &OnDisk) -> Changes {
             Some(_) => {}
         }
     }
-    for path in on_disk.files.keys() {
+    // A symlink, FIFO or device where kiln writes a file is replaced, never
+    // followed; elsewhere it is kept like any file kiln did not write.
+    for path in on_disk.special.keys() {
+        if tree.files.contains_key(path) {
+            changes.changed.push(path.clone());
+        }
+    }
+    changes.changed.sort();
+    for path in on_disk.files.keys().chain(on_disk.special.keys()) {
         if tree.files.contains_key(path) {
             continue;
         }
@@ -74,7 +82,7 @@ pub fn write(tree: &Tree, dir: &Path) -> Result<Changes> {
     if changes.is_empty() {
         return Ok(changes);
     }
-    let staged = stage(tree, dir, &staging, &changes);
+    let staged = stage(tree, &on_disk, dir, &staging, &changes);
     if let Err(error) = staged {
         let _ = fsutil::remove_dir_all(&staging);
         return Err(error);
@@ -97,7 +105,7 @@ fn sibling(dir: &Path, purpose: &str) -> PathBuf {
     dir.with_file_name(format!(".{name}.kiln-{purpose}"))
 }
 
-fn stage(tree: &Tree, dir: &Path, staging: &Path, changes: &Changes) -> Result<()> {
+fn stage(tree: &Tree, on_disk: &OnDisk, dir: &Path, staging: &Path, changes: &Changes) -> Result<()> {
     fsutil::create_dir_all(staging)?;
     // Each directory once, up front: ten thousand files share a few hundred
     // directories, and creating parents per file costs two syscalls a file.
@@ -117,6 +125,9 @@ fn stage(tree: &Tree, dir: &Path, staging: &Path, changes: &Changes) -> Result<(
     // Creating files is mostly file-system time, which overlaps well.
     let results = parallel::map(work, |(path, bytes)| match bytes {
         Some(bytes) => fsutil::write(&staging.join(path), bytes),
+        // A link to a special entry links the entry itself (linkat without
+        // AT_SYMLINK_FOLLOW); copying would follow it.
+        None if on_disk.special.contains_key(path.as_str()) => fsutil::hard_link(&dir.join(path), &staging.join(path)),
         None => fsutil::link_or_copy(&dir.join(path), &staging.join(path)),
     });
     results.into_iter().collect()
