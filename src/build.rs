@@ -24,8 +24,24 @@ pub fn build(inputs: &InputFiles) -> Result<Build> {
     let ((templates, hashes), values) =
         parallel::join(|| (templates::load(inputs), inputs.hashes()), || values::load(inputs, values::Keep::Typed));
     let (values, templates) = (values?, templates?);
-    let rendered = render::render(&templates, &values)?;
-    let (objects, tree) = output::assemble(rendered, &hashes)?;
+    finish(&templates, values, &hashes)
+}
+
+/// Renders the given inputs through templates loaded once beforehand: the
+/// fuzz targets and property tests render thousands of values sets through
+/// the same templates.
+pub fn build_with(templates: &templates::Templates, inputs: &InputFiles) -> Result<Build> {
+    let values = values::load(inputs, values::Keep::Typed)?;
+    finish(templates, values, &inputs.hashes())
+}
+
+fn finish(
+    templates: &templates::Templates,
+    values: Values,
+    hashes: &std::collections::BTreeMap<String, String>,
+) -> Result<Build> {
+    let rendered = render::render(templates, &values)?;
+    let (objects, tree) = output::assemble(rendered, hashes)?;
     let build = Build { values, objects, tree };
     Error::from_list(custom_metrics::check(&build))?;
     Ok(build)
