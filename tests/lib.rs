@@ -3,6 +3,9 @@
 
 mod harness;
 
+#[path = "fuzz/src/lib.rs"]
+mod fuzz_support;
+
 mod bad_input;
 mod bench;
 mod cli;
@@ -12,6 +15,7 @@ mod monitoring;
 mod plan;
 mod render;
 mod render_diff;
+mod shape;
 mod snapshot;
 mod validate;
 mod verify;

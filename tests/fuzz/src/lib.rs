@@ -1,0 +1,184 @@
+//! What the fuzz targets and the shape property test share: this repository's
+//! inputs, the string leaves of its values files, a mutation that puts any
+//! string into one leaf, and the *shape* of a build — every object reduced to
+//! its kind and its key structure, scalars replaced by their YAML type.
+//!
+//! The invariant the targets check is kiln's output promise: a string value
+//! may change what a scalar says, never which objects exist, which keys they
+//! have, how long their lists are, or what type a scalar has.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use kiln::build::Build;
+use kiln::input::InputFiles;
+use serde_yaml::Value;
+
+/// This repository's `values/` and `templates/`, keeping only the templates
+/// `keep` accepts (by path below `templates/`).
+pub fn repo_inputs(root: &Path, keep: impl Fn(&str) -> bool) -> InputFiles {
+    let mut inputs = InputFiles::from_dir(root).unwrap_or_else(|error| panic!("read {}: {error}", root.display()));
+    inputs.files.retain(|path, _| match path.strip_prefix("templates") {
+        Ok(template) => keep(&template.to_string_lossy()),
+        Err(_) => true,
+    });
+    inputs
+}
+
+/// One step from a values file's root to a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// A string scalar in one of the values files.
+#[derive(Debug, Clone)]
+pub struct Leaf {
+    pub file: PathBuf,
+    pub path: Vec<Step>,
+}
+
+/// Every string scalar of every values file, in file and document order.
+pub fn string_leaves(inputs: &InputFiles) -> Vec<Leaf> {
+    let mut leaves = Vec::new();
+    for (file, bytes) in inputs.under("values") {
+        let Ok(document) = serde_yaml::from_slice::<Value>(bytes) else { continue };
+        collect(&document, &mut Vec::new(), &mut |path| leaves.push(Leaf { file: file.clone(), path }));
+    }
+    leaves
+}
+
+fn collect(value: &Value, path: &mut Vec<Step>, found: &mut impl FnMut(Vec<Step>)) {
+    match value {
+        Value::String(_) => found(path.clone()),
+        Value::Mapping(map) => {
+            for (key, child) in map {
+                if let Some(key) = key.as_str() {
+                    path.push(Step::Key(key.to_string()));
+                    collect(child, path, found);
+                    path.pop();
+                }
+            }
+        }
+        Value::Sequence(items) => {
+            for (index, child) in items.iter().enumerate() {
+                path.push(Step::Index(index));
+                collect(child, path, found);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `inputs` with the string at `leaf` replaced by `text` (the file is
+/// re-serialized; comments are lost, values are not).
+pub fn with_string(inputs: &InputFiles, leaf: &Leaf, text: &str) -> InputFiles {
+    let mut changed = inputs.clone();
+    let Some(bytes) = changed.files.get_mut(&leaf.file) else { return changed };
+    let Ok(mut document) = serde_yaml::from_slice::<Value>(bytes) else { return changed };
+    let mut slot = &mut document;
+    for step in &leaf.path {
+        let next = match step {
+            Step::Key(key) => slot.get_mut(key.as_str()),
+            Step::Index(index) => slot.get_mut(*index),
+        };
+        match next {
+            Some(next) => slot = next,
+            None => return changed,
+        }
+    }
+    *slot = Value::String(text.to_string());
+    if let Ok(text) = serde_yaml::to_string(&document) {
+        *bytes = text.into_bytes();
+    }
+    changed
+}
+
+/// The shape of a build: for every object its kind and key skeleton, sorted,
+/// and for every YAML plain file its skeleton, by path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shape {
+    pub objects: Vec<(String, String)>,
+    pub yaml_files: BTreeMap<String, String>,
+}
+
+impl Shape {
+    /// The first entry that differs from `expected`, for a readable failure.
+    pub fn first_difference(&self, expected: &Shape) -> Option<String> {
+        if self.objects.len() != expected.objects.len() {
+            return Some(format!("{} objects instead of {}", self.objects.len(), expected.objects.len()));
+        }
+        let objects = self.objects.iter().zip(&expected.objects).find(|(got, want)| got != want);
+        if let Some(((kind, got), (_, want))) = objects {
+            return Some(format!("a {kind} became\n  {got}\ninstead of\n  {want}"));
+        }
+        let files = self.yaml_files.iter().zip(&expected.yaml_files).find(|(got, want)| got != want);
+        if let Some(((path, got), (_, want))) = files {
+            return Some(format!("{path} became\n  {got}\ninstead of\n  {want}"));
+        }
+        (self.yaml_files.len() != expected.yaml_files.len()).then(|| "a different set of YAML files".to_string())
+    }
+}
+
+pub fn shape(build: &Build) -> Shape {
+    let mut objects: Vec<(String, String)> = build
+        .objects
+        .iter()
+        .map(|object| {
+            let value: Value = serde_yaml::to_value(&object.value).unwrap_or(Value::Null);
+            (object.identity.kind.clone(), skeleton(&value))
+        })
+        .collect();
+    objects.sort();
+    let yaml_files = build
+        .tree
+        .files
+        .iter()
+        .filter(|(path, entry)| entry.object.is_none() && (path.ends_with(".yaml") || path.ends_with(".yml")))
+        .filter_map(|(path, entry)| {
+            let value: Value = serde_yaml::from_slice(&entry.bytes).ok()?;
+            Some((path.clone(), skeleton(&value)))
+        })
+        .collect();
+    Shape { objects, yaml_files }
+}
+
+/// Keys and list lengths kept, scalars replaced by their type.
+fn skeleton(value: &Value) -> String {
+    match value {
+        Value::Null => "~".into(),
+        Value::Bool(_) => "b".into(),
+        Value::Number(_) => "n".into(),
+        Value::String(_) => "s".into(),
+        Value::Sequence(items) => format!("[{}]", items.iter().map(skeleton).collect::<Vec<_>>().join(",")),
+        Value::Mapping(map) => {
+            let mut entries: Vec<String> =
+                map.iter().map(|(key, child)| format!("{}:{}", key.as_str().unwrap_or("?"), skeleton(child))).collect();
+            entries.sort();
+            format!("{{{}}}", entries.join(","))
+        }
+        Value::Tagged(tagged) => format!("!{}", skeleton(&tagged.value)),
+    }
+}
+
+/// Fragments that mean something to YAML, a shell, Tera or a line-based file.
+pub const NASTY: &[&str] = &[
+    "\"", "'", "\n", "\r\n", ": ", "- ", " #", "---\n", "{{", "}}", "{%", "$(touch /tmp/x)", "`id`", ";", "&&", "|",
+    ">", "\u{2028}", "\u{85}", "\t", "*a", "&a ", "!tag ", "%", "@", "? ", "[", "]", "{", "}", ", ", "\\", "\0",
+    "\n        - name: evil", "\nkind: Secret", "é", "\u{feff}", "0x1f", "true", "null", "~", "1e3",
+];
+
+/// A non-empty string built from fuzzer bytes: letters to start, then nasty
+/// fragments and raw characters.
+pub fn nasty_string(bytes: &[u8]) -> String {
+    let mut text = String::from("v");
+    for &byte in bytes {
+        match byte % 4 {
+            0 => text.push_str(NASTY.get(usize::from(byte / 4) % NASTY.len()).copied().unwrap_or("")),
+            _ => text.push(char::from(byte.max(1))),
+        }
+    }
+    text
+}
