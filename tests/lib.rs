@@ -8,6 +8,7 @@ mod bench;
 mod cli;
 mod cluster;
 mod diff;
+mod escaping;
 mod monitoring;
 mod plan;
 mod render;
