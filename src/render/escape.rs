@@ -1,6 +1,6 @@
 //! What an interpolated value may become in the output, per kind of output.
 //!
-//! Every `{{ }}` of a template is rewritten (see [`super::rewrite`]) to end in
+//! Every `{{ }}` of a template is rewritten (see `render::rewrite`) to end in
 //! its kind's escape filter, so a value can never add a key, list item,
 //! document or shell word:
 //!
@@ -57,8 +57,6 @@ const PLAIN_FILTERS: [&str; 8] = ["ident", "int", "float", "round", "length", "s
 const YAML_FILTERS: [&str; 5] = ["to_yaml", "to_json", "indent", "nindent", "quote"];
 
 impl EscapeKind {
-    pub const ALL: [EscapeKind; 3] = [EscapeKind::Yaml, EscapeKind::Shell, EscapeKind::Line];
-
     pub fn name(self) -> &'static str {
         match self {
             EscapeKind::Yaml => "yaml",

@@ -1,6 +1,9 @@
 //! Renders every template once per instance of its scope (the cluster, each
 //! node, each namespace, each enabled workload) and returns the raw text with
-//! where it came from. Entry point: [`render`].
+//! where it came from. Entry point: [`render`]. Each template renders through
+//! the Tera of its escape kind ([`escape`]), whose templates were rewritten so
+//! every interpolation escapes its value (`rewrite`); loading also checks
+//! where interpolations stand (`lint`) and refuses recursion (`recursion`).
 
 pub mod context;
 pub mod escape;

@@ -1,5 +1,6 @@
-//! Finds the templates under `templates/`, reads their front matter and builds
-//! one Tera instance. The first directory names a template's scope:
+//! Finds the templates under `templates/`, reads their front matter, parses
+//! them once, refuses recursion and misplaced interpolations, and builds one
+//! Tera instance per escape kind in use. The first directory names a template's scope:
 //! `cluster/`, `nodes/`, `namespaces/` or `workloads/`; files and directories
 //! starting with `_` are partials for `include`/`import`/`extends` only.
 
