@@ -251,7 +251,8 @@ fn duplicate_top_level_key() {
 fn two_objects_with_the_same_identity() {
     rejects(
         |repo| {
-            let template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ workload.name }}-env\ndata: {}\n";
+            let template =
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ workload.name ~ \"-env\" }}\ndata: {}\n";
             repo.write("templates/workloads/extra.yaml", template.as_bytes());
         },
         "error: object ConfigMap apps/web-env is produced twice
@@ -265,7 +266,7 @@ fn two_objects_with_the_same_identity() {
 fn same_name_in_another_api_group_is_a_different_object() {
     let repo = Repo::minimal().file(
         "templates/workloads/extra.yaml",
-        "apiVersion: example.com/v1\nkind: ConfigMap\nmetadata:\n  name: {{ workload.name }}-env\n",
+        "apiVersion: example.com/v1\nkind: ConfigMap\nmetadata:\n  name: {{ workload.name ~ \"-env\" }}\n",
     );
     // Different identity (group) but the same output path: still refused, by path.
     repo.kiln(&["render"]).code(2).stderr(
@@ -500,7 +501,7 @@ fn template_output_that_is_not_yaml() {
         },
         "error: template output is not valid YAML: did not find expected key
   --> templates/workloads/extra.yaml (rendering workload apps/web)
-  = help: output line 7, column 2: ` b: web`; check the indentation of the expression that produced it (`nindent`/`to_yaml` help)",
+  = help: output line 7, column 2: ` b: \"web\"`; check the indentation of the expression that produced it (`nindent`/`to_yaml` help)",
     );
 }
 
@@ -518,7 +519,7 @@ fn template_output_that_is_not_an_object() {
 fn object_name_that_is_not_path_safe() {
     rejects(
         |repo| {
-            let template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ../../{{ workload.name }}\n";
+            let template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ \"../../\" ~ workload.name }}\n";
             repo.write("templates/workloads/extra.yaml", template.as_bytes());
         },
         "error: document 1: ConfigMap name `../../web` is not a valid, path-safe object name
@@ -531,9 +532,9 @@ fn object_name_that_is_not_path_safe() {
 fn plain_file_path_that_escapes_the_node_dir() {
     rejects(
         |repo| repo.write("templates/nodes/x.sh", b"{#- kiln\noutput: file\npath: ../../etc/passwd\n-#}\nroot\n"),
-        "error: front matter `path: ../../etc/passwd` is not a safe relative path
-  --> templates/nodes/x.sh (rendering node n1)
-  = help: use a relative path of letters, digits, `-`, `_`, `.` and `/`, without `..`",
+        "error: invalid front matter: `path: ../../etc/passwd` has a `..` component
+  --> templates/nodes/x.sh
+  = help: `path` is a relative path below rendered/nodes/<node>/: components of letters, digits, `.`, `_` and `-`, separated by single `/`",
     );
 }
 
@@ -543,7 +544,7 @@ fn invalid_front_matter_points_at_the_line() {
         |repo| repo.write("templates/nodes/x.yaml", b"{#- kiln\noutput: files\n-#}\n"),
         "error: invalid front matter: output: unknown variant `files`, expected `objects` or `file`
   --> templates/nodes/x.yaml:2:9
-  = help: front matter keys are `output` (objects or file), `path` and `dir`",
+  = help: front matter keys are `output` (objects or file), `path`, `dir` and `escape` (yaml, shell or line)",
     );
 }
 

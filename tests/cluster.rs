@@ -174,8 +174,10 @@ fn node_files_carry_k3s_settings_and_no_token() {
         assert!(server.contains(line), "mainpc config lacks `{line}`");
     }
     let agent = repo.read("rendered/nodes/pc2/etc/rancher/k3s/config.yaml");
-    assert!(agent.contains("server: https://192.168.1.10:6443"));
-    assert!(agent.contains("  - nvidia.com/gpu=rtx3060:NoSchedule"));
+    let config: Value = serde_yaml::from_str(&agent).unwrap();
+    assert_eq!(config["server"], "https://192.168.1.10:6443");
+    assert_eq!(config["node-taint"][0], "nvidia.com/gpu=rtx3060:NoSchedule");
+    assert_eq!(config["node-taint"].as_sequence().map(Vec::len), Some(1));
     assert!(!agent.contains("cluster-init"), "agents cannot use server-only keys");
     assert!(repo
         .read("rendered/nodes/pc2/node-config.sh")

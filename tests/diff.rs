@@ -389,10 +389,10 @@ fn markdown_comment_fits_github_limit_for_a_huge_change() {
 apiVersion: v1
 kind: ConfigMap
 metadata:
-  name: big-{{ i }}
+  name: {{ 'big-' ~ i }}
   namespace: apps
 data:
-{% for j in range(end=60) %}  key-{{ j }}: \"{{ cluster.vars.salt }}-{{ i }}-{{ j }}-padding-padding-padding\"
+{% for j in range(end=60) %}  {{ 'key-' ~ j }}: {{ cluster.vars.salt ~ '-' ~ i ~ '-' ~ j ~ '-padding-padding-padding' }}
 {% endfor %}{% endfor %}
 ";
     let repo = Repo::minimal()

@@ -218,7 +218,7 @@ pub const MINIMAL_TEMPLATE: &str = "\
 apiVersion: v1
 kind: ConfigMap
 metadata:
-  name: {{ workload.name }}-env
+  name: {{ workload.name ~ \"-env\" }}
 data: {{ workload.env | to_yaml | nindent(width=2) }}
 ---
 apiVersion: apps/v1
@@ -236,7 +236,7 @@ spec:
       containers:
         - name: app
           image: {{ workload.image | required(path=\"workload.image\") }}
-          envFrom: [{configMapRef: {name: {{ workload.name }}-env}}]
+          envFrom: [{configMapRef: {name: {{ workload.name ~ \"-env\" }}}}]
           resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 128Mi}}
           securityContext:
             runAsNonRoot: true

@@ -42,7 +42,7 @@ impl Contexts {
             .namespaces
             .iter()
             .map(|(name, ns)| {
-                let mut value = bare_namespaces[name].clone();
+                let mut value = bare_namespaces.get(name).cloned().unwrap_or(Value::Null);
                 if let Some(map) = value.as_object_mut() {
                     let workloads = ns.workloads.iter().map(|(workload, values)| named(workload, &values.typed));
                     map.insert("workloads".into(), Value::Object(workloads.collect()));
@@ -72,13 +72,13 @@ impl Contexts {
 
     pub fn node_scope<'c>(&self, context: &'c mut tera::Context, node: &str) -> &'c tera::Context {
         reset(context);
-        context.insert("node", &self.nodes[node]);
+        context.insert("node", self.nodes.get(node).unwrap_or(&Value::Null));
         context
     }
 
     pub fn namespace_scope<'c>(&self, context: &'c mut tera::Context, namespace: &str) -> &'c tera::Context {
         reset(context);
-        context.insert("namespace", &self.namespaces[namespace]);
+        context.insert("namespace", self.namespaces.get(namespace).unwrap_or(&Value::Null));
         context
     }
 
@@ -89,8 +89,9 @@ impl Contexts {
         workload: &str,
     ) -> &'c tera::Context {
         reset(context);
-        context.insert("namespace", &self.bare_namespaces[namespace]);
-        context.insert("workload", &self.namespaces[namespace]["workloads"][workload]);
+        context.insert("namespace", self.bare_namespaces.get(namespace).unwrap_or(&Value::Null));
+        let workload = self.namespaces.get(namespace).and_then(|ns| ns.get("workloads")?.get(workload));
+        context.insert("workload", workload.unwrap_or(&Value::Null));
         context
     }
 }

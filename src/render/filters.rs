@@ -1,7 +1,8 @@
 //! Template filters Helm users reach for: `to_yaml`, `from_yaml`, `to_json`,
 //! `indent`, `nindent`, `quote`, `b64encode`, `b64decode`, `sha256`,
 //! `required` and `merge`, plus the `dict` function. (`default` is Tera's
-//! own.) All are pure, so output stays deterministic.
+//! own; `ident` and the escape filters live in [`super::escape`].) All are
+//! pure, so output stays deterministic.
 
 use std::collections::HashMap;
 
@@ -106,9 +107,10 @@ fn nindent(value: &Value, args: &Args) -> Result<Value> {
     Ok(Value::String(format!("\n{}", indented.as_str().unwrap_or_default())))
 }
 
-/// A double-quoted YAML string (JSON escaping is valid YAML).
+/// The value's text as one double-quoted YAML scalar, escaped as kiln
+/// escapes every YAML value (also a JSON string).
 fn quote(value: &Value, _: &Args) -> Result<Value> {
-    Ok(Value::String(Value::String(text_of(value)).to_string()))
+    Ok(Value::String(super::escape::yaml(&Value::String(text_of(value)))))
 }
 
 fn b64encode(value: &Value, _: &Args) -> Result<Value> {

@@ -1,9 +1,16 @@
 //! Renders every template once per instance of its scope (the cluster, each
 //! node, each namespace, each enabled workload) and returns the raw text with
-//! where it came from. Entry point: [`render`].
+//! where it came from. Entry point: [`render`]. Each template renders through
+//! the Tera of its escape kind ([`escape`]), whose templates were rewritten so
+//! every interpolation escapes its value (`rewrite`); loading also checks
+//! where interpolations stand (`lint`) and refuses recursion (`recursion`).
 
 pub mod context;
+pub mod escape;
 pub mod filters;
+mod lint;
+mod recursion;
+mod rewrite;
 pub mod templates;
 
 use std::path::PathBuf;
@@ -67,7 +74,11 @@ pub fn render(templates: &Templates, values: &Values) -> Result<Vec<Rendered>> {
                 (None, _, None) => contexts.cluster_scope(context),
             };
             let rendered = of_scope.iter().map(|&(index, template)| {
-                let result = match templates.tera.render(&template.name, context) {
+                let rendered = match templates.tera(template.escape) {
+                    Some(tera) => tera.render(&template.name, context),
+                    None => Err(tera::Error::msg(format!("no {} renderer was built", template.escape.name()))),
+                };
+                let result = match rendered {
                     Ok(text) => Ok(Rendered {
                         template: template.display(),
                         scope: instance.label.clone(),
@@ -89,9 +100,11 @@ pub fn render(templates: &Templates, values: &Values) -> Result<Vec<Rendered>> {
     let mut outputs: Vec<Vec<Rendered>> = templates.templates.iter().map(|_| Vec::new()).collect();
     let mut errors: Vec<Vec<Error>> = templates.templates.iter().map(|_| Vec::new()).collect();
     for (index, result) in results.into_iter().flatten() {
-        match result {
-            Ok(rendered) => outputs[index].push(rendered),
-            Err(error) => errors[index].push(error),
+        // `index` enumerates `templates.templates`, as both vectors do.
+        match (result, outputs.get_mut(index), errors.get_mut(index)) {
+            (Ok(rendered), Some(outputs), _) => outputs.push(rendered),
+            (Err(error), _, Some(errors)) => errors.push(error),
+            _ => {}
         }
     }
     Error::from_list(merge_repeats(errors.into_iter().flatten().collect()))?;
@@ -171,7 +184,9 @@ fn instances(scope: Scope, values: &Values, all_files: &[PathBuf]) -> Vec<Instan
 }
 
 fn render_error(templates: &Templates, template: &Template, scope: &str, error: &tera::Error) -> Error {
-    let causes = cause_chain(error);
+    // kiln's escape filters are internal: their own message says what failed.
+    let mut causes = cause_chain(error);
+    causes.retain(|cause| !cause.starts_with("Filter call '__kiln_escape_"));
     // Tera names the innermost template being rendered ("while rendering
     // '_lib/pod.tera'"): the failing expression is there, maybe in a partial.
     let innermost = causes

@@ -1,14 +1,18 @@
-//! Finds the templates under `templates/`, reads their front matter and builds
-//! one Tera instance. The first directory names a template's scope:
+//! Finds the templates under `templates/`, reads their front matter, parses
+//! them once, refuses recursion and misplaced interpolations, and builds one
+//! Tera instance per escape kind in use. The first directory names a template's scope:
 //! `cluster/`, `nodes/`, `namespaces/` or `workloads/`; files and directories
 //! starting with `_` are partials for `include`/`import`/`extends` only.
 
 use std::path::Path;
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde::Deserialize;
 use tera::Tera;
 
-use super::filters;
+use super::escape::{self, EscapeKind};
+use super::{filters, lint, recursion, rewrite};
 use crate::diagnostic::{display_path, line_column, Location};
 use crate::input::InputFiles;
 use crate::parallel;
@@ -47,6 +51,9 @@ pub struct FrontMatter {
     /// For objects of node templates: a directory under the node's directory
     /// (e.g. `manifests` for k3s auto-deploy) instead of the namespace tree.
     pub dir: Option<String>,
+    /// How values are escaped; objects are always `yaml`, a plain file's
+    /// kind follows from its extension unless declared.
+    pub escape: Option<EscapeKind>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -65,6 +72,8 @@ pub struct Template {
     pub name: String,
     pub scope: Scope,
     pub front: FrontMatter,
+    /// The escaping of its values (from front matter or path).
+    pub escape: EscapeKind,
 }
 
 impl Template {
@@ -75,11 +84,20 @@ impl Template {
 }
 
 pub struct Templates {
-    pub tera: Tera,
+    /// One Tera per escape kind in use, each with every template rewritten to
+    /// escape for that kind (see [`rewrite`]).
+    teras: BTreeMap<EscapeKind, Tera>,
     /// Renderable templates, sorted by name.
     pub templates: Vec<Template>,
     /// Source text of every template, partials included, by Tera name.
     pub sources: std::collections::BTreeMap<String, String>,
+}
+
+impl Templates {
+    /// The Tera that renders templates escaped as `kind`.
+    pub fn tera(&self, kind: EscapeKind) -> Option<&Tera> {
+        self.teras.get(&kind)
+    }
 }
 
 /// Loads every template among the inputs.
@@ -118,7 +136,7 @@ pub fn load(inputs: &InputFiles) -> Result<Templates> {
             }
         };
         match front_matter(&name, &text, scope) {
-            Ok(front) => templates.push(Template { name, scope, front }),
+            Ok((front, escape)) => templates.push(Template { name, scope, front, escape }),
             Err(error) => errors.push(error),
         }
     }
@@ -126,6 +144,8 @@ pub fn load(inputs: &InputFiles) -> Result<Templates> {
 
     let mut tera = Tera::default();
     filters::register(&mut tera);
+    escape::register(&mut tera);
+    // kiln escapes by kind itself; Tera's HTML autoescape stays off.
     tera.autoescape_on(Vec::new());
     // Parsing is most of the cost of loading; templates parse independently, so
     // they are parsed on every core and only then linked (extends, imports).
@@ -134,22 +154,74 @@ pub fn load(inputs: &InputFiles) -> Result<Templates> {
             .map_err(|error| tera::Error::chain(format!("Failed to parse '{name}'"), error))
     });
     for (template, (name, _)) in parsed.into_iter().zip(&sources) {
-        let template = template.map_err(|error| parse_error(&error, &sources))?;
+        let template = template.map_err(|error| parse_error(&error, sources.iter().map(|(name, _)| name)))?;
         tera.templates.insert(name.clone(), template);
     }
-    tera.build_inheritance_chains()
-        .and_then(|()| tera.check_macro_files())
-        .map_err(|error| parse_error(&error, &sources))?;
-    Ok(Templates { tera, templates, sources: sources.into_iter().collect() })
+    // Before Tera links anything: its linking recurses through extends too.
+    Error::from_list(recursion::check(&tera.templates))?;
+    tera.check_macro_files().map_err(|error| parse_error(&error, sources.iter().map(|(name, _)| name)))?;
+    let sources: BTreeMap<String, String> = sources.into_iter().collect();
+    Error::from_list(lint_all(&templates, &sources, &recursion::dependencies(&tera.templates)))?;
+
+    let kinds: BTreeSet<EscapeKind> = templates.iter().map(|template| template.escape).collect();
+    let mut teras = BTreeMap::new();
+    for kind in kinds {
+        let mut escaping = tera.clone();
+        for template in escaping.templates.values_mut() {
+            rewrite::rewrite(template, kind);
+        }
+        escaping.build_inheritance_chains().map_err(|error| parse_error(&error, sources.keys()))?;
+        teras.insert(kind, escaping);
+    }
+    Ok(Templates { teras, templates, sources })
+}
+
+/// Lints every renderable template for its kind, and every partial for each
+/// kind of the templates that use it (directly or through other partials).
+fn lint_all(
+    templates: &[Template],
+    sources: &BTreeMap<String, String>,
+    needs: &BTreeMap<String, BTreeSet<String>>,
+) -> Vec<Error> {
+    let mut kinds: BTreeMap<&str, BTreeSet<EscapeKind>> = BTreeMap::new();
+    for template in templates {
+        let mut todo = vec![template.name.as_str()];
+        while let Some(file) = todo.pop() {
+            if kinds.entry(file).or_default().insert(template.escape) {
+                todo.extend(needs.get(file).into_iter().flatten().map(String::as_str));
+            }
+        }
+    }
+    let mut errors = Vec::new();
+    for (file, file_kinds) in kinds {
+        let Some(source) = sources.get(file) else { continue };
+        let mut seen = BTreeSet::new();
+        for kind in file_kinds {
+            for finding in lint::lint(source, kind) {
+                if !seen.insert((finding.offset, finding.message.clone())) {
+                    continue;
+                }
+                let (line, column) = line_column(source.as_bytes(), finding.offset);
+                errors.push(Error::Output {
+                    template: format!("{TEMPLATES_DIR}/{file}:{line}:{column}"),
+                    scope: String::new(),
+                    message: finding.message,
+                    help: Some(finding.help),
+                });
+            }
+        }
+    }
+    errors
 }
 
 const FRONT_MATTER_START: &str = "{#- kiln";
 
-/// Reads an optional leading `{#- kiln ... -#}` comment holding YAML.
-fn front_matter(name: &str, text: &str, scope: Scope) -> Result<FrontMatter> {
+/// Reads an optional leading `{#- kiln ... -#}` comment holding YAML, and
+/// the escape kind it gives the template.
+fn front_matter(name: &str, text: &str, scope: Scope) -> Result<(FrontMatter, EscapeKind)> {
     let shown = format!("{TEMPLATES_DIR}/{name}");
     let Some(rest) = text.strip_prefix(FRONT_MATTER_START) else {
-        return Ok(FrontMatter::default());
+        return Ok((FrontMatter::default(), EscapeKind::Yaml));
     };
     let end = rest.find("#}").ok_or_else(|| Error::Output {
         template: shown.clone(),
@@ -157,7 +229,7 @@ fn front_matter(name: &str, text: &str, scope: Scope) -> Result<FrontMatter> {
         message: "front matter comment is not closed".into(),
         help: Some("end it with `-#}`".into()),
     })?;
-    let body = rest[..end].trim_end_matches('-');
+    let body = rest.get(..end).unwrap_or_default().trim_end_matches('-');
     let front: FrontMatter = serde_yaml::from_str(body).map_err(|error| {
         // The body starts on the opening line, so its line numbers are the template's.
         let at = error.location().map_or_else(|| shown.clone(), |at| format!("{shown}:{}:{}", at.line(), at.column()));
@@ -167,7 +239,10 @@ fn front_matter(name: &str, text: &str, scope: Scope) -> Result<FrontMatter> {
             template: at,
             scope: String::new(),
             message: format!("invalid front matter: {message}"),
-            help: Some("front matter keys are `output` (objects or file), `path` and `dir`".into()),
+            help: Some(
+                "front matter keys are `output` (objects or file), `path`, `dir` and `escape` (yaml, shell or line)"
+                    .into(),
+            ),
         }
     })?;
     let problem = match (front.output, &front.path, &front.dir, scope) {
@@ -180,22 +255,72 @@ fn front_matter(name: &str, text: &str, scope: Scope) -> Result<FrontMatter> {
         }
         _ => None,
     };
-    match problem {
-        Some(problem) => Err(Error::Output {
-            template: shown,
-            scope: String::new(),
-            message: format!("invalid front matter: {problem}"),
-            help: None,
-        }),
-        None => Ok(front),
+    let invalid = |problem: String, help: Option<String>| Error::Output {
+        template: shown.clone(),
+        scope: String::new(),
+        message: format!("invalid front matter: {problem}"),
+        help,
+    };
+    if let Some(problem) = problem {
+        return Err(invalid(problem.into(), None));
     }
+    for (key, value) in [("path", &front.path), ("dir", &front.dir)] {
+        if let Some(problem) = value.as_deref().and_then(path_problem) {
+            return Err(invalid(
+                format!("`{key}: {value}` {problem}", value = value.as_deref().unwrap_or_default()),
+                Some(format!(
+                    "`{key}` is a relative path below rendered/nodes/<node>/: components of letters, digits, `.`, `_` and `-`, separated by single `/`"
+                )),
+            ));
+        }
+    }
+    let escape = match (front.output, front.escape, &front.path) {
+        (OutputKind::Objects, None | Some(EscapeKind::Yaml), _) => EscapeKind::Yaml,
+        (OutputKind::Objects, Some(kind), _) => {
+            return Err(invalid(
+                format!("`escape: {}` for Kubernetes objects, which are YAML", kind.name()),
+                Some("remove `escape`, or declare `output: file` for a plain file".into()),
+            ))
+        }
+        (OutputKind::File, Some(kind), _) => kind,
+        (OutputKind::File, None, path) => {
+            let path = path.as_deref().unwrap_or_default();
+            EscapeKind::for_path(path).ok_or_else(|| {
+                invalid(
+                    format!("kiln cannot tell how to escape values in `{path}`"),
+                    Some("declare `escape: yaml`, `escape: shell` or `escape: line` (line-oriented config: values may hold no control character); .yaml, .yml, .json and .sh files need none".into()),
+                )
+            })?
+        }
+    };
+    Ok((front, escape))
 }
 
-fn parse_error(error: &tera::Error, sources: &[(String, String)]) -> Error {
+/// Why a template-declared output path is unsafe, if it is: it must stay
+/// below the node's directory, name no special entry and need no quoting.
+fn path_problem(path: &str) -> Option<String> {
+    if path.is_empty() {
+        return Some("is empty".into());
+    }
+    if path.starts_with('/') {
+        return Some("is absolute".into());
+    }
+    path.split('/').find_map(|component| match component {
+        "" => Some("has an empty component (`//` or a trailing `/`)".into()),
+        "." | ".." => Some(format!("has a `{component}` component")),
+        _ if component.len() > 255 => Some("has a component longer than 255 bytes".into()),
+        _ => component
+            .chars()
+            .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+            .map(|c| format!("has the character {c:?} in `{component}`")),
+    })
+}
+
+/// A Tera parse or link error, located in the template among `names` it quotes.
+fn parse_error<'a>(error: &tera::Error, names: impl IntoIterator<Item = &'a String>) -> Error {
     let causes = cause_chain(error);
-    let template = sources
-        .iter()
-        .map(|(name, _)| name)
+    let template = names
+        .into_iter()
         .find(|name| causes.iter().any(|cause| cause.contains(&format!("'{name}'"))))
         .cloned()
         .unwrap_or_default();
@@ -236,8 +361,10 @@ mod tests {
 
     #[test]
     fn reads_front_matter() {
-        let front = front_matter("nodes/k3s.yaml", "{#- kiln\noutput: file\npath: config.yaml\n-#}\nbody", Scope::Node)
-            .unwrap();
+        let (front, escape) =
+            front_matter("nodes/k3s.yaml", "{#- kiln\noutput: file\npath: config.yaml\n-#}\nbody", Scope::Node)
+                .unwrap();
+        assert_eq!(escape, EscapeKind::Yaml);
         assert_eq!(front.output, OutputKind::File);
         assert_eq!(front.path.as_deref(), Some("config.yaml"));
     }

@@ -21,9 +21,9 @@ install -d -m 0700 /var/lib/rancher/k3s/server/manifests
 for manifest in "$here"/manifests/*.yaml; do
   install -m 0600 "$manifest" /var/lib/rancher/k3s/server/manifests/kiln-"$(basename "$manifest")"
 done
-if ! command -v k3s >/dev/null || ! k3s --version | grep -q "v1.31.7+k3s1"; then
-  curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION="v1.31.7+k3s1" INSTALL_K3S_EXEC="server" sh -s -
+if ! command -v k3s >/dev/null || ! k3s --version | grep -qF -- v1.31.7+k3s1; then
+  curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.31.7+k3s1 INSTALL_K3S_EXEC=server sh -s -
 else
   systemctl restart k3s
 fi
-echo "k3s v1.31.7+k3s1 running on mainpc as server"
+echo k3s v1.31.7+k3s1 running on mainpc as server

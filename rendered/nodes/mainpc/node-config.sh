@@ -20,4 +20,4 @@ for label in $(kubectl get node "$node" -o go-template='{{range $k, $v := .metad
   esac
 done
 # No taints are declared for this node.
-echo "node $node matches values/nodes/mainpc.yaml"
+echo "node $node matches" values/nodes/mainpc.yaml

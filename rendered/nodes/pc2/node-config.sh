@@ -22,4 +22,4 @@ for label in $(kubectl get node "$node" -o go-template='{{range $k, $v := .metad
   esac
 done
 kubectl taint node "$node" nvidia.com/gpu=rtx3060:NoSchedule --overwrite
-echo "node $node matches values/nodes/pc2.yaml"
+echo "node $node matches" values/nodes/pc2.yaml
