@@ -49,10 +49,10 @@ where
 
 /// Line and column (1-based) of a byte offset in `text`.
 pub fn line_column(text: &[u8], offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
+    let before = text.get(..offset).unwrap_or(text);
     let line = before.iter().filter(|&&byte| byte == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&byte| byte == b'\n').map_or(0, |index| index + 1);
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let last_line = before.rsplit(|&byte| byte == b'\n').next().unwrap_or(before);
+    let column = String::from_utf8_lossy(last_line).chars().count() + 1;
     (line, column)
 }
 

@@ -147,8 +147,9 @@ impl Findings {
         }
         let mut out = String::new();
         for (file, findings) in &groups {
+            // Every group is created with its first finding, so none is empty.
+            let Some(first) = findings.first() else { continue };
             let _ = writeln!(out, "{file}");
-            let first = findings[0];
             if let Some(object) = &first.object {
                 let _ = writeln!(out, "  object: {object}");
             }

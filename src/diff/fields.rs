@@ -95,8 +95,8 @@ fn named(
     path: &mut String,
     out: &mut Vec<Field>,
 ) {
-    let base_index: BTreeMap<&str, usize> = base_names.iter().enumerate().map(|(i, name)| (*name, i)).collect();
-    let head_index: BTreeMap<&str, usize> = head_names.iter().enumerate().map(|(i, name)| (*name, i)).collect();
+    let base_index: BTreeMap<&str, &Value> = base_names.iter().copied().zip(base).collect();
+    let head_index: BTreeMap<&str, &Value> = head_names.iter().copied().zip(head).collect();
     let common_base: Vec<&str> = base_names.iter().copied().filter(|name| head_index.contains_key(name)).collect();
     let common_head: Vec<&str> = head_names.iter().copied().filter(|name| base_index.contains_key(name)).collect();
     if common_base != common_head {
@@ -107,7 +107,7 @@ fn named(
         let length = path.len();
         path.push_str(&format!("[name={name}]"));
         match (base_index.get(name), head_index.get(name)) {
-            (Some(&old), Some(&new)) => walk(&base[old], &head[new], path, out),
+            (Some(old), Some(new)) => walk(old, new, path, out),
             (None, Some(_)) => record(path, FieldChange::Added, out),
             (Some(_), None) => record(path, FieldChange::Removed, out),
             (None, None) => {}

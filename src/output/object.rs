@@ -184,8 +184,9 @@ fn object(value: Value, origin: Origin) -> Result<Object> {
 }
 
 fn string_at(map: &Mapping, path: &[&str]) -> Option<String> {
-    let mut node = map.get(path[0])?;
-    for key in &path[1..] {
+    let (first, rest) = path.split_first()?;
+    let mut node = map.get(*first)?;
+    for key in rest {
         node = node.as_mapping()?.get(*key)?;
     }
     node.as_str().map(str::to_string)

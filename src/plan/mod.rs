@@ -133,29 +133,32 @@ impl<'a> Simulation<'a> {
         }
     }
 
-    fn workload(&self, index: usize) -> &'a Workload<'a> {
+    /// The workload at `index`; every index the simulation uses comes from
+    /// `cluster.order` or an enumeration of `cluster.workloads`.
+    fn workload(&self, index: usize) -> Option<&'a Workload<'a>> {
         let cluster: &'a Cluster<'a> = self.cluster;
-        &cluster.workloads[index]
+        cluster.workloads.get(index)
     }
 
     fn usage(&self, state: &State) -> Vec<NodeUsage> {
         self.cluster
             .nodes
             .iter()
-            .enumerate()
-            .map(|(index, node)| NodeUsage {
+            .zip(state.down.iter().zip(&state.used))
+            .map(|(node, (down, used))| NodeUsage {
                 node: node.name.clone(),
-                lost: state.down[index],
+                lost: *down,
                 allocatable: node.allocatable,
-                requested: state.used[index],
+                requested: *used,
             })
             .collect()
     }
 
     fn placed(&self, state: &State, workload: usize) -> String {
         let mut counts: Vec<(String, usize)> = Vec::new();
-        for &node in &state.pods[workload] {
-            let name = &self.cluster.nodes[node].name;
+        for &node in state.pods_of(workload) {
+            let Some(node) = self.cluster.nodes.get(node) else { continue };
+            let name = &node.name;
             match counts.iter_mut().find(|(n, _)| n == name) {
                 Some((_, count)) => *count += 1,
                 None => counts.push((name.clone(), 1)),
@@ -165,8 +168,8 @@ impl<'a> Simulation<'a> {
         counts.iter().map(|(node, count)| format!("{count} on {node}")).collect::<Vec<_>>().join(", ")
     }
 
-    fn finding(&self, workload: usize, id: &str, severity: Severity, path: &str, message: String) -> Finding {
-        self.locator.finding(self.workload(workload).object, id, severity, path, message)
+    fn finding(&self, workload: &Workload, id: &str, severity: Severity, path: &str, message: String) -> Finding {
+        self.locator.finding(workload.object, id, severity, path, message)
     }
 
     /// Every workload at its minimum; returns the state, volume pins and which workloads fit.
@@ -176,44 +179,49 @@ impl<'a> Simulation<'a> {
         let mut pending: Vec<(usize, WhyNot)> = vec![(0, Vec::new()); cluster.workloads.len()];
         let mut wanted = vec![0usize; cluster.workloads.len()];
         for &index in &cluster.order {
-            let workload = self.workload(index);
+            let (Some(workload), Some((missing, why_not)), Some(wanted_pods)) =
+                (self.workload(index), pending.get_mut(index), wanted.get_mut(index))
+            else {
+                continue;
+            };
             if workload.kind == Kind::DaemonSet {
                 let eligible: Vec<usize> = cluster.eligible(index).collect();
-                wanted[index] = eligible.len();
+                *wanted_pods = eligible.len();
                 for node in eligible {
                     if let Err(why) = cluster.place(&mut state, index, Some(node)) {
-                        let only: WhyNot =
-                            why.into_iter().filter(|(name, _)| *name == cluster.nodes[node].name).collect();
-                        pending[index].0 += 1;
-                        pending[index].1.extend(only);
+                        let name = cluster.nodes.get(node).map(|node| &node.name);
+                        let only: WhyNot = why.into_iter().filter(|(other, _)| Some(other) == name).collect();
+                        *missing += 1;
+                        why_not.extend(only);
                     }
                 }
                 continue;
             }
-            wanted[index] = workload.replicas as usize;
+            *wanted_pods = workload.replicas as usize;
             for _ in 0..workload.replicas {
                 if let Err(why) = cluster.place(&mut state, index, None) {
-                    pending[index] = (pending[index].0 + 1, why);
+                    *missing += 1;
+                    *why_not = why;
                 }
             }
         }
         let mut verdicts = Vec::new();
         let mut fits = Vec::new();
-        for (index, workload) in cluster.workloads.iter().enumerate() {
-            let (missing, why) = &pending[index];
+        for ((index, workload), ((missing, why), wanted)) in
+            cluster.workloads.iter().enumerate().zip(pending.iter().zip(&wanted))
+        {
             fits.push(*missing == 0);
             let placed = self.placed(&state, index);
             if *missing == 0 {
-                let detail = if wanted[index] == 0 { "no pods".to_string() } else { placed };
+                let detail = if *wanted == 0 { "no pods".to_string() } else { placed };
                 verdicts.push(Verdict { workload: workload.describe(), ok: true, detail });
                 continue;
             }
-            let message =
-                format!("{missing} of {} pods cannot be scheduled in steady state: {}", wanted[index], explain(why));
+            let message = format!("{missing} of {wanted} pods cannot be scheduled in steady state: {}", explain(why));
             let template =
                 crate::kube::PodTemplate::of(workload.object).map(|t| t.path.to_string()).unwrap_or_default();
             self.findings.push(
-                self.finding(index, STEADY, Severity::Error, &template, message.clone()).with_help(
+                self.finding(workload, STEADY, Severity::Error, &template, message.clone()).with_help(
                     "lower its requests or replicas, relax its node selection, or declare more node capacity",
                 ),
             );
@@ -238,8 +246,8 @@ impl<'a> Simulation<'a> {
             .enumerate()
             .map(|(index, workload)| match (workload.local_claims.is_empty(), workload.kind) {
                 (true, _) => Pin::None,
-                (false, Kind::StatefulSet) => Pin::PerPod(state.pods[index].clone()),
-                (false, _) => state.pods[index].first().map_or(Pin::None, |node| Pin::All(*node)),
+                (false, Kind::StatefulSet) => Pin::PerPod(state.pods_of(index).to_vec()),
+                (false, _) => state.pods_of(index).first().map_or(Pin::None, |node| Pin::All(*node)),
             })
             .collect();
         (state, pins, fits)
@@ -251,14 +259,14 @@ impl<'a> Simulation<'a> {
         let mut verdicts = Vec::new();
         let mut short = 0;
         for &index in &cluster.order {
-            let workload = self.workload(index);
+            let Some(workload) = self.workload(index) else { continue };
             let Some((hpa, max)) = workload.hpa else { continue };
             let extra = max.saturating_sub(workload.replicas);
             let mut missing = 0;
             let mut last_why = Vec::new();
             // New StatefulSet ordinals get new volumes; a shared volume stays put.
-            let pin = match &pins[index] {
-                Pin::All(node) => Some(*node),
+            let pin = match pins.get(index) {
+                Some(Pin::All(node)) => Some(*node),
                 _ => None,
             };
             for _ in 0..extra {
@@ -308,7 +316,7 @@ impl<'a> Simulation<'a> {
 
     fn rollout(&mut self, state: &mut State, pins: &[Pin], index: usize, fits: bool) {
         let cluster = self.cluster;
-        let workload = self.workload(index);
+        let Some(workload) = self.workload(index) else { return };
         if !matches!(workload.kind, Kind::Deployment | Kind::StatefulSet) || workload.replicas == 0 || !fits {
             return;
         }
@@ -325,7 +333,7 @@ impl<'a> Simulation<'a> {
             Err(message) => {
                 let path = if workload.kind == Kind::StatefulSet { "spec.updateStrategy" } else { "spec.strategy" };
                 self.findings.push(
-                    self.finding(index, ROLLOUT, Severity::Error, path, message.clone()).with_help(
+                    self.finding(workload, ROLLOUT, Severity::Error, path, message.clone()).with_help(
                         "use `strategy: {type: Recreate}` or `maxSurge: 0, maxUnavailable: 1`, or leave a spare slot (another node, or GPU time-slicing)",
                     ),
                 );
@@ -351,11 +359,11 @@ impl<'a> Simulation<'a> {
 
     fn recreate(&self, state: &mut State, pins: &[Pin], index: usize) -> Result<String, String> {
         let cluster = self.cluster;
-        for node in state.pods[index].clone() {
+        for node in state.pods_of(index).to_vec() {
             state.remove(cluster, index, node);
         }
-        for ordinal in 0..self.workload(index).replicas as usize {
-            cluster.place(state, index, pins[index].for_pod(ordinal)).map_err(|why| {
+        for ordinal in 0..self.workload(index).map_or(0, |workload| workload.replicas as usize) {
+            cluster.place(state, index, pins.get(index).and_then(|pin| pin.for_pod(ordinal))).map_err(|why| {
                 format!(
                     "rollout can never complete: after the old pods stop, a new pod cannot be scheduled: {}",
                     explain(&why)
@@ -367,10 +375,10 @@ impl<'a> Simulation<'a> {
 
     fn one_at_a_time(&self, state: &mut State, pins: &[Pin], index: usize) -> Result<String, String> {
         let cluster = self.cluster;
-        let old = state.pods[index].clone();
-        for ordinal in (0..old.len()).rev() {
-            state.remove(cluster, index, old[ordinal]);
-            cluster.place(state, index, pins[index].for_pod(ordinal)).map_err(|why| {
+        let old = state.pods_of(index).to_vec();
+        for (ordinal, &node) in old.iter().enumerate().rev() {
+            state.remove(cluster, index, node);
+            cluster.place(state, index, pins.get(index).and_then(|pin| pin.for_pod(ordinal))).map_err(|why| {
                 format!("rollout can never complete: pod {ordinal} cannot be recreated: {}", explain(&why))
             })?;
         }
@@ -390,13 +398,13 @@ impl<'a> Simulation<'a> {
         peak: &mut [Amount],
     ) -> Result<String, String> {
         let cluster = self.cluster;
-        let replicas = self.workload(index).replicas as usize;
+        let replicas = self.workload(index).map_or(0, |workload| workload.replicas as usize);
         let (surge, unavailable) = (surge as usize, unavailable as usize);
         if surge == 0 && unavailable == 0 {
             return Err("rollout can never complete: maxSurge and maxUnavailable are both 0".into());
         }
-        let pin = pins[index].for_pod(0);
-        let mut old: Vec<usize> = state.pods[index].clone();
+        let pin = pins.get(index).and_then(|pin| pin.for_pod(0));
+        let mut old: Vec<usize> = state.pods_of(index).to_vec();
         let (mut placed, mut pending) = (0usize, 0usize);
         let mut why: WhyNot = Vec::new();
         loop {
@@ -429,8 +437,7 @@ impl<'a> Simulation<'a> {
                     }
                 }
             }
-            for (node, used) in state.used.iter().enumerate() {
-                let top = &mut peak[node];
+            for (top, used) in peak.iter_mut().zip(&state.used) {
                 *top = Amount {
                     cpu: top.cpu.max(used.cpu),
                     memory: top.memory.max(used.memory),
@@ -441,13 +448,14 @@ impl<'a> Simulation<'a> {
             let removable = (old.len() + placed).saturating_sub(replicas.saturating_sub(unavailable)).min(old.len());
             for _ in 0..removable {
                 // Prefer freeing a node that is only short of resources, where a Pending new pod would then fit.
-                let choice = (0..old.len())
-                    .rev()
-                    .find(|&i| {
+                let choice = old
+                    .iter()
+                    .rposition(|&node| {
                         pending > 0
-                            && matches!(cluster.reason(state, index, old[i]), Some(schedule::Reason::Insufficient(_)))
+                            && matches!(cluster.reason(state, index, node), Some(schedule::Reason::Insufficient(_)))
                     })
-                    .unwrap_or(old.len() - 1);
+                    .or(old.len().checked_sub(1));
+                let Some(choice) = choice else { break };
                 let node = old.remove(choice);
                 state.remove(cluster, index, node);
                 progress = true;
@@ -467,7 +475,8 @@ impl<'a> Simulation<'a> {
 
     fn node_loss(&mut self, state: &mut State, pins: &[Pin], lost: usize) {
         let cluster = self.cluster;
-        let lost_name = cluster.nodes[lost].name.clone();
+        let Some(lost_node) = cluster.nodes.get(lost) else { return };
+        let lost_name = lost_node.name.clone();
         let mark = state.mark();
         state.set_down(lost);
         let displaced = state.on_node(lost);
@@ -483,14 +492,14 @@ impl<'a> Simulation<'a> {
         let mut displaced = displaced;
         displaced.sort_by_key(|(workload, _)| rank.get(workload).copied().unwrap_or(usize::MAX));
         for (index, count) in displaced {
-            let workload = self.workload(index);
+            let Some(workload) = self.workload(index) else { continue };
             if workload.kind == Kind::DaemonSet {
                 continue;
             }
-            let pinned = match &pins[index] {
-                Pin::All(node) => *node == lost,
-                Pin::PerPod(nodes) => nodes.contains(&lost),
-                Pin::None => false,
+            let pinned = match pins.get(index) {
+                Some(Pin::All(node)) => *node == lost,
+                Some(Pin::PerPod(nodes)) => nodes.contains(&lost),
+                Some(Pin::None) | None => false,
             };
             let (mut missing, mut why, mut path) = (0, String::new(), "spec.template.spec");
             if pinned {
@@ -537,7 +546,7 @@ impl<'a> Simulation<'a> {
                 "leave headroom on the other nodes, or accept the outage"
             };
             self.findings
-                .push(self.finding(index, NODE_LOSS, Severity::Warning, path, message.clone()).with_help(help));
+                .push(self.finding(workload, NODE_LOSS, Severity::Warning, path, message.clone()).with_help(help));
             verdicts.push(Verdict { workload: workload.describe(), ok: false, detail: message });
         }
         self.record(|simulation| Scenario {

@@ -78,13 +78,13 @@ fn table(out: &mut String, rows: &[Vec<String>]) {
         .collect();
     for row in rows {
         let mut line = String::new();
-        for (column, cell) in row.iter().enumerate() {
+        for (column, (cell, width)) in row.iter().zip(&widths).enumerate() {
             if column > 0 {
                 line.push_str("  ");
             }
             line.push_str(cell);
             if column + 1 < row.len() {
-                line.push_str(&" ".repeat(widths[column] - cell.chars().count()));
+                line.push_str(&" ".repeat(width.saturating_sub(cell.chars().count())));
             }
         }
         let _ = writeln!(out, "{}", line.trim_end());

@@ -89,16 +89,21 @@ impl<'a> Cluster<'a> {
                     };
                     for namespace in namespaces {
                         for &other in by_namespace.get(namespace).map(Vec::as_slice).unwrap_or_default() {
-                            if term.selector.is_empty() || !term.selector.matches(&workloads[other].labels) {
+                            let Some(peer) = workloads.get(other) else { continue };
+                            if term.selector.is_empty() || !term.selector.matches(&peer.labels) {
                                 continue;
                             }
                             if hard {
-                                conflicts[index].push((other, term.topology_key.clone()));
-                                if other != index {
-                                    conflicts[other].push((index, term.topology_key.clone()));
+                                if let Some(list) = conflicts.get_mut(index) {
+                                    list.push((other, term.topology_key.clone()));
                                 }
-                            } else {
-                                soft_conflicts[index].push((other, term.topology_key.clone()));
+                                if other != index {
+                                    if let Some(list) = conflicts.get_mut(other) {
+                                        list.push((index, term.topology_key.clone()));
+                                    }
+                                }
+                            } else if let Some(list) = soft_conflicts.get_mut(index) {
+                                list.push((other, term.topology_key.clone()));
                             }
                         }
                     }
@@ -113,49 +118,64 @@ impl<'a> Cluster<'a> {
             let part = |used: u128, total: u128| (used * 1_000_000).checked_div(total).unwrap_or(0);
             part(w.request.cpu, total.cpu) + part(w.request.memory, total.memory)
         };
-        let mut order: Vec<usize> = (0..workloads.len()).collect();
-        order.sort_by_key(|&index| {
-            let workload = &workloads[index];
-            let eligible = ruled_out[index].iter().filter(|out| !**out).count();
-            (
-                workload.kind != Kind::DaemonSet,
-                std::cmp::Reverse(workload.request.gpu),
-                eligible,
-                std::cmp::Reverse(size(workload)),
-                index,
-            )
-        });
+        // The index ends each key, so keys are distinct and an unstable sort is a stable one.
+        let mut keys: Vec<_> = workloads
+            .iter()
+            .zip(&ruled_out)
+            .enumerate()
+            .map(|(index, (workload, out))| {
+                let eligible = out.iter().filter(|out| !**out).count();
+                (
+                    workload.kind != Kind::DaemonSet,
+                    std::cmp::Reverse(workload.request.gpu),
+                    eligible,
+                    std::cmp::Reverse(size(workload)),
+                    index,
+                )
+            })
+            .collect();
+        keys.sort_unstable();
+        let order: Vec<usize> = keys.into_iter().map(|(.., index)| index).collect();
         Cluster { nodes, workloads, ruled_out, conflicts, soft_conflicts, order }
     }
 
     /// Nodes a workload's pods could ever use (selector, affinity, taints).
     pub fn eligible(&self, workload: usize) -> impl Iterator<Item = usize> + '_ {
-        self.ruled_out[workload].iter().enumerate().filter(|(_, out)| !**out).map(|(node, _)| node)
+        row(&self.ruled_out, workload).iter().enumerate().filter(|(_, out)| !**out).map(|(node, _)| node)
     }
 
     /// Why `workload` cannot go to `node` in `state`, or `None` when it can.
+    /// A node or workload index outside the cluster names nothing a pod
+    /// could use, so it reads as a lost node.
     pub fn reason(&self, state: &State, workload: usize, node: usize) -> Option<Reason> {
-        if state.down[node] {
+        let (Some(pod), Some(info)) = (self.workloads.get(workload), self.nodes.get(node)) else {
+            return Some(Reason::Down);
+        };
+        if state.down.get(node).copied().unwrap_or(true) {
             return Some(Reason::Down);
         }
-        if self.ruled_out[workload][node] {
-            return static_reason(&self.workloads[workload], &self.nodes[node]);
+        if row(&self.ruled_out, workload).get(node).copied().unwrap_or(false) {
+            return static_reason(pod, info);
         }
-        let mut free = self.nodes[node].allocatable;
-        free.sub(&state.used[node]);
-        let shortfalls = free.shortfalls(&self.workloads[workload].request);
+        let mut free = info.allocatable;
+        if let Some(used) = state.used.get(node) {
+            free.sub(used);
+        }
+        let shortfalls = free.shortfalls(&pod.request);
         if !shortfalls.is_empty() {
             return Some(Reason::Insufficient(shortfalls));
         }
-        self.conflicts[workload]
-            .iter()
-            .find(|(other, key)| self.domain(node, key).any(|peer| state.count(peer, *other) > 0))
-            .map(|(other, _)| Reason::AntiAffinity(self.workloads[*other].describe()))
+        row(&self.conflicts, workload).iter().find_map(|(other, key)| {
+            let peer = self.workloads.get(*other)?;
+            self.domain(node, key)
+                .any(|domain_node| state.count(domain_node, *other) > 0)
+                .then(|| Reason::AntiAffinity(peer.describe()))
+        })
     }
 
     /// Nodes in the same topology domain as `node` for `key` (none when the node lacks the label).
     fn domain<'s>(&'s self, node: usize, key: &'s str) -> impl Iterator<Item = usize> + 's {
-        let value = self.nodes[node].labels.get(key);
+        let value = self.nodes.get(node).and_then(|info| info.labels.get(key));
         self.nodes
             .iter()
             .enumerate()
@@ -164,9 +184,11 @@ impl<'a> Cluster<'a> {
     }
 
     fn score(&self, state: &State, workload: usize, node: usize) -> i128 {
-        let request = &self.workloads[workload].request;
-        let allocatable = &self.nodes[node].allocatable;
-        let used = &state.used[node];
+        // Only scored after `reason` found both indices in the cluster.
+        let (Some(pod), Some(node_info)) = (self.workloads.get(workload), self.nodes.get(node)) else { return 0 };
+        let request = &pod.request;
+        let allocatable = &node_info.allocatable;
+        let used = state.used.get(node).copied().unwrap_or_default();
         let mut sum = 0i128;
         let mut count = 0i128;
         for (total, taken, wanted) in
@@ -179,14 +201,13 @@ impl<'a> Cluster<'a> {
             }
         }
         let least_allocated = if count > 0 { sum / count } else { 0 };
-        let node_info = &self.nodes[node];
-        let preferred: i128 = self.workloads[workload]
+        let preferred: i128 = pod
             .preferred_terms
             .iter()
             .filter(|(_, term)| term_matches(term, node_info))
             .map(|(weight, _)| i128::from(*weight))
             .sum();
-        let crowded = self.soft_conflicts[workload]
+        let crowded = row(&self.soft_conflicts, workload)
             .iter()
             .filter(|(other, key)| self.domain(node, key).any(|peer| state.count(peer, *other) > 0))
             .count();
@@ -197,19 +218,17 @@ impl<'a> Cluster<'a> {
     pub fn place(&self, state: &mut State, workload: usize, pin: Option<usize>) -> Result<usize, WhyNot> {
         let mut why = Vec::new();
         let mut best: Option<(i128, usize)> = None;
-        for node in 0..self.nodes.len() {
+        for (node, info) in self.nodes.iter().enumerate() {
             if let Some(pinned) = pin {
                 if pinned != node {
-                    let claims = self.workloads[workload].local_claims.clone();
-                    why.push((
-                        self.nodes[node].name.clone(),
-                        Reason::Pinned { claims, node: self.nodes[pinned].name.clone() },
-                    ));
+                    let claims = self.workloads.get(workload).map(|pod| pod.local_claims.clone()).unwrap_or_default();
+                    let pinned_name = self.nodes.get(pinned).map(|pinned| pinned.name.clone()).unwrap_or_default();
+                    why.push((info.name.clone(), Reason::Pinned { claims, node: pinned_name }));
                     continue;
                 }
             }
             match self.reason(state, workload, node) {
-                Some(reason) => why.push((self.nodes[node].name.clone(), reason)),
+                Some(reason) => why.push((info.name.clone(), reason)),
                 None => {
                     let score = self.score(state, workload, node);
                     if best.is_none_or(|(top, _)| score > top) {
@@ -226,6 +245,11 @@ impl<'a> Cluster<'a> {
             None => Err(why),
         }
     }
+}
+
+/// Row `index` of a per-workload table; empty for an index outside it.
+fn row<T>(rows: &[Vec<T>], index: usize) -> &[T] {
+    rows.get(index).map(Vec::as_slice).unwrap_or_default()
 }
 
 fn static_reason(workload: &Workload, node: &Node) -> Option<Reason> {
@@ -296,38 +320,62 @@ impl State {
     }
 
     pub fn count(&self, node: usize, workload: usize) -> u32 {
-        self.present[node].get(&workload).copied().unwrap_or(0)
+        self.present.get(node).and_then(|present| present.get(&workload)).copied().unwrap_or(0)
     }
 
+    /// The node of each pod of `workload`, in placement order.
+    pub fn pods_of(&self, workload: usize) -> &[usize] {
+        row(&self.pods, workload)
+    }
+
+    /// Indices outside the cluster change nothing (and journal nothing).
     fn add(&mut self, cluster: &Cluster, workload: usize, node: usize) {
-        self.used[node].add(&cluster.workloads[workload].request);
-        *self.present[node].entry(workload).or_default() += 1;
-        self.pods[workload].push(node);
+        let (Some(used), Some(present), Some(pods), Some(pod)) = (
+            self.used.get_mut(node),
+            self.present.get_mut(node),
+            self.pods.get_mut(workload),
+            cluster.workloads.get(workload),
+        ) else {
+            return;
+        };
+        used.add(&pod.request);
+        *present.entry(workload).or_default() += 1;
+        pods.push(node);
         self.journal.push(Change::Added(workload, node));
     }
 
     /// Removes one pod of `workload` from `node` (the most recently placed there).
     pub fn remove(&mut self, cluster: &Cluster, workload: usize, node: usize) {
-        let Some(position) = self.pods[workload].iter().rposition(|&n| n == node) else { return };
-        self.pods[workload].remove(position);
-        self.used[node].sub(&cluster.workloads[workload].request);
-        if let Some(count) = self.present[node].get_mut(&workload) {
+        let (Some(used), Some(present), Some(pods), Some(pod)) = (
+            self.used.get_mut(node),
+            self.present.get_mut(node),
+            self.pods.get_mut(workload),
+            cluster.workloads.get(workload),
+        ) else {
+            return;
+        };
+        let Some(position) = pods.iter().rposition(|&n| n == node) else { return };
+        pods.remove(position);
+        used.sub(&pod.request);
+        if let Some(count) = present.get_mut(&workload) {
             *count -= 1;
             if *count == 0 {
-                self.present[node].remove(&workload);
+                present.remove(&workload);
             }
         }
         self.journal.push(Change::Removed(workload, node));
     }
 
     pub fn set_down(&mut self, node: usize) {
-        self.down[node] = true;
-        self.journal.push(Change::Down(node));
+        if let Some(down) = self.down.get_mut(node) {
+            *down = true;
+            self.journal.push(Change::Down(node));
+        }
     }
 
     /// Workloads with pods on `node`, and how many.
     pub fn on_node(&self, node: usize) -> Vec<(usize, u32)> {
-        let mut pods: Vec<(usize, u32)> = self.present[node].iter().map(|(w, c)| (*w, *c)).collect();
+        let mut pods: Vec<(usize, u32)> = self.present.get(node).into_iter().flatten().map(|(w, c)| (*w, *c)).collect();
         pods.sort_unstable();
         pods
     }
@@ -339,16 +387,22 @@ impl State {
     /// Reverts every change made since `mark`.
     pub fn undo(&mut self, cluster: &Cluster, mark: usize) {
         while self.journal.len() > mark {
+            let length = self.journal.len() - 1;
             match self.journal.pop() {
+                // Reverting journals the reverse change; drop that entry again.
                 Some(Change::Added(workload, node)) => {
                     self.remove(cluster, workload, node);
-                    self.journal.pop();
+                    self.journal.truncate(length);
                 }
                 Some(Change::Removed(workload, node)) => {
                     self.add(cluster, workload, node);
-                    self.journal.pop();
+                    self.journal.truncate(length);
                 }
-                Some(Change::Down(node)) => self.down[node] = false,
+                Some(Change::Down(node)) => {
+                    if let Some(down) = self.down.get_mut(node) {
+                        *down = false;
+                    }
+                }
                 None => break,
             }
         }

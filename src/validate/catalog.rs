@@ -65,7 +65,9 @@ macro_rules! crd {
     };
 }
 
-pub const KUBERNETES: &[KubeVersion] = &[KubeVersion {
+/// Newest first. An array, not a slice, so that it is never empty: the
+/// closest-version fallback in `schema::select_version` takes its first entry.
+pub const KUBERNETES: &[KubeVersion; 1] = &[KubeVersion {
     version: "1.31",
     definitions: include_str!(concat!(env!("OUT_DIR"), "/schemas/kubernetes/v1.31/_definitions.json")),
     builtin: include_str!(concat!(env!("OUT_DIR"), "/schemas/kubernetes/v1.31/builtin.json")),

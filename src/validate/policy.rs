@@ -183,12 +183,12 @@ impl<'b> Context<'b> {
     }
 
     fn workload(&self, object: &Object) -> Option<&Workload<'b>> {
-        self.index.get(&object.identity).map(|index| &self.workloads[*index])
+        self.index.get(&object.identity).and_then(|&index| self.workloads.get(index))
     }
 
     /// Workloads of `namespace` whose pod labels match `selector`; looked up
     /// through one of its labels when it has any, so large namespaces stay cheap.
-    fn matching(&self, namespace: &str, selector: &Selector) -> Vec<usize> {
+    fn matching(&self, namespace: &str, selector: &Selector) -> Vec<&Workload<'b>> {
         let candidates = match selector.match_labels.iter().next() {
             Some((key, value)) => self.labels.get(&(namespace.to_string(), key.clone(), value.clone())),
             None => self.namespace_workloads.get(namespace),
@@ -197,8 +197,8 @@ impl<'b> Context<'b> {
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
-            .copied()
-            .filter(|&index| selector.matches(&self.workloads[index].labels))
+            .filter_map(|&index| self.workloads.get(index))
+            .filter(|workload| selector.matches(&workload.labels))
             .collect()
     }
 
@@ -470,7 +470,8 @@ impl<'b> Context<'b> {
             .map(Vec::as_slice)
             .unwrap_or_default()
             .iter()
-            .map(|&index| &self.workloads[index].labels)
+            .filter_map(|&index| self.workloads.get(index))
+            .map(|workload| &workload.labels)
             .collect();
         let shown: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let (key, value) = selector.iter().next().map(|(k, v)| (k.as_str(), v.as_str())).unwrap_or_default();
@@ -616,8 +617,7 @@ impl<'b> Context<'b> {
         let selector = Selector::parse(kube::get(&object.value, &["spec", "selector"]));
         let mut total = 0u32;
         let mut selected = Vec::new();
-        for index in self.matching(&namespace, &selector) {
-            let workload = &self.workloads[index];
+        for workload in self.matching(&namespace, &selector) {
             if workload.kind == Kind::Job {
                 continue;
             }

@@ -48,7 +48,7 @@ pub fn check(build: &Build, locator: &Locator) -> Vec<Finding> {
                 .objects
                 .iter()
                 .zip(instances)
-                .filter_map(|(object, instance)| Some((resolved[&key_of(object)].as_deref().ok()?, instance)))
+                .filter_map(|(object, instance)| Some((resolved.get(&key_of(object))?.as_deref().ok()?, instance)))
                 .collect();
             let usage = parallel::map(parallel::split(&marked), |chunk| {
                 let mut usage = Usage::default();
@@ -69,19 +69,22 @@ pub fn check(build: &Build, locator: &Locator) -> Vec<Finding> {
         }
         compile(documents, definitions, &kinds)
     });
-    let checked = parallel::map(build.objects.iter().enumerate().collect(), |(index, object)| {
+    // `instances`, when present, holds one entry per object in build order.
+    let paired = build.objects.iter().zip(instances.iter().flatten().map(Some).chain(std::iter::repeat(None)));
+    let checked = parallel::map(paired.collect(), |(object, instance)| {
         // Without pruning the JSON form of each object is made where it is
         // checked and dropped right after, so a big tree is not held twice.
         let converted;
-        let instance = match &instances {
-            Some(instances) => &instances[index],
+        let instance = match instance {
+            Some(instance) => instance,
             None => {
                 converted = to_json(&object.value);
                 &converted
             }
         };
-        let outcome =
-            resolved[&key_of(object)].as_ref().and_then(|name| compiled.as_ref().map(|compiled| (compiled, name)));
+        // `resolve_all` resolved the kind of every object of the build.
+        let Some(resolution) = resolved.get(&key_of(object)) else { return Vec::new() };
+        let outcome = resolution.as_ref().and_then(|name| compiled.as_ref().map(|compiled| (compiled, name)));
         match outcome {
             Err(problem) => vec![locator
                 .finding(object, ID, Severity::Error, problem.path, problem.message.clone())
