@@ -14,4 +14,5 @@ mod render;
 mod render_diff;
 mod snapshot;
 mod validate;
+mod values_trust;
 mod verify;
