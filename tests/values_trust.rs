@@ -85,3 +85,61 @@ fn oversized_values_file_is_refused_before_parsing() {
   = help: split it, or move large data (dashboards, scripts) into template files",
     );
 }
+
+#[test]
+fn namespace_with_dot_dot_cannot_escape_the_tree() {
+    let repo = Repo::minimal();
+    repo.kiln(&["render"]).code(0);
+    let before = repo.snapshot();
+    let template = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: ../../../x\n";
+    repo.write("templates/workloads/escape.yaml", template.as_bytes());
+    for args in [&["render"][..], &["render", "--diff"], &["validate"]] {
+        repo.kiln(args).code(2).stdout("").stderr(
+            "error: document 1: ConfigMap namespace `../../../x` may only contain lower-case letters, digits and `-`
+  --> templates/workloads/escape.yaml (rendering workload apps/web)
+  = help: a namespace must be a DNS-1123 label: lower-case letters, digits and `-`, at most 63",
+        );
+    }
+    assert_eq!(before, repo.snapshot(), "a failed render must leave rendered/ byte-identical");
+    let parent = repo.path().parent().unwrap();
+    assert!(!parent.join("x").exists() && !repo.path().join("x").exists(), "nothing is written outside rendered/");
+    let entries: Vec<String> = std::fs::read_dir(repo.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut entries = entries;
+    entries.sort();
+    assert_eq!(entries, ["rendered", "templates", "values"]);
+}
+
+#[test]
+fn kind_with_a_separator_cannot_name_a_path() {
+    rejects(
+        |repo| {
+            let template = "apiVersion: v1\nkind: ../Evil\nmetadata:\n  name: x\n";
+            repo.write("templates/workloads/escape.yaml", template.as_bytes());
+        },
+        "error: document 1: kind `../Evil` is not a valid, path-safe kind
+  --> templates/workloads/escape.yaml (rendering workload apps/web)
+  = help: API kinds are CamelCase names of letters and digits, e.g. `ConfigMap`",
+    );
+}
+
+#[test]
+fn long_non_ascii_configmap_name_does_not_panic() {
+    rejects(
+        |repo| {
+            let name = format!("a{}", "é".repeat(40));
+            let template = format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata: {{a: b}}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: other\nspec:\n  selector: {{matchLabels: {{app: other}}}}\n  template:\n    metadata: {{labels: {{app: other}}}}\n    spec:\n      containers: [{{name: c, image: nginx:1.27, envFrom: [{{configMapRef: {{name: {name}}}}}]}}]\n"
+            );
+            repo.write("templates/workloads/extra.yaml", template.as_bytes());
+        },
+        &format!(
+            "error: document 1: ConfigMap name `{}` is not a valid, path-safe object name
+  --> templates/workloads/extra.yaml (rendering workload apps/web)
+  = help: Kubernetes names use lower-case letters, digits, `-` and `.`",
+            format!("a{}", "é".repeat(40))
+        ),
+    );
+}
