@@ -136,10 +136,10 @@ fn long_non_ascii_configmap_name_does_not_panic() {
             repo.write("templates/workloads/extra.yaml", template.as_bytes());
         },
         &format!(
-            "error: document 1: ConfigMap name `{}` is not a valid, path-safe object name
+            "error: document 1: ConfigMap name `a{}` is not a valid, path-safe object name
   --> templates/workloads/extra.yaml (rendering workload apps/web)
   = help: Kubernetes names use lower-case letters, digits, `-` and `.`",
-            format!("a{}", "é".repeat(40))
+            "é".repeat(40)
         ),
     );
 }
