@@ -143,3 +143,138 @@ fn long_non_ascii_configmap_name_does_not_panic() {
         ),
     );
 }
+
+const KEY_HELP: &str = "seal it under `secrets:` in a namespace file and reference the Secret by name (a key such as `existingSecret` or `*SecretName`, or a value naming the sealed secret); see README, Secrets";
+const URL_HELP: &str = "keep the password in a sealed secret: put it in a `secretEnv` variable and write `$(VAR)` in its place, or use the chart's existing-secret setting";
+
+#[test]
+fn sixty_four_alphanumerics_are_not_a_sealed_secret() {
+    rejects(
+        |repo| {
+            let values = format!("name: apps\nsecrets:\n  db:\n    encryptedData:\n      password: {}\n", "a".repeat(64));
+            repo.write("values/namespaces/apps.yaml", values.as_bytes());
+        },
+        "error: secret value `password` is not SealedSecret ciphertext: it declares a 27046-byte session key, but sealing keys (RSA 2048, 3072 or 4096 bits) give 256, 384 or 512
+  --> values/namespaces/apps.yaml:5:7
+  = key: secrets.db.encryptedData.password
+  = help: never commit plaintext: seal it with `kubeseal --raw --namespace <ns> --name <secret>` and paste the output (see README, Secrets)",
+    );
+}
+
+#[test]
+fn truncated_ciphertext_is_not_a_sealed_secret() {
+    // A 4096-bit session key's length prefix, then far fewer bytes than it needs.
+    rejects(
+        |repo| {
+            let values = format!("name: apps\nsecrets:\n  db:\n    encryptedData:\n      password: AgA{}\n", "B".repeat(97));
+            repo.write("values/namespaces/apps.yaml", values.as_bytes());
+        },
+        "error: secret value `password` is not SealedSecret ciphertext: it decodes to 75 bytes, shorter than the 530 a 4096-bit key's session key and the AES-GCM tag take
+  --> values/namespaces/apps.yaml:5:7
+  = key: secrets.db.encryptedData.password
+  = help: never commit plaintext: seal it with `kubeseal --raw --namespace <ns> --name <secret>` and paste the output (see README, Secrets)",
+    );
+}
+
+#[test]
+fn credentials_in_a_database_url_are_refused() {
+    rejects(
+        |repo| {
+            let values = web_with("      DATABASE_URL: postgres://admin:pw@db:5432/app\n");
+            repo.write("values/namespaces/apps.yaml", values.as_bytes());
+        },
+        &format!(
+            "error: `DATABASE_URL` holds a URL with a plaintext password (`postgres://admin:***@db:5432`)
+  --> values/namespaces/apps.yaml:8:7
+  = key: workloads.web.env.DATABASE_URL
+  = help: {URL_HELP}"
+        ),
+    );
+}
+
+#[test]
+fn password_only_redis_url_in_args_is_refused() {
+    rejects(
+        |repo| {
+            let values = web_with("    args: [--cache, 'redis://:pw@cache:6379']\n");
+            repo.write("values/namespaces/apps.yaml", values.as_bytes());
+        },
+        &format!(
+            "error: `args` holds a URL with a plaintext password (`redis://:***@cache:6379`)
+  --> values/namespaces/apps.yaml:8:21
+  = key: workloads.web.args[1]
+  = help: {URL_HELP}"
+        ),
+    );
+}
+
+#[test]
+fn url_whose_password_is_an_env_reference_is_accepted() {
+    let repo = Repo::minimal()
+        .file("values/namespaces/apps.yaml", &web_with("      DATABASE_URL: postgres://admin:$(DB_PASSWORD)@db/app\n"));
+    repo.kiln(&["render"]).code(0);
+}
+
+#[test]
+fn argocd_admin_password_in_helm_values_is_refused() {
+    rejects(
+        |repo| {
+            let cluster = format!(
+                "{}components:\n  argo-cd:\n    chart: argo-cd\n    values:\n      configs:\n        secret:\n          argocdServerAdminPassword: \"$2a$10$abcdefghijklmnopqrstuv\"\n",
+                crate::harness::MINIMAL_CLUSTER
+            );
+            repo.write("values/cluster.yaml", cluster.as_bytes());
+        },
+        &format!(
+            "error: `argocdServerAdminPassword` looks like a credential but holds plaintext
+  --> values/cluster.yaml:15:11
+  = key: components.argo-cd.values.configs.secret.argocdServerAdminPassword
+  = help: {KEY_HELP}"
+        ),
+    );
+}
+
+#[test]
+fn credential_in_workload_vars_is_refused_but_secret_references_pass() {
+    rejects(
+        |repo| {
+            let values = format!(
+                "{}secrets:\n  db:\n    encryptedData:\n      password: {}\n",
+                web_with("    vars:\n      existingSecret: db\n      adminSecret: db\n      ref: {secret: db, key: password}\n      clientSecret: s3cr3t\n"),
+                sealed_placeholder()
+            );
+            repo.write("values/namespaces/apps.yaml", values.as_bytes());
+        },
+        &format!(
+            "error: `clientSecret` looks like a credential but holds plaintext
+  --> values/namespaces/apps.yaml:12:7
+  = key: workloads.web.vars.clientSecret
+  = help: {KEY_HELP}"
+        ),
+    );
+}
+
+#[test]
+fn credential_url_in_node_vars_is_refused() {
+    rejects(
+        |repo| {
+            let node =
+                format!("{}vars:\n  mirror: https://bot:hunter2@registry.example/v2\n", crate::harness::MINIMAL_NODE);
+            repo.write("values/nodes/n1.yaml", node.as_bytes());
+        },
+        &format!(
+            "error: `mirror` holds a URL with a plaintext password (`https://bot:***@registry.example`)
+  --> values/nodes/n1.yaml:9:3
+  = key: vars.mirror
+  = help: {URL_HELP}"
+        ),
+    );
+}
+
+/// A structurally valid sealed value (tests/fixtures/seal-placeholder.py).
+fn sealed_placeholder() -> String {
+    let mut bytes = 256u16.to_be_bytes().to_vec();
+    bytes.extend([7u8; 256 + 16 + 4]);
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

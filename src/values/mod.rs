@@ -7,6 +7,7 @@ pub mod check;
 pub mod key_path;
 pub mod merge;
 pub mod schema;
+pub mod secrets;
 pub mod source;
 pub mod typed;
 
