@@ -278,3 +278,104 @@ fn sealed_placeholder() -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+#[test]
+fn replicas_of_four_billion_is_refused_before_planning() {
+    for args in [&["render"][..], &["plan"]] {
+        let repo = Repo::minimal();
+        repo.kiln(&["render"]).code(0);
+        let before = repo.snapshot();
+        repo.write("values/namespaces/apps.yaml", web_with("    replicas: 4000000000\n").as_bytes());
+        repo.kiln(args).code(2).stdout("").stderr(
+            "error: `replicas: 4000000000` is more pods than the declared nodes can run (110, the sum of their `capacity.pods`)
+  --> values/namespaces/apps.yaml:8:5
+  = key: workloads.web.replicas
+  = help: lower it, or declare more nodes or a higher `capacity.pods`; a namespace `quota.pods` bounds it instead when set",
+        );
+        assert_eq!(before, repo.snapshot());
+    }
+}
+
+#[test]
+fn hpa_max_beyond_the_namespace_pod_quota_is_refused() {
+    rejects(
+        |repo| {
+            let values = format!(
+                "name: apps\nquota:\n  pods: 10\n{}",
+                web_with("    hpa: {minReplicas: 2, maxReplicas: 40, cpuUtilization: 80}\n")
+                    .trim_start_matches("name: apps\n")
+            );
+            repo.write("values/namespaces/apps.yaml", values.as_bytes());
+        },
+        "error: `maxReplicas: 40` is more pods than the namespace's `quota.pods: 10` admits
+  --> values/namespaces/apps.yaml:10:27
+  = key: workloads.web.hpa.maxReplicas
+  = help: lower it, or raise `quota.pods` in the namespace file",
+    );
+}
+
+#[test]
+fn hpa_min_above_max_is_refused() {
+    rejects(
+        |repo| {
+            let values = web_with("    hpa: {minReplicas: 5, maxReplicas: 3, cpuUtilization: 80}\n");
+            repo.write("values/namespaces/apps.yaml", values.as_bytes());
+        },
+        "error: `maxReplicas: 3` is below `minReplicas: 5`
+  --> values/namespaces/apps.yaml:8:27
+  = key: workloads.web.hpa.maxReplicas
+  = help: the API server refuses an HPA whose maxReplicas is below minReplicas",
+    );
+}
+
+#[test]
+fn node_pod_capacity_and_gpu_counts_are_bounded() {
+    rejects(
+        |repo| {
+            let node = format!(
+                "{}  pods: 4000000000\ngpus: [{{count: 100000}}]\ntimeSlicing: {{replicas: 4000000000}}\n",
+                crate::harness::MINIMAL_NODE
+            );
+            repo.write("values/nodes/n1.yaml", node.as_bytes());
+        },
+        "error: `pods: 4000000000` is more than the 1000 pods per node kiln accepts
+  --> values/nodes/n1.yaml:8:3
+  = key: capacity.pods
+  = help: declare what the machine really has (README, Values reference)
+
+error: `count: 100000` is more than the 64 GPUs per node kiln accepts
+  --> values/nodes/n1.yaml:9:9
+  = key: gpus[0].count
+  = help: declare what the machine really has (README, Values reference)
+
+error: `replicas: 4000000000` is more than the 1000 pods per GPU kiln accepts
+  --> values/nodes/n1.yaml:10:15
+  = key: timeSlicing.replicas
+  = help: declare what the machine really has (README, Values reference)
+error: 3 problems found, nothing was written",
+    );
+}
+
+#[test]
+fn job_parallelism_is_bounded_like_replicas() {
+    rejects(
+        |repo| {
+            let values = MINIMAL_NAMESPACE.replace("kind: Deployment", "kind: Job") + "    job: {parallelism: 4000000000}\n";
+            repo.write("values/namespaces/apps.yaml", values.as_bytes());
+        },
+        "error: `parallelism: 4000000000` is more pods than the declared nodes can run (110, the sum of their `capacity.pods`)
+  --> values/namespaces/apps.yaml:8:11
+  = key: workloads.web.job.parallelism
+  = help: lower it, or declare more nodes or a higher `capacity.pods`; a namespace `quota.pods` bounds it instead when set",
+    );
+}
+
+#[test]
+fn a_template_replica_count_is_simulated_only_up_to_what_the_nodes_hold() {
+    let template =
+        crate::harness::MINIMAL_TEMPLATE.replace("replicas: {{ workload.replicas }}", "replicas: 4000000000");
+    let repo = Repo::minimal().file("templates/workloads/deployment.yaml", &template);
+    let run = repo.kiln(&["plan"]);
+    run.code(1);
+    assert!(run.stdout.contains("3999999960 of 4000000000 pods cannot be scheduled in steady state"), "{}", run.stdout);
+}

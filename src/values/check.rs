@@ -18,6 +18,7 @@ pub fn cross_check(values: &Values) -> Result<()> {
     let mut problems = Problems::default();
     check_cluster(values, &mut problems);
     check_free_form(values, &mut problems);
+    problems.0.extend(super::bounds::check(values));
     for (stem, node) in &values.nodes {
         check_node(stem, node, &mut problems);
     }

@@ -3,6 +3,7 @@
 //! defaults → namespace defaults → workload) with provenance, and
 //! cross-checked (names, references, file names). The entry point is [`load`].
 
+pub mod bounds;
 pub mod check;
 pub mod key_path;
 pub mod merge;
