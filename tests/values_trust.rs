@@ -379,3 +379,198 @@ fn a_template_replica_count_is_simulated_only_up_to_what_the_nodes_hold() {
     run.code(1);
     assert!(run.stdout.contains("3999999960 of 4000000000 pods cannot be scheduled in steady state"), "{}", run.stdout);
 }
+
+/// Writes `text` to `path` of the rendered minimal repository and checks the refusal.
+#[track_caller]
+fn refuses_syntax(path: &str, text: &str, expected: &str) {
+    rejects(|repo| repo.write(path, text.as_bytes()), expected);
+}
+
+#[test]
+fn k3s_version_with_shell_quotes_is_refused_when_loaded() {
+    let cluster = crate::harness::MINIMAL_CLUSTER
+        .replace("kubernetesVersion", "k3sVersion: 'v1.31.7+k3s1\"; touch /tmp/x; \"'\nkubernetesVersion");
+    refuses_syntax(
+        "values/cluster.yaml",
+        &cluster,
+        "error: k3s version `v1.31.7+k3s1\\\"; touch /tmp/x; \\\"` is not a k3s release (`v<major>.<minor>.<patch>+k3s<n>`, e.g. `v1.31.7+k3s1`)
+  --> values/cluster.yaml:2:1
+  = key: k3sVersion
+  = help: use a k3s release tag from https://github.com/k3s-io/k3s/releases, e.g. `v1.31.7+k3s1`",
+    );
+}
+
+#[test]
+fn node_label_value_with_a_shell_command_is_refused() {
+    refuses_syntax(
+        "values/nodes/n1.yaml",
+        &crate::harness::MINIMAL_NODE.replace("gpu: \"true\"", "gpu: \"gpu;touch /tmp/x\""),
+        "error: label value `gpu;touch /tmp/x` may only hold letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit
+  --> values/nodes/n1.yaml:4:3
+  = key: labels.gpu
+  = help: label values are at most 63 letters, digits, `-`, `_` and `.`, or empty",
+    );
+}
+
+#[test]
+fn workload_group_with_a_newline_is_refused() {
+    refuses_syntax(
+        "values/namespaces/apps.yaml",
+        &web_with("    group: \"core\\nkind: Secret\"\n"),
+        "error: label value `core\\nkind: Secret` may only hold letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit
+  --> values/namespaces/apps.yaml:8:5
+  = key: workloads.web.group
+  = help: label values are at most 63 letters, digits, `-`, `_` and `.`, or empty",
+    );
+}
+
+#[test]
+fn writable_path_with_a_newline_is_refused() {
+    refuses_syntax(
+        "values/namespaces/apps.yaml",
+        &web_with("    writablePaths: [\"/tmp\\n        - name: evil\"]\n"),
+        "error: container path `/tmp\\n        - name: evil` contains whitespace or a control character
+  --> values/namespaces/apps.yaml:8:21
+  = key: workloads.web.writablePaths[0]
+  = help: write one absolute path, e.g. `/var/cache/app`",
+    );
+}
+
+#[test]
+fn label_keys_annotation_keys_and_selectors_are_checked() {
+    refuses_syntax(
+        "values/namespaces/apps.yaml",
+        "name: apps\nlabels:\n  \"kind: Secret\": x\nannotations:\n  \"a/b/c\": free text stays free\nnodeSelector:\n  gpu: \"true\"\n  \"-bad\": x\n",
+        "error: label key `kind: Secret` must be an optional DNS prefix and `/`, then letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit
+  --> values/namespaces/apps.yaml:3:3
+  = key: labels.\"kind: Secret\"
+  = help: keys are `[prefix/]name`: an optional DNS subdomain and `/`, then at most 63 letters, digits, `-`, `_` and `.`
+
+error: annotation key `a/b/c` must be an optional DNS prefix and `/`, then letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit
+  --> values/namespaces/apps.yaml:5:3
+  = key: annotations.a/b/c
+  = help: keys are `[prefix/]name`: an optional DNS subdomain and `/`, then at most 63 letters, digits, `-`, `_` and `.`
+
+error: label key `-bad` must be an optional DNS prefix and `/`, then letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit
+  --> values/namespaces/apps.yaml:8:3
+  = key: nodeSelector.-bad
+  = help: keys are `[prefix/]name`: an optional DNS subdomain and `/`, then at most 63 letters, digits, `-`, `_` and `.`
+
+error: no declared node has label `-bad=x`
+  --> values/namespaces/apps.yaml:8:3
+  = key: nodeSelector.-bad
+  = help: add the label to a node file or fix the selector
+error: 4 problems found, nothing was written",
+    );
+}
+
+#[test]
+fn image_reference_is_checked() {
+    refuses_syntax(
+        "values/namespaces/apps.yaml",
+        &MINIMAL_NAMESPACE.replace("image: nginx:1.27", "image: \"Nginx:1.27 --privileged\""),
+        "error: image `Nginx:1.27 --privileged` is not an image reference (`[registry/]repository[:tag][@sha256:digest]`, repository in lower case)
+  --> values/namespaces/apps.yaml:5:5
+  = key: workloads.web.image
+  = help: pin an image as `registry/repository:tag`, e.g. `ghcr.io/org/app:1.2.3`",
+    );
+}
+
+#[test]
+fn node_address_taints_and_tls_sans_are_checked() {
+    refuses_syntax(
+        "values/nodes/n1.yaml",
+        &format!(
+            "{}address: 192.168.1.300\ntaints:\n  - {{key: \"a b\", value: ok, effect: NoSchedule}}\nk3s:\n  tlsSan: [\"mainpc;reboot\"]\n",
+            crate::harness::MINIMAL_NODE
+        ),
+        "error: host `192.168.1.300` is not a valid IPv4 address
+  --> values/nodes/n1.yaml:8:1
+  = key: address
+  = help: use an IP address or a lower-case DNS name such as `mainpc.lan`
+
+error: label key `a b` must be an optional DNS prefix and `/`, then letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit
+  --> values/nodes/n1.yaml:10:6
+  = key: taints[0].key
+  = help: keys are `[prefix/]name`: an optional DNS subdomain and `/`, then at most 63 letters, digits, `-`, `_` and `.`
+
+error: host `mainpc;reboot` is neither an IP address nor a DNS-1123 host name
+  --> values/nodes/n1.yaml:12:12
+  = key: k3s.tlsSan[0]
+  = help: use an IP address or a lower-case DNS name such as `mainpc.lan`
+error: 3 problems found, nothing was written",
+    );
+}
+
+#[test]
+fn egress_cidrs_domain_and_ingress_host_are_checked() {
+    refuses_syntax(
+        "values/namespaces/apps.yaml",
+        &format!(
+            "{}    ingress: {{host: \"ai.lan/x\", path: \"api\"}}\nnetworkPolicy:\n  egressCidrs: [10.0.0.0/33]\n",
+            web_with("")
+        ),
+        "error: CIDR `10.0.0.0/33` has prefix length `33`; it must be a number from 0 to 32
+  --> values/namespaces/apps.yaml:10:17
+  = key: networkPolicy.egressCidrs[0]
+  = help: write an address and prefix length, e.g. `192.168.1.0/24` or `0.0.0.0/0`
+
+error: host name `ai.lan/x` is not a DNS-1123 subdomain (lower-case letters, digits, `-` and `.`)
+  --> values/namespaces/apps.yaml:8:15
+  = key: workloads.web.ingress.host
+  = help: use an IP address or a lower-case DNS name such as `mainpc.lan`
+
+error: HTTP path `api` does not start with `/`
+  --> values/namespaces/apps.yaml:8:33
+  = key: workloads.web.ingress.path
+  = help: write a path starting with `/`, e.g. `/healthz`
+error: 3 problems found, nothing was written",
+    );
+}
+
+#[test]
+fn ports_env_names_and_secret_keys_are_checked() {
+    refuses_syntax(
+        "values/namespaces/apps.yaml",
+        &format!(
+            "{}    ports: [{{name: HTTP, port: 0, protocol: tcp}}]\n    secretEnv:\n      \"1BAD\": {{secret: db, key: \"a/b\"}}\nsecrets:\n  db:\n    encryptedData:\n      \"../x\": {}\n",
+            web_with("      \"MY VAR\": x\n"),
+            sealed_placeholder()
+        ),
+        "error: secret key `../x` may only hold letters, digits, `-`, `_` and `.`
+  --> values/namespaces/apps.yaml:15:7
+  = key: secrets.db.encryptedData.\"../x\"
+  = help: secret keys are letters, digits, `-`, `_` and `.`, e.g. `tls.crt`
+
+error: port name `HTTP` is not a port name (at most 15 lower-case letters, digits and `-`, with a letter, no `-` at either end or twice)
+  --> values/namespaces/apps.yaml:9:14
+  = key: workloads.web.ports[0].name
+  = help: name ports like `http` or `metrics`
+
+error: protocol `tcp` is not `TCP`, `UDP` or `SCTP`
+  --> values/namespaces/apps.yaml:9:35
+  = key: workloads.web.ports[0].protocol
+  = help: set `protocol: TCP` (the default), `UDP` or `SCTP`
+
+error: port `0` is not a port number
+  --> values/namespaces/apps.yaml:9:26
+  = key: workloads.web.ports[0].port
+  = help: ports are numbers from 1 to 65535
+
+error: environment variable name `MY VAR` is not an environment variable name (letters, digits, `_`, `-` and `.`, not starting with a digit)
+  --> values/namespaces/apps.yaml:8:7
+  = key: workloads.web.env.\"MY VAR\"
+  = help: environment names are letters, digits, `_`, `-` and `.`, e.g. `LOG_LEVEL`
+
+error: environment variable name `1BAD` is not an environment variable name (letters, digits, `_`, `-` and `.`, not starting with a digit)
+  --> values/namespaces/apps.yaml:11:7
+  = key: workloads.web.secretEnv.1BAD
+  = help: environment names are letters, digits, `_`, `-` and `.`, e.g. `LOG_LEVEL`
+
+error: secret key `a/b` may only hold letters, digits, `-`, `_` and `.`
+  --> values/namespaces/apps.yaml:11:28
+  = key: workloads.web.secretEnv.1BAD.key
+  = help: secret keys are letters, digits, `-`, `_` and `.`, e.g. `tls.crt`
+error: 7 problems found, nothing was written",
+    );
+}

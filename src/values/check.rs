@@ -19,6 +19,7 @@ pub fn cross_check(values: &Values) -> Result<()> {
     check_cluster(values, &mut problems);
     check_free_form(values, &mut problems);
     problems.0.extend(super::bounds::check(values));
+    problems.0.extend(super::wellformed::check(values));
     for (stem, node) in &values.nodes {
         check_node(stem, node, &mut problems);
     }

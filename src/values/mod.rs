@@ -10,7 +10,9 @@ pub mod merge;
 pub mod schema;
 pub mod secrets;
 pub mod source;
+pub mod syntax;
 pub mod typed;
+pub mod wellformed;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
