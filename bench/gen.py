@@ -29,7 +29,8 @@ OBJECTS_PER_WORKLOAD = 3  # ConfigMap, Deployment/StatefulSet, Service
 # Namespace, Application, ResourceQuota, LimitRange, 3 NetworkPolicies, SealedSecret
 OBJECTS_PER_NAMESPACE = 8
 CLUSTER_OBJECTS = 3  # 2 PriorityClasses, the sealed-secrets Application
-CIPHERTEXT = "AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq0123456789abcdefghijklmnopqrstuvwxyzABCDEF=="
+# Sealed for a throwaway key by tests/fixtures/seal-placeholder.py: the layout kiln checks.
+CIPHERTEXT = "AQA6z2RMY7p/8FdraE97+6pzWSjeCQdcNnsCRTu1GWEDHbMytP//gxha8MmPFGsQ8iLucbt+G97Qa/Okskh/5NPNTN7oMX77wu7i4TkeCRQSnYqBYUZ3Opy0lCOuFoJXLZ4bkZUiviWe6uG/0mvxHVm+NuohlnKE/Z5JYNOO7IhlVBAImsKWa2opga9NLO86tUfhutvvC4UYCkGbvCgyu0gomLVVn+2TfbE8vNtYf1LhruZ6d2VrrwaGZwIwBbqUtNO6zGGmTTYRoZlvHpEFRMs09OVuvZwaEug4DlJDzuffZUjfZH58Cu/TMeEcjQCLlq6huty3kz857rypz7VjoWiBps5KTZ0wQz43TBcKDsg5+Q74zAIPtfWQjnT8"
 
 # Every node: 32 cores and 128 GiB, of which k3s and the OS keep 1 core and 4
 # GiB, and the kubelet's default 110 pods.

@@ -606,7 +606,7 @@ fn plaintext_secret_value() {
             let values = "name: apps\nsecrets:\n  db:\n    encryptedData:\n      password: hunter2\n";
             repo.write("values/namespaces/apps.yaml", values.as_bytes());
         },
-        "error: secret value `password` is not SealedSecret ciphertext
+        "error: secret value `password` is not SealedSecret ciphertext: it is not base64
   --> values/namespaces/apps.yaml:5:7
   = key: secrets.db.encryptedData.password
   = help: never commit plaintext: seal it with `kubeseal --raw --namespace <ns> --name <secret>` and paste the output (see README, Secrets)",

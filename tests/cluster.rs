@@ -153,7 +153,7 @@ fn plaintext_secret_in_values_is_refused_and_nothing_is_written() {
     repo.write(path, format!("{}hunter2{}", &values[..start], &values[end..]).as_bytes());
     let line = values[..start].lines().count();
     repo.kiln(&["render"]).code(2).stderr(&format!(
-        "error: secret value `REDIS_PASSWORD` is not SealedSecret ciphertext
+        "error: secret value `REDIS_PASSWORD` is not SealedSecret ciphertext: it is not base64
   --> values/namespaces/ai-system-infra.yaml:{line}:7
   = key: secrets.redis-auth.encryptedData.REDIS_PASSWORD
   = help: never commit plaintext: seal it with `kubeseal --raw --namespace <ns> --name <secret>` and paste the output (see README, Secrets)"

@@ -7,10 +7,11 @@ use git2::{IndexAddOption, Repository, Signature, Time};
 
 use crate::harness::{Repo, MINIMAL_NAMESPACE};
 
-/// Ciphertext as kubeseal would print it (base64, at least 64 characters).
-const CIPHER_A: &str = "AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq+AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA1111";
-const CIPHER_B: &str = "AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq+BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB2222";
-const CIPHER_C: &str = "AgBy3i4OJSWK+PiTySYZZA9rO43cGDEq+CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC3333";
+/// Ciphertext as kubeseal would print it, sealed for a throwaway key by
+/// tests/fixtures/seal-placeholder.py (the layout kiln checks).
+const CIPHER_A: &str = "AQCU/foSzsuG5U6mogoSRCzGiJhoc4MaDnnuJAPUCuFBrPXg/koLUVkbRGvYH8VBw+mDwXCfuDd8nn4BYPz1X+zUCUcKm7ThgSASdTqY9BoiWc41Iy50xrKWcr1plXU+DieFajxw5qqlE1VuRUYF1mHx3HE3KzGQM/73I19YFkVgPFDzmMKFXYVBM1EWNLPOpCqDfrJY6aXBDb6IWzeBjYx+fC4dgRdfvdMtBqzU3h4Cix1XuvLwg/x5O4PjXG/ybXqZ9ylHN4Gk3sYOfRasVQaqulSKFSV7jz0/SWWPmw3akADEfmQ8p4xDSFjd9bfNPQIIKrFYzOOZUCjpbJU6rjNJavP8wsg8XPETxlfJm2oEmuk=";
+const CIPHER_B: &str = "AQC4m/oCypMGh+jr3H/SkQ1QjHbSm0/z0s6IjcDJeQPF6PTA6qlMm7/73i3K15hEtxAwfHdcqrrXsDIAUSGbCfPsS4m763BmqhLu+PxipPIYoJmSMTztRvTUJk4Zhse0s95XcKpaX+k8fsHHFnlebPm3H9XKPAxl9RrHx3sN+fDAqIizMPPcAX/yW/vbtuf41xzUGH19ZDwFvYQ1F1zPHXw5N8fcuOi3ErFgsGhtOp6g5X4e7G7BRZM/tfAxBDLFHEWLuiCiijOzUGDVWlaiYPFiy5eZ1q2iTOJHepyDK51FNst05YsnM6vi4vuV+em6rm+EJd1YaoFHuMOX3DqgSBHf3YbEstyYadq2Efw8ZLFQKL8=";
+const CIPHER_C: &str = "AQChU0+p2t+Yh4km4rDGLJEWPTFSpdMCnazq6vFr6vDrVQZ8Suv3nK1zSkkylb62scJFqxsL1zgfJ4UODsrVJTntkTIjSLgu/AElpcZebxoZJSkE61cUGAeOo/WPY1nwgQOTcmw3xfFnvkTRMkH2ALU1NOb80AIg0HN8SbNARzQ9kMWu8fSHIBhMJeDFGklNWZ13RMcdx90GJMTZwoDccGLk5Sm8JriCfVLj1D1ldliaCvLEm/qs2oRlIlNwTvES0iShW28UnNvQ77RxNbfTmIDyeIlbUGxvTVO0r69tJTxzUXOMmPx2+w0YQ8gfRc1bcSInM2/Si0Vip+hyA7RkzkIpigyqJu47t7vUUt1bO8SNycI=";
 
 const SEALED_TEMPLATE: &str = "\
 {% if namespace.secrets %}{% for name, secret in namespace.secrets %}

@@ -19,4 +19,5 @@ mod render_diff;
 mod shape;
 mod snapshot;
 mod validate;
+mod values_trust;
 mod verify;

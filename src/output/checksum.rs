@@ -146,14 +146,18 @@ fn list<'v>(value: &'v Value, key: &str) -> Vec<&'v Value> {
 }
 
 /// `checksum/<kind>-<name>`; the name part of an annotation key may hold at
-/// most 63 characters, so long names are shortened with a hash suffix.
+/// most 63 characters, so long names are shortened with a hash suffix. The
+/// cut falls on a character boundary: a name kiln refuses later (non-ASCII)
+/// must not crash it here first.
 fn annotation_key(kind: &str, name: &str) -> String {
     let full = format!("{kind}-{name}");
     if full.len() <= 63 {
         return format!("checksum/{full}");
     }
-    let suffix = &hex(&Sha256::digest(full.as_bytes()))[..8];
-    format!("checksum/{}-{suffix}", &full[..54])
+    let digest = hex(&Sha256::digest(full.as_bytes()));
+    let suffix = digest.get(..8).unwrap_or(&digest);
+    let cut = (0..=54).rev().find(|&index| full.is_char_boundary(index)).unwrap_or(0);
+    format!("checksum/{}-{suffix}", full.get(..cut).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -209,6 +213,14 @@ mod tests {
     #[test]
     fn long_names_are_shortened() {
         let key = annotation_key("configmap", &"x".repeat(80));
+        assert!(key.len() - "checksum/".len() <= 63, "{key}");
+    }
+
+    #[test]
+    fn long_non_ascii_names_are_cut_on_a_character_boundary() {
+        // "configmap-a" is 11 bytes and each `é` 2, so byte 54 falls inside one.
+        let key = annotation_key("configmap", &format!("a{}", "é".repeat(40)));
+        assert!(key.starts_with(&format!("checksum/configmap-a{}-", "é".repeat(21))), "{key}");
         assert!(key.len() - "checksum/".len() <= 63, "{key}");
     }
 }

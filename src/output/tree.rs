@@ -5,6 +5,13 @@
 //! Paths: namespaced objects go to `namespaces/<ns>/<kind>-<name>.yaml`,
 //! cluster-scoped ones to `cluster/<kind>-<name>.yaml`, node files and
 //! node-local objects under `nodes/<node>/`.
+//!
+//! Every component of such a path comes from rendered output, so each is
+//! checked before it is joined: the namespace must be a DNS-1123 label (what
+//! the API server requires of `metadata.namespace`, apimachinery
+//! `ValidateNamespaceName`), the kind an identifier (API kinds are CamelCase
+//! names), the name one path component of Kubernetes name characters, and
+//! the node a DNS-1123 label. None of them can hold `/` or be `..`.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -15,6 +22,7 @@ use super::canonical;
 use super::object::{Identity, Object, Origin, PlainFile};
 use crate::diagnostic::display_path;
 use crate::render::filters::hex;
+use crate::values::check::dns_label_problem;
 use crate::{parallel, Error, Result};
 
 pub const SUMS_FILE: &str = "SHA256SUMS";
@@ -133,15 +141,52 @@ fn with_file_header(path: &str, body: &str, template: &str, values: &[PathBuf]) 
 
 fn object_path(object: &Object) -> Result<String> {
     let identity = &object.identity;
-    let file = format!("{}-{}.yaml", identity.kind.to_ascii_lowercase(), safe_name(object)?);
+    let file = format!("{}-{}.yaml", safe_kind(object)?.to_ascii_lowercase(), safe_name(object)?);
     if let Some(dir) = &object.origin.dir {
-        let node = object.origin.node.as_deref().unwrap_or_default();
+        let node = safe_label(object, "node", object.origin.node.as_deref().unwrap_or_default())?;
         return Ok(format!("nodes/{node}/{}/{file}", safe_relative(dir, &object.origin, "dir")?));
     }
     Ok(match &identity.namespace {
-        Some(namespace) => format!("namespaces/{namespace}/{file}"),
+        Some(namespace) => format!("namespaces/{}/{file}", safe_label(object, "namespace", namespace)?),
         None => format!("cluster/{file}"),
     })
+}
+
+fn unsafe_part(object: &Object, message: String, help: &str) -> Error {
+    Error::Output {
+        template: object.origin.template.clone(),
+        scope: object.origin.scope.clone(),
+        message: format!("document {}: {message}", object.origin.document),
+        help: Some(help.into()),
+    }
+}
+
+/// A namespace or node: a DNS-1123 label, so one safe path component.
+fn safe_label<'a>(object: &Object, what: &str, label: &'a str) -> Result<&'a str> {
+    match dns_label_problem(label) {
+        None => Ok(label),
+        Some(problem) => Err(unsafe_part(
+            object,
+            format!("{} {what} `{label}` {problem}", object.identity.kind),
+            &format!("a {what} must be a DNS-1123 label: lower-case letters, digits and `-`, at most 63"),
+        )),
+    }
+}
+
+/// The kind names the file: letters and digits only, as every API kind is.
+fn safe_kind(object: &Object) -> Result<&str> {
+    let kind = object.identity.kind.as_str();
+    let safe =
+        kind.bytes().next().is_some_and(|b| b.is_ascii_alphabetic()) && kind.bytes().all(|b| b.is_ascii_alphanumeric());
+    if safe {
+        Ok(kind)
+    } else {
+        Err(unsafe_part(
+            object,
+            format!("kind `{kind}` is not a valid, path-safe kind"),
+            "API kinds are CamelCase names of letters and digits, e.g. `ConfigMap`",
+        ))
+    }
 }
 
 /// Object names become file names: they must not escape the directory.

@@ -4,6 +4,12 @@
 //! lost in turn — and reports a per-node table and per-workload verdicts.
 //! Steady state not fitting and rollouts that can never complete are errors;
 //! HPA-max and node-loss shortfalls are warnings. Entry point: [`plan`].
+//!
+//! Cost: a pod that cannot be placed leaves the state unchanged, so the
+//! remaining identical pods of that workload would fail the same way; they
+//! are counted, not tried. The pods tried are thus bounded by what the nodes
+//! hold, whatever a replica count says; values bound the counts before that
+//! (`values::bounds`).
 
 pub mod nodes;
 pub mod report;
@@ -198,10 +204,13 @@ impl<'a> Simulation<'a> {
                 continue;
             }
             *wanted_pods = workload.replicas as usize;
-            for _ in 0..workload.replicas {
+            for placed in 0..workload.replicas {
                 if let Err(why) = cluster.place(&mut state, index, None) {
-                    *missing += 1;
+                    // A failed placement changes nothing, so every further
+                    // pod of the workload fails the same way: count, don't try.
+                    *missing = (workload.replicas - placed) as usize;
                     *why_not = why;
+                    break;
                 }
             }
         }
@@ -269,10 +278,11 @@ impl<'a> Simulation<'a> {
                 Some(Pin::All(node)) => Some(*node),
                 _ => None,
             };
-            for _ in 0..extra {
+            for placed in 0..extra {
                 if let Err(why) = cluster.place(state, index, pin) {
-                    missing += 1;
+                    missing = extra - placed;
                     last_why = why;
+                    break;
                 }
             }
             if missing == 0 {
@@ -425,15 +435,17 @@ impl<'a> Simulation<'a> {
             }
             let total = old.len() + placed + pending;
             let create = (replicas - placed - pending).min((replicas + surge).saturating_sub(total));
-            for _ in 0..create {
+            for created in 0..create {
                 match cluster.place(state, index, pin) {
                     Ok(_) => {
                         placed += 1;
                         progress = true;
                     }
                     Err(reasons) => {
-                        pending += 1;
+                        // The rest fail the same way (nothing changed): all stay Pending.
+                        pending += create - created;
                         why = reasons;
+                        break;
                     }
                 }
             }
@@ -515,11 +527,12 @@ impl<'a> Simulation<'a> {
                     "spec.template.spec.volumes"
                 };
             } else {
-                for _ in 0..count {
+                for moved in 0..count {
                     if let Err(reasons) = cluster.place(state, index, None) {
-                        missing += 1;
+                        missing = count - moved;
                         let others: WhyNot = reasons.into_iter().filter(|(node, _)| *node != lost_name).collect();
                         why = explain(&others);
+                        break;
                     }
                 }
             }

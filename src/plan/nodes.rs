@@ -76,7 +76,7 @@ fn node_of(name: &str, node: &schema::Node) -> Node {
     let milli = |quantity: Option<&schema::Quantity>| quantity.and_then(schema::Quantity::milli).unwrap_or(0);
     let capacity = node.capacity.clone().unwrap_or_default();
     let reserved = node.reserved.clone().unwrap_or_default();
-    let gpus: u32 = node.gpus.iter().flatten().map(|gpu| gpu.count.unwrap_or(1)).sum();
+    let gpus: u32 = node.gpus.iter().flatten().map(|gpu| gpu.count.unwrap_or(1)).fold(0, u32::saturating_add);
     let slices = node.time_slicing.as_ref().and_then(|slicing| slicing.replicas).unwrap_or(1).max(1);
     let allocatable = Amount {
         cpu: milli(capacity.cpu.as_ref()).saturating_sub(milli(reserved.cpu.as_ref())),

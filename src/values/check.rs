@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 
 use super::key_path::KeyPath;
 use super::schema::{self, Workload};
+use super::secrets;
 use super::{NamespaceValues, Scoped, Values};
 use crate::diagnostic::did_you_mean;
 use crate::{Error, Result};
@@ -16,6 +17,9 @@ pub const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-node-lease", "kube-pu
 pub fn cross_check(values: &Values) -> Result<()> {
     let mut problems = Problems::default();
     check_cluster(values, &mut problems);
+    check_free_form(values, &mut problems);
+    problems.0.extend(super::bounds::check(values));
+    problems.0.extend(super::wellformed::check(values));
     for (stem, node) in &values.nodes {
         check_node(stem, node, &mut problems);
     }
@@ -174,9 +178,9 @@ fn check_namespace(values: &Values, stem: &str, namespace: &NamespaceValues, pro
         let base = KeyPath::root().key("secrets").key(name.clone());
         check_object_name(scope, &base, name, "secret", problems);
         for (key, ciphertext) in secret.encrypted_data.iter().flatten() {
-            if !looks_sealed(ciphertext) {
+            if let Some(problem) = secrets::sealed_problem(ciphertext) {
                 let path = base.key("encryptedData").key(key.clone());
-                problems.add(scope, path.clone(), &path, format!("secret value `{key}` is not SealedSecret ciphertext"), Some("never commit plaintext: seal it with `kubeseal --raw --namespace <ns> --name <secret>` and paste the output (see README, Secrets)".into()));
+                problems.add(scope, path.clone(), &path, format!("secret value `{key}` is not SealedSecret ciphertext: it {problem}"), Some("never commit plaintext: seal it with `kubeseal --raw --namespace <ns> --name <secret>` and paste the output (see README, Secrets)".into()));
             }
         }
     }
@@ -270,8 +274,16 @@ fn check_workload(
         check_secret(path.index(index).key("secret"), display.index(index).key("secret"), mount.secret.as_ref());
     }
     for (key, value) in workload.env.iter().flatten() {
-        if looks_like_secret_key(key) && !value.0.is_empty() {
-            let (path, display) = at("env");
+        let (path, display) = at("env");
+        if let Some(url) = secrets::url_with_password(&value.0) {
+            problems.add(
+                scope,
+                path.key(key.clone()),
+                &display.key(key.clone()),
+                format!("`{key}` holds a URL with a plaintext password (`{url}`)"),
+                Some(URL_HELP.into()),
+            );
+        } else if secrets::looks_like_secret_key(key) && !value.0.is_empty() {
             problems.add(
                 scope,
                 path.key(key.clone()),
@@ -281,6 +293,22 @@ fn check_workload(
             );
         }
     }
+    for (field, list) in [("command", &workload.command), ("args", &workload.args)] {
+        for (index, item) in list.iter().flatten().enumerate() {
+            if let Some(url) = secrets::url_with_password(item) {
+                let (path, display) = at(field);
+                problems.add(
+                    scope,
+                    path.index(index),
+                    &display.index(index),
+                    format!("`{field}` holds a URL with a plaintext password (`{url}`)"),
+                    Some(URL_HELP.into()),
+                );
+            }
+        }
+    }
+    let sealed: BTreeSet<&str> = declared.iter().copied().collect();
+    scan_free_form(scope, &KeyPath::root().key("vars"), &shown.key("vars"), workload.vars.as_ref(), &sealed, problems);
     if let Some(product) = workload.gpu.as_ref().and_then(|gpu| gpu.product.as_ref()) {
         let known: BTreeSet<&str> = values
             .nodes
@@ -335,18 +363,53 @@ pub fn node_labels<'a>(name: &'a str, node: &'a schema::Node) -> impl Iterator<I
         .chain(std::iter::once(("kubernetes.io/hostname", name)))
 }
 
-/// Keys whose values are credentials and must come from a sealed secret.
-fn looks_like_secret_key(key: &str) -> bool {
-    let upper = key.to_ascii_uppercase();
-    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL"]
-        .iter()
-        .any(|marker| upper.contains(marker))
+const URL_HELP: &str = "keep the password in a sealed secret: put it in a `secretEnv` variable and write `$(VAR)` in its place, or use the chart's existing-secret setting";
+
+const KEY_HELP: &str = "seal it under `secrets:` in a namespace file and reference the Secret by name (a key such as `existingSecret` or `*SecretName`, or a value naming the sealed secret); see README, Secrets";
+
+/// Reports plaintext credentials in a free-form map (`vars`, Helm `values`)
+/// found at `path` in `scope` (`shown` in messages).
+fn scan_free_form<T>(
+    scope: &Scoped<T>,
+    path: &KeyPath,
+    shown: &KeyPath,
+    map: Option<&schema::Vars>,
+    sealed: &BTreeSet<&str>,
+    problems: &mut Problems,
+) {
+    let Some(map) = map else { return };
+    let map = serde_yaml::Value::Mapping(
+        map.iter().map(|(key, value)| (serde_yaml::Value::String(key.clone()), value.clone())).collect(),
+    );
+    for leak in secrets::scan(&map, sealed) {
+        let help = if leak.message.contains("URL") { URL_HELP } else { KEY_HELP };
+        problems.add(scope, path.join(&leak.path), &shown.join(&leak.path), leak.message, Some(help.into()));
+    }
 }
 
-/// kubeseal output is long base64 of an RSA-wrapped key plus AES-GCM data; a
-/// short or non-base64 value is plaintext someone pasted by mistake.
-pub fn looks_sealed(value: &str) -> bool {
-    value.len() >= 64 && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=".contains(&b))
+/// Every scope's `vars` and every component's Helm `values`; cluster and node
+/// scopes may name a secret sealed in any namespace.
+fn check_free_form(values: &Values, problems: &mut Problems) {
+    let all_sealed: BTreeSet<&str> = values
+        .namespaces
+        .values()
+        .flat_map(|namespace| namespace.namespace.typed.secrets.iter().flatten().map(|(name, _)| name.as_str()))
+        .collect();
+    let cluster = &values.cluster;
+    let vars = KeyPath::root().key("vars");
+    scan_free_form(cluster, &vars, &vars, cluster.typed.vars.as_ref(), &all_sealed, problems);
+    for (name, component) in cluster.typed.components.iter().flatten() {
+        let path = KeyPath::root().key("components").key(name.clone()).key("values");
+        scan_free_form(cluster, &path, &path, component.values.as_ref(), &all_sealed, problems);
+    }
+    for node in values.nodes.values() {
+        scan_free_form(node, &vars, &vars, node.typed.vars.as_ref(), &all_sealed, problems);
+    }
+    for namespace in values.namespaces.values() {
+        let scope = &namespace.namespace;
+        let sealed: BTreeSet<&str> = scope.typed.secrets.iter().flatten().map(|(name, _)| name.as_str()).collect();
+        scan_free_form(scope, &vars, &vars, scope.typed.vars.as_ref(), &sealed, problems);
+    }
 }
 
 fn join<'a>(items: impl Iterator<Item = impl AsRef<str> + 'a>) -> String {
@@ -368,18 +431,5 @@ mod tests {
         assert_eq!(dns_label_problem("AI"), Some("may only contain lower-case letters, digits and `-`"));
         assert_eq!(dns_label_problem("-x"), Some("must start and end with a letter or digit"));
         assert_eq!(dns_label_problem(&"a".repeat(64)), Some("is longer than 63 characters"));
-    }
-
-    #[test]
-    fn sealed_values_look_like_ciphertext() {
-        assert!(!looks_sealed("hunter2"));
-        assert!(looks_sealed(&"AgB".repeat(40)));
-    }
-
-    #[test]
-    fn secret_like_env_keys() {
-        assert!(looks_like_secret_key("OPENAI_API_KEY"));
-        assert!(looks_like_secret_key("db_password"));
-        assert!(!looks_like_secret_key("LOG_LEVEL"));
     }
 }

@@ -81,9 +81,11 @@ impl fmt::Display for KeyPath {
                     if position > 0 {
                         f.write_str(".")?;
                     }
-                    // Keys such as `nvidia.com/gpu` contain dots; quote them so the path stays readable.
-                    if key.contains('.') || key.is_empty() {
-                        write!(f, "\"{key}\"")?;
+                    // Keys such as `nvidia.com/gpu` contain dots, and a key may hold
+                    // spaces or quotes; quote those so the path stays readable.
+                    let plain = |c: char| c.is_ascii_alphanumeric() || "-_/".contains(c);
+                    if key.is_empty() || !key.chars().all(plain) {
+                        write!(f, "\"{}\"", key.escape_debug())?;
                     } else {
                         f.write_str(key)?;
                     }
@@ -102,6 +104,8 @@ mod tests {
     fn displays_keys_indexes_and_dotted_keys() {
         let path = KeyPath::root().key("workloads").key("web").key("ports").index(0).key("nvidia.com/gpu");
         assert_eq!(path.to_string(), "workloads.web.ports[0].\"nvidia.com/gpu\"");
+        let odd = KeyPath::root().key("labels").key("kind: Secret").key("a\"b\n");
+        assert_eq!(odd.to_string(), "labels.\"kind: Secret\".\"a\\\"b\\n\"");
     }
 
     #[test]

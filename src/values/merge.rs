@@ -41,7 +41,7 @@ pub struct Origins(pub BTreeMap<KeyPath, Location>);
 impl Origins {
     /// The location that set `key_path`, or the nearest parent that was set.
     pub fn locate(&self, key_path: &KeyPath) -> Option<&Location> {
-        (0..=key_path.0.len()).rev().find_map(|length| self.0.get(&key_path.0[..length]))
+        (0..=key_path.0.len()).rev().find_map(|length| self.0.get(key_path.0.get(..length)?))
     }
 
     /// Drops `path` and everything below it. Descendants sort right after
@@ -80,23 +80,21 @@ pub fn merge(layers: &[Layer<'_>]) -> Result<Merged> {
                 help: None,
             });
         }
-        let mut origins = std::mem::take(&mut merged.origins);
-        merge_into(&mut merged.value, value, layer, &KeyPath::root(), &mut origins)?;
-        merged.origins = origins;
+        let (Value::Mapping(target), Value::Mapping(incoming)) = (&mut merged.value, value) else {
+            continue;
+        };
+        merge_into(target, incoming, layer, &KeyPath::root(), &mut merged.origins)?;
     }
     Ok(merged)
 }
 
 fn merge_into(
-    target: &mut Value,
-    incoming: &Value,
+    target_map: &mut Mapping,
+    incoming_map: &Mapping,
     layer: &Layer<'_>,
     at: &KeyPath,
     origins: &mut Origins,
 ) -> Result<()> {
-    let (Value::Mapping(target_map), Value::Mapping(incoming_map)) = (&mut *target, incoming) else {
-        unreachable!("merge_into is only called on two mappings");
-    };
     for (key, value) in incoming_map {
         let Some(key_text) = key_text(key) else {
             continue;
@@ -107,12 +105,12 @@ fn merge_into(
             origins.forget_below(&child);
             continue;
         }
-        match target_map.get_mut(key) {
-            Some(existing) if existing.is_mapping() && value.is_mapping() => {
+        match (target_map.get_mut(key), value) {
+            (Some(Value::Mapping(existing)), Value::Mapping(value)) => {
                 origins.0.insert(child.clone(), layer.source.locate(&layer.prefix.join(&child)));
                 merge_into(existing, value, layer, &child, origins)?;
             }
-            Some(existing) if existing.is_mapping() != value.is_mapping() => {
+            (Some(existing), value) if existing.is_mapping() != value.is_mapping() => {
                 let before = origins.locate(&child).cloned();
                 return Err(Error::Values {
                     location: layer.source.locate(&layer.prefix.join(&child)),
@@ -147,7 +145,7 @@ fn record_origins(value: &Value, layer: &Layer<'_>, at: &KeyPath, origins: &mut 
 /// `base`) and everything below it, growing and shrinking one path instead of
 /// copying it per node: values files of big clusters have many thousand nodes.
 fn record_below(value: &Value, source: &Source, full: &mut KeyPath, base: usize, origins: &mut Origins) {
-    origins.0.insert(KeyPath(full.0[base..].to_vec()), source.locate(full));
+    origins.0.insert(KeyPath(full.0.get(base..).unwrap_or_default().to_vec()), source.locate(full));
     match value {
         Value::Mapping(map) => {
             for (key, child) in map {

@@ -3,12 +3,16 @@
 //! defaults → namespace defaults → workload) with provenance, and
 //! cross-checked (names, references, file names). The entry point is [`load`].
 
+pub mod bounds;
 pub mod check;
 pub mod key_path;
 pub mod merge;
 pub mod schema;
+pub mod secrets;
 pub mod source;
+pub mod syntax;
 pub mod typed;
+pub mod wellformed;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,19 @@
-//! Reads one values file: checks it is UTF-8 and non-empty, parses it with
-//! serde_yaml and indexes the line/column of every key so later stages can
-//! point at the exact place a value came from.
+//! Reads one values file: checks its size, that it is UTF-8 and non-empty,
+//! scans its YAML events once (rejecting tags and nesting beyond
+//! [`MAX_DEPTH`], and indexing the line/column of every key so later stages
+//! can point at the exact place a value came from), then parses it with
+//! serde_yaml.
+//!
+//! The scan runs before serde_yaml because libyaml's scanner, which serde_yaml
+//! uses, re-checks every open flow level for each token: 100,000 levels of
+//! `[` cost minutes there before its recursion limit answers. yaml-rust2's
+//! scanner keeps its flow level in a `u8` and fails at level 256, and the
+//! scan stops at level [`MAX_DEPTH`] + 1, so it costs time linear in the file.
+//!
+//! Tags (`!Ref`, `!!str`, `!custom`) are refused: kiln's values are plain
+//! YAML data with no application-specific types (YAML 1.2.2 §6.8.2 node
+//! tags are for those), and serde_yaml would hand a tagged mapping to the
+//! merge as an opaque value.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -57,7 +70,7 @@ impl Positions {
     pub fn locate(&self, path: &Path, key_path: &KeyPath) -> Location {
         (0..=key_path.0.len())
             .rev()
-            .find_map(|length| self.0.get(&key_path.0[..length]))
+            .find_map(|length| self.0.get(key_path.0.get(..length)?))
             .map_or_else(|| Location::file(path), |&(line, column)| Location::new(path, line, column))
     }
 
@@ -66,17 +79,111 @@ impl Positions {
     }
 }
 
+/// The largest values file kiln reads: far above any hand-written file (this
+/// repository's largest is about 11 KiB) and small enough to parse at once.
+pub const MAX_FILE_BYTES: usize = 8 * 1024 * 1024;
+
+/// The deepest nesting of mappings and lists a values file may use. kiln's
+/// own schema needs 6 levels; Helm values and `vars` get ten times that.
+pub const MAX_DEPTH: usize = 64;
+
 /// Parses the values file at `relative` (a path for messages) from its bytes.
 pub fn parse(relative: &Path, bytes: &[u8]) -> Result<Source> {
+    if bytes.len() > MAX_FILE_BYTES {
+        let (line, column) = line_column(bytes, MAX_FILE_BYTES);
+        return Err(Error::Values {
+            location: Location::new(relative, line, column),
+            key_path: String::new(),
+            message: format!(
+                "values file is larger than {} MiB ({} bytes)",
+                MAX_FILE_BYTES / (1024 * 1024),
+                bytes.len()
+            ),
+            help: Some("split it, or move large data (dashboards, scripts) into template files".into()),
+        });
+    }
     let text = std::str::from_utf8(bytes).map_err(|error| {
         let (line, column) = line_column(bytes, error.valid_up_to());
         Error::NotUtf8 { location: Location::new(relative, line, column) }
     })?;
+    let positions = scan(relative, text)?;
     let value: Value = serde_yaml::from_str(text).map_err(|error| yaml_error(relative, text, &error))?;
     if value.is_null() {
         return Err(Error::EmptyFile { path: relative.to_path_buf(), what: "values file" });
     }
-    Ok(Source { file: ValuesFile { path: relative.to_path_buf(), positions: index_positions(text) }, value })
+    Ok(Source { file: ValuesFile { path: relative.to_path_buf(), positions }, value })
+}
+
+/// One pass over the parser events: refuses tags and deep nesting, and
+/// indexes positions. A syntax error other than nesting is left to serde_yaml,
+/// whose messages say more; positions then fall back to the file start.
+fn scan(path: &Path, text: &str) -> Result<Positions> {
+    let mut parser = Parser::new_from_str(text);
+    let mut indexer = Indexer::default();
+    loop {
+        let (event, mark) = match parser.next_token() {
+            Ok(next) => next,
+            // yaml-rust2 stops at 256 open flow levels with this message.
+            Err(error) if error.info() == "recursion limit exceeded" => {
+                return Err(too_deep(path, error.marker(), &indexer.current_path()));
+            }
+            Err(_) => return Ok(Positions::default()),
+        };
+        if let Some(tag) = tag_of(&event) {
+            let key_path = indexer.tagged_path(&event);
+            let (location, tag) = written_tag(path, text, &mark)
+                .unwrap_or_else(|| (Location::new(path, mark.line(), mark.col() + 1), tag));
+            return Err(Error::Values {
+                location,
+                key_path: key_path.to_string(),
+                message: format!("YAML tag `{tag}` is not supported in values"),
+                help: Some(
+                    "values are plain YAML: remove the tag, and quote the value if it should stay text (`key: \"!Ref x\"`)"
+                        .into(),
+                ),
+            });
+        }
+        let opens = matches!(event, Event::MappingStart(..) | Event::SequenceStart(..));
+        let done = matches!(event, Event::StreamEnd);
+        indexer.on_event(event, mark);
+        if opens && indexer.stack.len() > MAX_DEPTH {
+            return Err(too_deep(path, &mark, &indexer.current_path()));
+        }
+        if done {
+            return Ok(Positions(indexer.positions));
+        }
+    }
+}
+
+fn too_deep(path: &Path, mark: &Marker, key_path: &KeyPath) -> Error {
+    Error::Values {
+        location: Location::new(path, mark.line(), mark.col() + 1),
+        key_path: key_path.to_string(),
+        message: format!("values nest deeper than {MAX_DEPTH} levels of mappings and lists"),
+        help: Some("flatten the structure; kiln reads at most 64 levels".into()),
+    }
+}
+
+/// Where the tag of the node starting at `mark` is written, and its text as
+/// written (`!!str`, not yaml-rust2's resolved `tag:yaml.org,2002:str`): the
+/// last tag token before the node (only an anchor or spaces sit between).
+fn written_tag(path: &Path, text: &str, mark: &Marker) -> Option<(Location, String)> {
+    let node = text.char_indices().nth(mark.index()).map_or(text.len(), |(offset, _)| offset);
+    let before = text.get(..node)?;
+    let bang = before.rfind('!')?;
+    let ends_token = |c: char| c.is_whitespace() || ",[]{}".contains(c);
+    let start = before.get(..bang)?.rfind(ends_token).map_or(0, |offset| offset + 1);
+    let written = text.get(start..)?.split(ends_token).next()?.to_string();
+    let (line, column) = line_column(text.as_bytes(), start);
+    Some((Location::new(path, line, column), written))
+}
+
+fn tag_of(event: &Event) -> Option<String> {
+    let tag = match event {
+        Event::Scalar(_, _, _, tag) | Event::MappingStart(_, tag) | Event::SequenceStart(_, tag) => tag.as_ref()?,
+        _ => return None,
+    };
+    Some(format!("{}{}", tag.handle, tag.suffix))
 }
 
 fn yaml_error(path: &Path, text: &str, error: &serde_yaml::Error) -> Error {
@@ -136,6 +243,7 @@ fn duplicate_key(path: &Path, text: &str, message: &str) -> Option<Error> {
 }
 
 /// Walks parser events and records where each key and list item starts.
+/// Used again for a duplicate key, which only serde_yaml detects.
 fn index_positions(text: &str) -> Positions {
     let mut indexer = Indexer::default();
     // A document serde_yaml accepted parses here too; if it does not, positions
@@ -165,6 +273,28 @@ enum Frame {
 }
 
 impl Indexer {
+    /// The path of the innermost open mapping or list.
+    fn current_path(&self) -> KeyPath {
+        match self.stack.last() {
+            Some(Frame::Mapping { path, .. } | Frame::Sequence { path, .. }) => path.clone(),
+            None => KeyPath::root(),
+        }
+    }
+
+    /// The key path a tagged node (about to be indexed) sits at: a pending
+    /// mapping key's value, the next list item, or the key itself.
+    fn tagged_path(&self, event: &Event) -> KeyPath {
+        match self.stack.last() {
+            None => KeyPath::root(),
+            Some(Frame::Sequence { path, next }) => path.index(*next),
+            Some(Frame::Mapping { path, key: Some(key) }) => path.key(key.clone()),
+            Some(Frame::Mapping { path, key: None }) => match event {
+                Event::Scalar(text, ..) => path.key(text.clone()),
+                _ => path.clone(),
+            },
+        }
+    }
+
     /// The path of the node that starts now, or `None` when it is a mapping key.
     fn child_path(&mut self, mark: Marker) -> Option<KeyPath> {
         let position = (mark.line(), mark.col() + 1);
@@ -241,6 +371,50 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "error: invalid YAML: found unexpected end of stream, while scanning a quoted scalar at line 1 column 4\n  --> f.yaml:2:1"
+        );
+    }
+
+    #[test]
+    fn tags_are_refused_wherever_they_sit() {
+        for (text, at, key) in [
+            ("a:\n  b: !Ref {x: 1}\n", "f.yaml:2:6", "a.b"),
+            ("a: !custom\n  b: 1\n", "f.yaml:1:4", "a"),
+            ("list:\n  - 1\n  - !!str 2\n", "f.yaml:3:5", "list[1]"),
+            ("a: &x !t [1]\n", "f.yaml:1:7", "a"),
+            ("a: !seq [1]\n", "f.yaml:1:4", "a"),
+            ("!root {a: 1}\n", "f.yaml:1:1", ""),
+        ] {
+            let error = parse(Path::new("f.yaml"), text.as_bytes()).unwrap_err().to_string();
+            assert!(error.contains(&format!("--> {at}")), "{text:?}: {error}");
+            assert_eq!(error.contains(&format!("= key: {key}\n")), !key.is_empty(), "{text:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn nesting_beyond_the_limit_is_refused_at_the_level_that_crossed_it() {
+        let block: String = (0..=MAX_DEPTH).map(|level| format!("{}k{level}:\n", "  ".repeat(level))).collect();
+        let error = parse(Path::new("f.yaml"), format!("{block}{}x: 1\n", "  ".repeat(MAX_DEPTH + 1)).as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("error: values nest deeper than 64 levels"), "{error}");
+        assert!(error.contains(&format!("--> f.yaml:{}:", MAX_DEPTH + 1)), "{error}");
+        let flow = format!("a: {}{}\n", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH));
+        let error = parse(Path::new("f.yaml"), flow.as_bytes()).unwrap_err().to_string();
+        assert!(error.contains("--> f.yaml:1:67"), "{error}");
+        let within = format!("a: {}{}\n", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1));
+        assert!(parse(Path::new("f.yaml"), within.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn oversized_files_are_refused_before_parsing() {
+        let text = "a: 1\n".repeat(MAX_FILE_BYTES / 5 + 1);
+        let error = parse(Path::new("f.yaml"), text.as_bytes()).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            format!(
+                "error: values file is larger than 8 MiB ({} bytes)\n  --> f.yaml:1677722:4\n  = help: split it, or move large data (dashboards, scripts) into template files",
+                text.len()
+            )
         );
     }
 
