@@ -13,5 +13,6 @@ mod plan;
 mod render;
 mod render_diff;
 mod snapshot;
+mod trust;
 mod validate;
 mod verify;
