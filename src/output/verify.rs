@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use super::disk::{self, OnDisk, Special};
 use super::tree::{inputs_digest, outputs_digest, sums_text, Lock, LOCK_FILE, SUMS_FILE};
 use crate::render::filters::hex;
-use crate::{Error, Result};
+use crate::{parallel, Error, Result};
 
 #[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -83,14 +83,19 @@ pub fn verify(dir: &Path, on_disk: &OnDisk, inputs: &BTreeMap<String, String>) -
     let canonical = sums_text(&on_disk.sums);
     let sums_not_canonical = on_disk.files.get(SUMS_FILE).is_some_and(|bytes| *bytes != canonical.as_bytes());
     let mut report = Report { special: special_entries(on_disk), sums_not_canonical, ..Report::default() };
-    for (path, expected) in &on_disk.sums {
-        match on_disk.files.get(path) {
+    // Hashing is most of verify's work and independent per file.
+    let listed: Vec<(&String, &String)> = on_disk.sums.iter().collect();
+    let matches = parallel::map(listed, |(path, expected)| {
+        (path, on_disk.files.get(path).map(|bytes| hex(&Sha256::digest(bytes)) == *expected))
+    });
+    for (path, matched) in matches {
+        match matched {
             // Reported as special already: it is there, but not a file.
             None if on_disk.special.contains_key(path) => {}
             None => report.missing.push(path.clone()),
-            Some(bytes) => {
+            Some(matched) => {
                 report.files_checked += 1;
-                if hex(&Sha256::digest(bytes)) != *expected {
+                if !matched {
                     report.modified.push(path.clone());
                 }
             }
