@@ -11,11 +11,13 @@ commit is rendered and committed, then the working tree gets a change and is
 rendered again, so `kiln diff --base HEAD` renders two different revisions and
 the drift gate is in sync. "one render" is `kiln render` of the working tree
 when rendered/ is already up to date (render, validate, plan, compare; nothing
-written). Times are the best of --runs (the least disturbed by other load) and
+written), in full: KILN_FAST_PATH=off, since an up-to-date tree would otherwise
+be answered from rendered/kiln.lock without rendering. Times are the best of --runs (the least disturbed by other load) and
 the median. Needs git and a release build of kiln.
 """
 
 import argparse
+import os
 import pathlib
 import shutil
 import statistics
@@ -40,7 +42,8 @@ def commit_all(root):
 
 
 def kiln(binary, root, *args, expected=(0,)):
-    result = subprocess.run([binary, "-C", str(root), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = dict(os.environ, KILN_FAST_PATH="off")
+    result = subprocess.run([binary, "-C", str(root), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     if result.returncode not in expected:
         tail = "\n".join(result.stderr.decode().splitlines()[-5:])
         sys.exit(f"kiln {' '.join(args)} in {root}: exit {result.returncode}\n...\n{tail}")

@@ -1,15 +1,24 @@
 //! Executes one subcommand against validated [`Settings`] and maps the result
 //! to the exit-code contract: 0 ok / in sync, 1 drift or check failed, 2 error.
+//!
+//! No-change renders are free: when `rendered/` verifies and its lock names
+//! today's inputs and this kiln build (`verify::reusable`), `render` and
+//! `render --diff` print from the lock what the full render would print (the
+//! findings of `validate` and `plan`, the counts, "in sync") and write
+//! nothing. `KILN_FAST_PATH=off` always renders in full; `KILN_FAST_PATH=trace`
+//! says on stderr which path ran and why.
 
 use std::io::Write as _;
 
 use clap::{CommandFactory, Parser};
 
 use crate::cli::{Arguments, Command, DiffFormat, Format};
+use crate::finding::Findings;
 use crate::input::InputFiles;
-use crate::output::{disk, drift, verify, write};
+use crate::output::verify::Reuse;
+use crate::output::{disk, drift, tree, verify, write};
 use crate::settings::Settings;
-use crate::{build, diff, explain, parallel, plan, validate, Outcome, Result};
+use crate::{build, diff, explain, parallel, plan, validate, Error, Outcome, Result};
 
 /// Parses arguments, runs the command and prints errors; returns the exit code.
 pub fn main<I, T>(args: I) -> Outcome
@@ -64,33 +73,64 @@ fn exit_without_freeing<T>(value: T) {
 }
 
 fn render(settings: &Settings) -> Result<Outcome> {
-    let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
-    if !checks_pass(&build, "nothing was written") {
+    let inputs = InputFiles::from_dir(&settings.root)?;
+    let hashes = inputs.hashes();
+    if let Some((lock, files)) = answer_from_lock(settings, &hashes)? {
+        if !report_findings(&Findings::new(lock.findings), "nothing was written") {
+            return Ok(Outcome::CheckFailed);
+        }
+        print(&rendered_summary(lock.objects, files, &write::Changes::default()));
+        return Ok(Outcome::Ok);
+    }
+    let mut build = build::build(&inputs)?;
+    let findings = check_findings(&build);
+    build.tree.record_findings(&findings.findings);
+    if !report_findings(&findings, "nothing was written") {
         return Ok(Outcome::CheckFailed);
     }
     let changes = write::write(&build.tree, &settings.rendered)?;
     for path in &changes.foreign {
         eprintln!("note: kept rendered/{path}, which kiln does not own");
     }
-    print(&format!(
-        "rendered {} objects into {} files: {} added, {} changed, {} removed",
-        build.tree.objects(),
-        build.tree.files.len(),
-        changes.added.len(),
-        changes.changed.len(),
-        changes.removed.len()
-    ));
+    print(&rendered_summary(build.tree.objects(), build.tree.files.len(), &changes));
     exit_without_freeing(build);
     Ok(Outcome::Ok)
 }
 
+fn rendered_summary(objects: usize, files: usize, changes: &write::Changes) -> String {
+    format!(
+        "rendered {objects} objects into {files} files: {} added, {} changed, {} removed",
+        changes.added.len(),
+        changes.changed.len(),
+        changes.removed.len()
+    )
+}
+
 fn render_diff(settings: &Settings, stat: bool, format: Format) -> Result<Outcome> {
-    let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
-    if !checks_pass(&build, "no diff was computed") {
+    let inputs = InputFiles::from_dir(&settings.root)?;
+    let hashes = inputs.hashes();
+    if let Some((lock, _)) = answer_from_lock(settings, &hashes)? {
+        if !report_findings(&Findings::new(lock.findings), "no diff was computed") {
+            return Ok(Outcome::CheckFailed);
+        }
+        print_drift(&drift::Drift::in_sync(), settings, stat, format);
+        return Ok(Outcome::Ok);
+    }
+    let mut build = build::build(&inputs)?;
+    let findings = check_findings(&build);
+    build.tree.record_findings(&findings.findings);
+    if !report_findings(&findings, "no diff was computed") {
         return Ok(Outcome::CheckFailed);
     }
     let on_disk = disk::read(&settings.rendered)?;
     let drift = drift::compare(&build.tree, &on_disk);
+    print_drift(&drift, settings, stat, format);
+    let outcome = if drift.in_sync { Outcome::Ok } else { Outcome::CheckFailed };
+    exit_without_freeing((build, on_disk, drift));
+    Ok(outcome)
+}
+
+fn print_drift(drift: &drift::Drift, settings: &Settings, stat: bool, format: Format) {
     match format {
         Format::Json => print(&drift.to_json()),
         Format::Text => {
@@ -100,9 +140,47 @@ fn render_diff(settings: &Settings, stat: bool, format: Format) -> Result<Outcom
             print(&drift.summary());
         }
     }
-    let outcome = if drift.in_sync { Outcome::Ok } else { Outcome::CheckFailed };
-    exit_without_freeing((build, on_disk, drift));
-    Ok(outcome)
+}
+
+/// The lock to answer a render from (and the tree's file count), or `None`
+/// when the full render must run; see the module docs.
+fn answer_from_lock(
+    settings: &Settings,
+    hashes: &std::collections::BTreeMap<String, String>,
+) -> Result<Option<(tree::Lock, usize)>> {
+    let mode = fast_path_mode()?;
+    if mode == FastPath::Off {
+        return Ok(None);
+    }
+    let reuse = verify::reusable(&settings.rendered, hashes);
+    if mode == FastPath::Trace {
+        match &reuse {
+            Reuse::Lock { .. } => eprintln!("kiln: answered from rendered/kiln.lock"),
+            Reuse::Render(why) => eprintln!("kiln: full render: {why}"),
+        }
+    }
+    Ok(match reuse {
+        Reuse::Lock { lock, files } => Some((lock, files)),
+        Reuse::Render(_) => None,
+    })
+}
+
+/// `KILN_FAST_PATH`: unset or `on` (the default), `off`, or `trace`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FastPath {
+    On,
+    Off,
+    Trace,
+}
+
+fn fast_path_mode() -> Result<FastPath> {
+    match std::env::var("KILN_FAST_PATH") {
+        Err(std::env::VarError::NotPresent) => Ok(FastPath::On),
+        Ok(value) if value.is_empty() || value == "on" => Ok(FastPath::On),
+        Ok(value) if value == "off" => Ok(FastPath::Off),
+        Ok(value) if value == "trace" => Ok(FastPath::Trace),
+        _ => Err(Error::Usage { message: "KILN_FAST_PATH must be `on`, `off` or `trace`".into() }),
+    }
 }
 
 fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
@@ -118,13 +196,18 @@ fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// Runs validation and the plan as part of a render: findings go to stderr;
-/// errors (schema, policy, a steady state that does not fit, a rollout that
-/// can never complete) fail the render, warnings do not.
-fn checks_pass(build: &build::Build, consequence: &str) -> bool {
+/// Validation and the plan, run as part of a render.
+fn check_findings(build: &build::Build) -> Findings {
     // Independent read-only checks of the same build: run them side by side.
     let (plan, mut findings) = parallel::join(|| plan::findings(build), || validate::validate(build));
     findings.extend(plan);
+    findings
+}
+
+/// Prints a render's findings to stderr, from a fresh check or from the lock:
+/// errors (schema, policy, a steady state that does not fit, a rollout that
+/// can never complete) fail the render, warnings do not.
+fn report_findings(findings: &Findings, consequence: &str) -> bool {
     if findings.findings.is_empty() {
         return true;
     }

@@ -5,13 +5,13 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::build::Build;
 use crate::diagnostic::display_path;
 use crate::output::object::{Identity, Object};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -27,8 +27,9 @@ impl Severity {
     }
 }
 
-/// One problem, located as precisely as kiln can.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One problem, located as precisely as kiln can. It also deserializes:
+/// `rendered/kiln.lock` records the findings of the render that wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Finding {
     /// `schema` for schema violations, otherwise the stable policy or plan ID.

@@ -18,6 +18,7 @@ mod render;
 mod render_diff;
 mod shape;
 mod snapshot;
+mod trust;
 mod validate;
 mod values_trust;
 mod verify;

@@ -23,7 +23,9 @@ fn in_sync_exits_zero() {
   "added": [],
   "changed": [],
   "removed": [],
-  "foreign": []
+  "foreign": [],
+  "foreignManifests": [],
+  "special": []
 }"#,
     );
 }
@@ -110,7 +112,9 @@ fn json_for_machines() {
   "removed": [],
   "foreign": [
     "notes.md"
-  ]
+  ],
+  "foreignManifests": [],
+  "special": []
 }"#,
     );
 }

@@ -5,19 +5,51 @@
 //! workload), layering, partials and filters; `expected/` is its rendered
 //! tree. After an intended output change, refresh it with
 //! `KILN_UPDATE_SNAPSHOTS=1 cargo test snapshot` and review the git diff.
+//!
+//! The lock records kiln's build identity, which changes with every edit to
+//! kiln's source; the snapshot stores [`ANY_BUILD`] in its place (and the
+//! SHA256SUMS line of the lock to match), so it changes only when output does.
 
 use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
 
 use crate::harness::{fixture_dir, read_tree, Repo};
 
 const FIXTURE: &str = "homelab";
+/// What the snapshot's kiln.lock says instead of the build identity.
+const ANY_BUILD: &str = "any-build-see-tests-snapshot-rs";
+
+/// Sets the lock's `kilnBuild` and the lock's SHA256SUMS line, as a render by that build would.
+fn with_build(mut tree: BTreeMap<String, Vec<u8>>, build: &str) -> BTreeMap<String, Vec<u8>> {
+    let lock: String = String::from_utf8(tree["kiln.lock"].clone())
+        .unwrap()
+        .lines()
+        .map(|line| if line.starts_with("kilnBuild: ") { format!("kilnBuild: {build}\n") } else { format!("{line}\n") })
+        .collect();
+    let sha: String = Sha256::digest(lock.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect();
+    let sums: String = String::from_utf8(tree["SHA256SUMS"].clone())
+        .unwrap()
+        .lines()
+        .map(|line| if line.ends_with("  kiln.lock") { format!("{sha}  kiln.lock\n") } else { format!("{line}\n") })
+        .collect();
+    tree.insert("kiln.lock".into(), lock.into_bytes());
+    tree.insert("SHA256SUMS".into(), sums.into_bytes());
+    tree
+}
+
+/// The build identity this kiln records.
+fn this_build(tree: &BTreeMap<String, Vec<u8>>) -> String {
+    let lock = String::from_utf8_lossy(&tree["kiln.lock"]).into_owned();
+    lock.lines().find_map(|line| line.strip_prefix("kilnBuild: ")).unwrap().to_string()
+}
 
 #[test]
 fn homelab_fixture_renders_exactly_the_expected_tree() {
     let repo = Repo::fixture(FIXTURE, false);
     // Validation and the plan may warn (stderr); the tree is what must not change.
     repo.kiln(&["render"]).code(0).stdout("rendered 18 objects into 24 files: 24 added, 0 changed, 0 removed");
-    let actual = read_tree(&repo.path().join("rendered"));
+    let actual = with_build(read_tree(&repo.path().join("rendered")), ANY_BUILD);
     let expected_dir = fixture_dir(FIXTURE).join("expected");
     if std::env::var_os("KILN_UPDATE_SNAPSHOTS").is_some() {
         let _ = std::fs::remove_dir_all(&expected_dir);
@@ -62,12 +94,25 @@ fn expected_tree_passes_sha256sum_and_verify() {
         .status()
         .expect("sha256sum");
     assert!(status.success());
+    // verify does not compare the build identity; `render --diff` does.
     let repo = Repo::fixture(FIXTURE, false);
-    for (path, bytes) in read_tree(&fixture_dir(FIXTURE).join("expected")) {
-        repo.write(&format!("rendered/{path}"), &bytes);
+    let expected = read_tree(&fixture_dir(FIXTURE).join("expected"));
+    for (path, bytes) in &expected {
+        repo.write(&format!("rendered/{path}"), bytes);
     }
     repo.kiln(&["verify"]).code(0);
-    repo.kiln(&["render", "--diff"]).code(0);
+    let run = repo.kiln(&["render", "--diff", "--stat"]);
+    run.code(1).stdout("~ rendered/SHA256SUMS\n~ rendered/kiln.lock\ndrift: 0 added, 2 changed, 0 removed");
+    let fresh = Repo::fixture(FIXTURE, false);
+    fresh.kiln(&["render"]).code(0);
+    let build = this_build(&read_tree(&fresh.path().join("rendered")));
+    for (path, bytes) in with_build(expected, &build) {
+        repo.write(&format!("rendered/{path}"), &bytes);
+    }
+    // In full: with the fast path, an up-to-date lock would answer.
+    let mut command = repo.command();
+    command.arg("-C").arg(repo.path()).args(["render", "--diff"]).env("KILN_FAST_PATH", "off");
+    repo.run(&mut command).code(0);
 }
 
 #[test]

@@ -123,6 +123,9 @@ input changed since the last render: values/nodes/n1.yaml
   "unlisted": [
     "extra.yaml"
   ],
+  "special": [],
+  "sumsNotCanonical": false,
+  "outputsDigestMismatch": false,
   "staleInputs": [
     "values/nodes/n1.yaml"
   ],

@@ -26,6 +26,7 @@ use crate::build::{self, Build};
 use crate::git::{Git, Revision};
 use crate::input::InputFiles;
 use crate::output::object::Identity;
+use crate::output::tree::{self, LOCK_FILE};
 use crate::output::{canonical, disk, write};
 use crate::settings::RENDERED_DIR;
 use crate::{Error, Result};
@@ -213,7 +214,7 @@ pub fn diff(root: &Path, base: &str, head: Option<&str>, merge_base: bool) -> Re
         // The two renders are independent; the base renders on a second core.
         let base_job = (!same_inputs)
             .then(|| scope.spawn(move || base_inputs.and_then(|inputs| build::build(&inputs)).map(Side::from_build)));
-        let head_build = build::build(&head_inputs)?;
+        let mut head_build = build::build(&head_inputs)?;
         let head_rendered = match &head_revision {
             // Named `<rev>:rendered` in messages, as git names a tree of a revision.
             Some(revision) => {
@@ -221,7 +222,7 @@ pub fn diff(root: &Path, base: &str, head: Option<&str>, merge_base: bool) -> Re
             }
             None => disk::read(&root.join(RENDERED_DIR))?,
         };
-        let drift = drift_gate(&head_build, &head_rendered);
+        let drift = drift_gate(&mut head_build, &head_rendered);
         let head_side = Side::from_build(head_build);
         let base_result = base_job.map(|job| job.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
         let (compared, fallback, (changes, moved, unchanged)) = match base_result {
@@ -267,7 +268,10 @@ fn side_info(revision: Option<&Revision>, compared: Compared) -> SideInfo {
     }
 }
 
-fn drift_gate(build: &Build, committed: &disk::OnDisk) -> DriftGate {
+fn drift_gate(build: &mut Build, committed: &disk::OnDisk) -> DriftGate {
+    // The lock records the findings of `validate` and `plan`, which kiln diff
+    // does not run: the gate takes the committed ones and compares the rest.
+    build.tree.record_findings(&tree::recorded_findings(committed.files.get(LOCK_FILE)));
     let changes = write::plan(&build.tree, committed);
     DriftGate { in_sync: changes.is_empty(), added: changes.added, changed: changes.changed, removed: changes.removed }
 }

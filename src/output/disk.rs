@@ -12,7 +12,8 @@ use crate::{fsutil, parallel, Error, Result};
 
 /// What a non-regular entry under `rendered/` is. kiln never follows or reads
 /// one: a symlink could point anywhere, `/dev/zero` never ends, a FIFO blocks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Special {
     Symlink,
     Fifo,

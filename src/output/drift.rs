@@ -1,6 +1,22 @@
 //! `render --diff`: compares the in-memory tree with `rendered/` on disk and
 //! reports drift per file and per object, as text (unified diff, coloured on
 //! a terminal) or JSON. Never writes.
+//!
+//! The gate must see everything Argo CD would sync, not only kiln's files. An
+//! Argo CD directory source reads every file whose name matches
+//! `^.*\.(yaml|yml|json|jsonnet)$` (`manifestFile` in `findManifests`,
+//! argoproj/argo-cd `reposerver/repository/repository.go`; `.jsonnet` is
+//! evaluated when Jsonnet is enabled), in the Application's `path` and, with
+//! `directory.recurse`, below it, filtered by the `include`/`exclude` globs
+//! (Argo CD user guide, "Directory"). The walk reads symbolic links as the
+//! files they point to. kiln does not know every Application's path, recurse
+//! and globs, so a file it does not own whose name matches, anywhere under
+//! `rendered/`, is drift (`foreignManifests`); kiln still never deletes it.
+//! Other foreign files (`README.md`, …) are kept and listed (`foreign`).
+//! Entries that are not regular files or directories (symlinks, FIFOs,
+//! sockets, devices) are drift wherever they are (`special`), and are never
+//! followed or read: a symlink could point anywhere, `/dev/zero` never ends
+//! and a FIFO blocks.
 
 use std::fmt::Write as _;
 
@@ -10,17 +26,23 @@ use similar::TextDiff;
 use super::disk::OnDisk;
 use super::object::Identity;
 use super::tree::Tree;
+use super::verify::{special_entries, SpecialEntry};
 use super::write::{plan, Changes};
+use crate::finding::plural;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Drift {
     pub in_sync: bool,
     pub added: Vec<FileChange>,
     pub changed: Vec<FileChange>,
     pub removed: Vec<FileChange>,
-    /// Files in `rendered/` that kiln does not own; kept, never compared.
+    /// Files in `rendered/` that kiln does not own and Argo CD would not read; kept, never compared.
     pub foreign: Vec<String>,
+    /// Files kiln does not own that Argo CD would sync (`*.yaml`, `*.yml`, `*.json`, `*.jsonnet`): drift.
+    pub foreign_manifests: Vec<String>,
+    /// Entries that are not regular files or directories: drift, never followed or read.
+    pub special: Vec<SpecialEntry>,
 }
 
 #[derive(Debug, Serialize)]
@@ -32,9 +54,29 @@ pub struct FileChange {
     pub diff: String,
 }
 
+impl Drift {
+    /// What `compare` finds when disk holds exactly the tree.
+    pub fn in_sync() -> Drift {
+        Drift { in_sync: true, ..Drift::default() }
+    }
+}
+
+/// Whether Argo CD's directory source would read a file of this name (see the module docs).
+pub fn argo_cd_reads(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    [".yaml", ".yml", ".json", ".jsonnet"].iter().any(|extension| name.ends_with(extension))
+}
+
 /// Computes the drift between the expected tree and disk.
 pub fn compare(tree: &Tree, on_disk: &OnDisk) -> Drift {
-    let Changes { added, changed, removed, foreign } = plan(tree, on_disk);
+    let Changes { mut added, mut changed, removed, foreign } = plan(tree, on_disk);
+    // Special entries are reported on their own, wherever they are, and never
+    // diffed (where kiln writes a file, `plan` lists one as added and changed).
+    added.retain(|path| !on_disk.special.contains_key(path));
+    changed.retain(|path| !on_disk.special.contains_key(path));
+    let (foreign_manifests, foreign): (Vec<String>, Vec<String>) =
+        foreign.into_iter().filter(|path| !on_disk.special.contains_key(path)).partition(|path| argo_cd_reads(path));
+    let special = special_entries(on_disk);
     let change = |path: String| {
         let expected = tree.files.get(&path).map(|entry| &entry.bytes);
         let actual = on_disk.files.get(&path);
@@ -46,11 +88,17 @@ pub fn compare(tree: &Tree, on_disk: &OnDisk) -> Drift {
         FileChange { diff: unified(&path, actual, expected), path, object }
     };
     Drift {
-        in_sync: added.is_empty() && changed.is_empty() && removed.is_empty(),
+        in_sync: added.is_empty()
+            && changed.is_empty()
+            && removed.is_empty()
+            && foreign_manifests.is_empty()
+            && special.is_empty(),
         added: added.into_iter().map(change).collect(),
         changed: changed.into_iter().map(change).collect(),
         removed: removed.into_iter().map(change).collect(),
         foreign,
+        foreign_manifests,
+        special,
     }
 }
 
@@ -101,6 +149,12 @@ impl Drift {
                 }
             }
         }
+        for path in &self.foreign_manifests {
+            let _ = writeln!(out, "! rendered/{path}  (not kiln's, and Argo CD would sync it; kept)");
+        }
+        for entry in &self.special {
+            let _ = writeln!(out, "! rendered/{}  ({}, never followed)", entry.path, entry.kind.describe());
+        }
         for path in &self.foreign {
             let _ = writeln!(out, "? rendered/{path}  (not kiln's; kept)");
         }
@@ -112,6 +166,13 @@ impl Drift {
             self.changed.len(),
             self.removed.len()
         );
+        let (manifests, special) = (self.foreign_manifests.len(), self.special.len());
+        if manifests > 0 {
+            let _ = write!(out, ", {manifests} {}", plural(manifests, "foreign manifest", "foreign manifests"));
+        }
+        if special > 0 {
+            let _ = write!(out, ", {special} {}", plural(special, "special file", "special files"));
+        }
         out
     }
 

@@ -12,6 +12,15 @@
 //! `ValidateNamespaceName`), the kind an identifier (API kinds are CamelCase
 //! names), the name one path component of Kubernetes name characters, and
 //! the node a DNS-1123 label. None of them can hold `/` or be `..`.
+//!
+//! `kiln.lock` records what produced the tree: kiln's version and build
+//! identity (a digest of kiln's own sources, computed by `build.rs`), the
+//! inputs, one digest of the outputs, the object count and the findings of
+//! `validate` and `plan`. That is everything a no-change `kiln render` prints,
+//! so it can answer from the lock (`commands`). Because the build identity is
+//! in the lock, the lock (and SHA256SUMS, which lists it) changes whenever
+//! kiln's source does: a kiln whose code changed may render differently, and
+//! must not trust a tree it did not write.
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
@@ -21,12 +30,17 @@ use sha2::{Digest, Sha256};
 use super::canonical;
 use super::object::{Identity, Object, Origin, PlainFile};
 use crate::diagnostic::display_path;
+use crate::finding::Finding;
 use crate::render::filters::hex;
 use crate::values::check::dns_label_problem;
 use crate::{parallel, Error, Result};
 
 pub const SUMS_FILE: &str = "SHA256SUMS";
 pub const LOCK_FILE: &str = "kiln.lock";
+/// The crate version, recorded in the lock.
+pub const KILN_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The build identity (see `build.rs`), recorded in the lock.
+pub const KILN_BUILD: &str = env!("KILN_BUILD_ID");
 
 #[derive(Debug, Clone)]
 pub struct Entry {
@@ -47,12 +61,39 @@ impl Entry {
 #[derive(Debug, Clone, Default)]
 pub struct Tree {
     pub files: BTreeMap<String, Entry>,
+    /// What `files` holds as `kiln.lock`, kept to re-seal the tree.
+    lock: Option<Lock>,
 }
 
 impl Tree {
     pub fn objects(&self) -> usize {
         self.files.values().filter(|entry| entry.object.is_some()).count()
     }
+
+    /// Records the findings of `validate` and `plan` in the lock, and
+    /// SHA256SUMS again. The tree is built before they can run (they need
+    /// it); `render` and `render --diff` call this with what they found.
+    pub fn record_findings(&mut self, findings: &[Finding]) {
+        if let Some(lock) = &mut self.lock {
+            lock.findings = findings.to_vec();
+        }
+        self.seal();
+    }
+
+    /// (Re)writes `kiln.lock` and `SHA256SUMS` for the other files.
+    fn seal(&mut self) {
+        self.files.remove(SUMS_FILE);
+        if let Some(lock) = &self.lock {
+            self.files.insert(LOCK_FILE.into(), Entry::new(lock.to_text().into_bytes(), None, String::new()));
+        }
+        let sums = sums_text(self.files.iter().map(|(path, entry)| (path, &entry.sha256)));
+        self.files.insert(SUMS_FILE.into(), Entry::new(sums.into_bytes(), None, String::new()));
+    }
+}
+
+/// The findings a committed lock records; none when it cannot be read.
+pub fn recorded_findings(lock: Option<&Vec<u8>>) -> Vec<Finding> {
+    lock.and_then(|bytes| serde_yaml::from_slice::<Lock>(bytes).ok()).map(|lock| lock.findings).unwrap_or_default()
 }
 
 /// Places objects (already in canonical key order) and files, checks uniqueness and path safety, and adds the
@@ -232,19 +273,32 @@ fn safe_relative(path: &str, origin: &Origin, key: &str) -> Result<String> {
     }
 }
 
-/// Adds `kiln.lock` and `SHA256SUMS` for the files already in the tree.
+/// Adds `kiln.lock` (with no findings yet) and `SHA256SUMS` for the files already in the tree.
 fn add_manifests(tree: &mut Tree, inputs: &BTreeMap<String, String>) {
     let outputs_digest = digest_lines(tree.files.iter().map(|(path, entry)| (path.as_str(), entry.sha256.as_str())));
-    let inputs_digest = digest_lines(inputs.iter().map(|(path, sha)| (path.as_str(), sha.as_str())));
-    let lock = Lock {
-        kiln_version: env!("CARGO_PKG_VERSION").to_string(),
-        inputs_digest,
+    tree.lock = Some(Lock {
+        kiln_version: KILN_VERSION.to_string(),
+        kiln_build: KILN_BUILD.to_string(),
+        inputs_digest: inputs_digest(inputs),
         outputs_digest,
+        objects: tree.objects(),
         inputs: inputs.clone(),
-    };
-    tree.files.insert(LOCK_FILE.into(), Entry::new(lock.to_text().into_bytes(), None, String::new()));
-    let sums: String = tree.files.iter().map(|(path, entry)| format!("{}  {path}\n", entry.sha256)).collect();
-    tree.files.insert(SUMS_FILE.into(), Entry::new(sums.into_bytes(), None, String::new()));
+        findings: Vec::new(),
+    });
+    tree.seal();
+}
+
+/// The digest of every input file (path → sha256): it changes when any byte
+/// of any input changes, and when an input is added, removed or renamed.
+pub fn inputs_digest(inputs: &BTreeMap<String, String>) -> String {
+    digest_lines(inputs.iter().map(|(path, sha)| (path.as_str(), sha.as_str())))
+}
+
+/// The digest the lock records for a tree's outputs, from its SHA256SUMS
+/// entries (path → sha256): every file except the lock itself (SHA256SUMS
+/// does not list itself).
+pub fn outputs_digest(sums: &BTreeMap<String, String>) -> String {
+    digest_lines(sums.iter().filter(|(path, _)| *path != LOCK_FILE).map(|(path, sha)| (path.as_str(), sha.as_str())))
 }
 
 /// sha256 over `<sha256>  <path>` lines, the same shape as SHA256SUMS.
@@ -261,18 +315,34 @@ pub fn digest_lines<'a>(lines: impl Iterator<Item = (&'a str, &'a str)>) -> Stri
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Lock {
     pub kiln_version: String,
+    /// sha256 of kiln's own sources (see `build.rs`).
+    pub kiln_build: String,
     /// sha256 over the sorted `<sha256>  <path>` lines of every input file.
     pub inputs_digest: String,
     /// sha256 over the sorted `<sha256>  <path>` lines of every output file except the lock and SHA256SUMS.
     pub outputs_digest: String,
+    /// Kubernetes objects in the tree.
+    pub objects: usize,
     pub inputs: BTreeMap<String, String>,
+    /// What `validate` and `plan` reported on the render that wrote the tree.
+    pub findings: Vec<Finding>,
 }
 
 impl Lock {
+    /// Whether this kiln, built from these sources, wrote the lock.
+    pub fn written_by_this_build(&self) -> bool {
+        self.kiln_version == KILN_VERSION && self.kiln_build == KILN_BUILD
+    }
+
     fn to_text(&self) -> String {
         let body = serde_yaml::to_string(self).unwrap_or_default();
         format!("# Written by `kiln render`; do not edit. `kiln verify` checks it.\n{body}")
     }
+}
+
+/// SHA256SUMS as kiln writes it: one `<sha256>  <path>` line per entry, in the given (sorted) order.
+pub fn sums_text<'a>(entries: impl IntoIterator<Item = (&'a String, &'a String)>) -> String {
+    entries.into_iter().map(|(path, sha)| format!("{sha}  {path}\n")).collect()
 }
 
 /// Parses SHA256SUMS text into path → sha256.
