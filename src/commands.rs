@@ -42,6 +42,9 @@ fn execute(command: &Command, settings: &Settings) -> Result<Outcome> {
         Command::Validate { format } => validate(settings, *format),
         Command::Plan { format } => plan(settings, *format),
         Command::Diff { base, head, merge_base, stat, format } => {
+            if head.is_none() {
+                print_warnings(&write::recover_for_reading(&settings.rendered)?);
+            }
             let report = diff::diff(&settings.root, base, head.as_deref(), *merge_base)?;
             Ok(print_diff(&report, *stat, *format, settings.color))
         }
@@ -64,11 +67,15 @@ fn exit_without_freeing<T>(value: T) {
 }
 
 fn render(settings: &Settings) -> Result<Outcome> {
+    // The one writer from here to the end of the function (its lock drops then).
+    let writer = write::Writer::start(&settings.rendered)?;
+    print_warnings(&writer.warnings);
     let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
     if !checks_pass(&build, "nothing was written") {
         return Ok(Outcome::CheckFailed);
     }
-    let changes = write::write(&build.tree, &settings.rendered)?;
+    let write::Written { changes, warnings } = write::write(&build.tree, &writer)?;
+    print_warnings(&warnings);
     for path in &changes.foreign {
         eprintln!("note: kept rendered/{path}, which kiln does not own");
     }
@@ -85,6 +92,7 @@ fn render(settings: &Settings) -> Result<Outcome> {
 }
 
 fn render_diff(settings: &Settings, stat: bool, format: Format) -> Result<Outcome> {
+    print_warnings(&write::recover_for_reading(&settings.rendered)?);
     let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
     if !checks_pass(&build, "no diff was computed") {
         return Ok(Outcome::CheckFailed);
@@ -106,6 +114,7 @@ fn render_diff(settings: &Settings, stat: bool, format: Format) -> Result<Outcom
 }
 
 fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
+    print_warnings(&write::recover_for_reading(&settings.rendered)?);
     let on_disk = disk::read(&settings.rendered)?;
     let inputs = InputFiles::from_dir(&settings.root)?.hashes();
     let report = verify::verify(&settings.rendered, &on_disk, &inputs)?;
@@ -167,6 +176,12 @@ fn print_diff(report: &diff::Report, stat: bool, format: DiffFormat, color: bool
         Outcome::CheckFailed
     } else {
         Outcome::Ok
+    }
+}
+
+fn print_warnings(warnings: &[String]) {
+    for warning in warnings {
+        eprintln!("{warning}");
     }
 }
 
