@@ -15,3 +15,4 @@ mod render_diff;
 mod snapshot;
 mod validate;
 mod verify;
+mod writer;
