@@ -118,13 +118,11 @@ impl Names {
 
 const NOTHING_CHANGED: &str = "then render again; nothing was changed";
 
-/// Refuses, before anything is created or renamed, a `rendered/` kiln could
-/// not swap and clean up: not a directory, not writable (it or a directory
-/// in it, or the directory holding it), or on another mount than its parent.
-pub fn check(names: &Names) -> Result<()> {
-    let exists = match std::fs::symlink_metadata(&names.dir) {
-        Ok(metadata) if metadata.is_dir() => true,
-        Ok(metadata) => {
+/// Refuses, before anything is created, a place kiln could not write:
+/// `rendered` is not a directory, or the directory holding it is not writable.
+pub fn check_place(names: &Names) -> Result<()> {
+    match std::fs::symlink_metadata(&names.dir) {
+        Ok(metadata) if !metadata.is_dir() => {
             let what = if metadata.file_type().is_symlink() { "a symbolic link" } else { "a file" };
             return Err(Error::Rendered {
                 path: names.dir.clone(),
@@ -135,17 +133,25 @@ pub fn check(names: &Names) -> Result<()> {
                 )),
             });
         }
-        Err(error) if error.kind() == io::ErrorKind::NotFound => false,
+        Ok(_) => {}
+        Err(error) if error.kind() == io::ErrorKind::NotFound => {}
         Err(source) => return Err(Error::io("inspect", &names.dir, source)),
-    };
+    }
     writable(&names.parent).map_err(|source| Error::Rendered {
         path: names.parent.clone(),
         message: format!("the directory holding {}/ is not writable: {source}", names.name),
         help: Some(format!(
             "kiln stages the new tree and keeps its lock file there: make it writable (`chmod u+w`), {NOTHING_CHANGED}"
         )),
-    })?;
-    if !exists {
+    })
+}
+
+/// Refuses, before anything is staged or renamed, a `rendered/` kiln could
+/// not swap and clean up: a directory in it is not writable, or it is on
+/// another mount than its parent. Runs under the lock: a tree another render
+/// is swapping out would vanish under the walk.
+pub fn check_tree(names: &Names) -> Result<()> {
+    if !names.dir.is_dir() {
         return Ok(());
     }
     for entry in walkdir::WalkDir::new(&names.dir) {
@@ -208,11 +214,9 @@ pub fn has_leftovers(names: &Names) -> bool {
 /// the lock, so no live render owns any of it. A tree moved aside by the
 /// fallback swap is put back when `rendered/` is missing; everything else is
 /// scratch space and removed. Returns warnings for leftovers it could not
-/// remove (they never fail a command: the next run tries again), and whether
-/// it put a tree back.
-pub fn recover(names: &Names) -> Result<(Vec<String>, bool)> {
+/// remove (they never fail a command: the next run tries again).
+pub fn recover(names: &Names) -> Result<Vec<String>> {
     let mut leftovers = names.leftovers()?;
-    let mut restored = false;
     if !names.dir.exists() {
         // Under the lock at most one render can have died between its two renames.
         let moved_aside = leftovers.iter().rposition(|(_, purpose)| *purpose == Purpose::Old);
@@ -226,11 +230,9 @@ pub fn recover(names: &Names) -> Result<(Vec<String>, bool)> {
                 ),
                 help: Some(format!("rename it to `{}` by hand, then render again", names.dir.display())),
             })?;
-            restored = true;
         }
     }
-    let warnings = leftovers.iter().filter_map(|(path, _)| remove_leftover(path).err()).collect();
-    Ok((warnings, restored))
+    Ok(leftovers.iter().filter_map(|(path, _)| remove_leftover(path).err()).collect())
 }
 
 fn remove_leftover(path: &Path) -> std::result::Result<(), String> {

@@ -75,17 +75,21 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Refuses a `rendered/` that could not be swapped and cleaned up, takes
-    /// the lock (or fails naming the render that holds it), and tidies what a
-    /// render that died left behind.
+    /// Refuses a place kiln could not write, takes the lock (or fails naming
+    /// the render that holds it), tidies what a render that died left behind,
+    /// and refuses a `rendered/` that could not be swapped and cleaned up.
     pub fn start(dir: &Path) -> Result<Writer> {
         let names = Names::of(dir);
-        swap::check(&names)?;
-        let lock = Lock::acquire(&names.lock())?;
-        let (warnings, restored) = swap::recover(&names)?;
-        if restored {
-            swap::check(&names)?;
+        swap::check_place(&names).map_err(swap::into_before_swap)?;
+        // Refuse before creating even the lock file; a walk that fails here
+        // may be racing a running render's swap, so only a refusal counts
+        // until the check under the lock.
+        if let Err(refusal @ Error::Rendered { .. }) = swap::check_tree(&names) {
+            return Err(refusal);
         }
+        let lock = Lock::acquire(&names.lock())?;
+        let warnings = swap::recover(&names).map_err(swap::into_before_swap)?;
+        swap::check_tree(&names).map_err(swap::into_before_swap)?;
         Ok(Writer { names, _lock: lock, warnings })
     }
 }
@@ -103,7 +107,7 @@ pub fn recover_for_reading(dir: &Path) -> Result<Vec<String>> {
     let Ok(Some(_lock)) = Lock::try_acquire(&names.lock()) else {
         return Ok(Vec::new());
     };
-    swap::recover(&names).map(|(warnings, _)| warnings)
+    swap::recover(&names).map_err(swap::into_before_swap)
 }
 
 /// What a write did, and what went wrong after the swap (never an error: the
