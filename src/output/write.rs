@@ -121,7 +121,7 @@ pub struct Written {
 /// Writes `tree` into the writer's directory.
 pub fn write(tree: &Tree, writer: &Writer) -> Result<Written> {
     let dir = &writer.names.dir;
-    let on_disk = disk::read(dir)?;
+    let on_disk = disk::read(dir).map_err(swap::into_before_swap)?;
     let changes = plan(tree, &on_disk);
     // A file kiln would overwrite but never wrote belongs to someone else.
     for path in &changes.changed {
