@@ -51,6 +51,9 @@ fn execute(command: &Command, settings: &Settings) -> Result<Outcome> {
         Command::Validate { format } => validate(settings, *format),
         Command::Plan { format } => plan(settings, *format),
         Command::Diff { base, head, merge_base, stat, format } => {
+            if head.is_none() {
+                print_warnings(&write::recover_for_reading(&settings.rendered)?);
+            }
             let report = diff::diff(&settings.root, base, head.as_deref(), *merge_base)?;
             Ok(print_diff(&report, *stat, *format, settings.color))
         }
@@ -73,6 +76,10 @@ fn exit_without_freeing<T>(value: T) {
 }
 
 fn render(settings: &Settings) -> Result<Outcome> {
+    // The one writer from here to the end of the function (its lock drops
+    // then): recovery and the lock come before the lock file is trusted.
+    let writer = write::Writer::start(&settings.rendered)?;
+    print_warnings(&writer.warnings);
     let inputs = InputFiles::from_dir(&settings.root)?;
     let hashes = inputs.hashes();
     if let Some((lock, files)) = answer_from_lock(settings, &hashes)? {
@@ -88,7 +95,8 @@ fn render(settings: &Settings) -> Result<Outcome> {
     if !report_findings(&findings, "nothing was written") {
         return Ok(Outcome::CheckFailed);
     }
-    let changes = write::write(&build.tree, &settings.rendered)?;
+    let write::Written { changes, warnings } = write::write(&build.tree, &writer)?;
+    print_warnings(&warnings);
     for path in &changes.foreign {
         eprintln!("note: kept rendered/{path}, which kiln does not own");
     }
@@ -107,6 +115,7 @@ fn rendered_summary(objects: usize, files: usize, changes: &write::Changes) -> S
 }
 
 fn render_diff(settings: &Settings, stat: bool, format: Format) -> Result<Outcome> {
+    print_warnings(&write::recover_for_reading(&settings.rendered)?);
     let inputs = InputFiles::from_dir(&settings.root)?;
     let hashes = inputs.hashes();
     if let Some((lock, _)) = answer_from_lock(settings, &hashes)? {
@@ -184,6 +193,7 @@ fn fast_path_mode() -> Result<FastPath> {
 }
 
 fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
+    print_warnings(&write::recover_for_reading(&settings.rendered)?);
     let on_disk = disk::read(&settings.rendered)?;
     let inputs = InputFiles::from_dir(&settings.root)?.hashes();
     let report = verify::verify(&settings.rendered, &on_disk, &inputs)?;
@@ -250,6 +260,12 @@ fn print_diff(report: &diff::Report, stat: bool, format: DiffFormat, color: bool
         Outcome::CheckFailed
     } else {
         Outcome::Ok
+    }
+}
+
+fn print_warnings(warnings: &[String]) {
+    for warning in warnings {
+        eprintln!("{warning}");
     }
 }
 

@@ -34,6 +34,9 @@ pub enum Error {
     Duplicate { what: String, first: String, second: String },
     /// The committed `rendered/` tree is not in a state kiln can work with.
     Rendered { path: PathBuf, message: String, help: Option<String> },
+    /// Another `kiln render` holds the lock on `rendered/` (its pid, when it
+    /// has written it yet).
+    Busy { pid: Option<u32> },
     /// Reading a git repository or revision failed (`kiln diff`).
     Git { repo: PathBuf, message: String, cause: Option<String>, help: Option<String> },
     /// An argument or its combination is invalid.
@@ -125,6 +128,13 @@ impl fmt::Display for Error {
             Error::Rendered { path, message, help } => {
                 write!(f, "error: {message}\n  --> {}", path.display())?;
                 write_help(f, help)
+            }
+            Error::Busy { pid } => {
+                let pid = pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default();
+                write!(
+                    f,
+                    "error: another kiln render{pid} is writing rendered/; nothing was changed\n  = help: wait for it to finish, then render again"
+                )
             }
             Error::Git { repo, message, cause, help } => {
                 write!(f, "error: {message}\n  --> {}", repo.display())?;

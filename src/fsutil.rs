@@ -14,6 +14,11 @@ pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::write(path, bytes).map_err(|source| Error::io("write", path, source))
 }
 
+/// Creates one directory that must not exist yet.
+pub fn create_dir(path: &Path) -> Result<()> {
+    fs::create_dir(path).map_err(|source| Error::io("create directory", path, source))
+}
+
 pub fn create_dir_all(path: &Path) -> Result<()> {
     fs::create_dir_all(path).map_err(|source| Error::io("create directory", path, source))
 }

@@ -17,6 +17,13 @@
 //! configuration, and `commands` executes one subcommand against it. Every
 //! failure is an [`Error`] that names the file, position and key path involved.
 
+// No input can make kiln panic: no unchecked indexing or slicing, no
+// unwrap/expect, no panic!/unreachable! in the library (tests may).
+#![cfg_attr(
+    not(test),
+    deny(clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::unreachable)
+)]
+
 pub mod build;
 pub mod cli;
 pub mod commands;

@@ -22,3 +22,4 @@ mod trust;
 mod validate;
 mod values_trust;
 mod verify;
+mod writer;

@@ -146,7 +146,9 @@ pub enum Reuse {
 /// sha256) with this kiln would write. Any doubt means a full render, which
 /// then reports whatever is wrong in its own words.
 pub fn reusable(dir: &Path, inputs: &BTreeMap<String, String>) -> Reuse {
-    if left_scratch_space(dir) {
+    // A staging or set-aside tree (of a render killed midway, or of one
+    // running now): the full render recovers or waits for it.
+    if super::swap::has_leftovers(&super::swap::Names::of(dir)) {
         return Reuse::Render("a render that stopped midway left its staging directories");
     }
     let path = dir.join(LOCK_FILE);
@@ -177,15 +179,6 @@ pub fn reusable(dir: &Path, inputs: &BTreeMap<String, String>) -> Reuse {
         Ok(report) if report.ok() => Reuse::Lock { lock, files: on_disk.sums.len() + 1 },
         _ => Reuse::Render("rendered/ does not verify (see `kiln verify`)"),
     }
-}
-
-/// Whether `write`'s staging or old-tree directory is still beside `dir`:
-/// the full render recovers and removes them.
-fn left_scratch_space(dir: &Path) -> bool {
-    let name = dir.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
-    ["staging", "old"]
-        .iter()
-        .any(|purpose| std::fs::symlink_metadata(dir.with_file_name(format!(".{name}.kiln-{purpose}"))).is_ok())
 }
 
 fn read_lock(dir: &Path, on_disk: &OnDisk) -> Result<Lock> {

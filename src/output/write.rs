@@ -1,15 +1,20 @@
 //! Writes a tree to `rendered/` atomically and only touching what kiln owns.
 //!
-//! The new tree is assembled in a staging directory next to `rendered/`:
-//! unchanged files are hard-linked (so their bytes and mtime stay), changed
-//! ones written, foreign files (not in the previous SHA256SUMS) carried over.
-//! Then the staging directory is swapped in. Any error before the swap leaves
-//! `rendered/` byte-identical; a render with no changes writes nothing.
+//! A [`Writer`] comes first: it checks that `rendered/` can be swapped and
+//! cleaned up, takes the one-writer lock ([`super::lock`]) and tidies what a
+//! render that died left behind ([`super::swap`]). The new tree is then
+//! assembled in `.rendered.kiln-staging.<pid>` next to `rendered/`: unchanged
+//! files are hard-linked (so their bytes and mtime stay), changed ones
+//! written, foreign files (not in the previous SHA256SUMS) carried over. Then
+//! it is made durable and swapped in in one step. Any error before the swap
+//! leaves `rendered/` byte-identical; a render with no changes writes nothing.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::disk::{self, OnDisk};
+use super::lock::Lock;
+use super::swap::{self, Names};
 use super::tree::Tree;
 use crate::{fsutil, parallel, Error, Result};
 
@@ -59,15 +64,64 @@ pub fn plan(tree: &Tree, on_disk: &OnDisk) -> Changes {
     changes
 }
 
-/// Writes `tree` into `dir`.
-pub fn write(tree: &Tree, dir: &Path) -> Result<Changes> {
-    let staging = sibling(dir, "staging");
-    let old = sibling(dir, "old");
-    recover(dir, &old)?;
-    // Leftovers of a run that crashed mid-write are kiln's own scratch space.
-    fsutil::remove_dir_all(&staging)?;
-    fsutil::remove_dir_all(&old)?;
-    let on_disk = disk::read(dir)?;
+/// The one writer of a `rendered/` directory: checked, locked and tidied up
+/// before anything is rendered, held until the process is done with it.
+#[derive(Debug)]
+pub struct Writer {
+    names: Names,
+    _lock: Lock,
+    /// Leftovers of earlier runs that could not be removed.
+    pub warnings: Vec<String>,
+}
+
+impl Writer {
+    /// Refuses a place kiln could not write, takes the lock (or fails naming
+    /// the render that holds it), tidies what a render that died left behind,
+    /// and refuses a `rendered/` that could not be swapped and cleaned up.
+    pub fn start(dir: &Path) -> Result<Writer> {
+        let names = Names::of(dir);
+        swap::check_place(&names).map_err(swap::into_before_swap)?;
+        // Refuse before creating even the lock file; a walk that fails here
+        // may be racing a running render's swap, so only a refusal counts
+        // until the check under the lock.
+        if let Err(refusal @ Error::Rendered { .. }) = swap::check_tree(&names) {
+            return Err(refusal);
+        }
+        let lock = Lock::acquire(&names.lock())?;
+        let warnings = swap::recover(&names).map_err(swap::into_before_swap)?;
+        swap::check_tree(&names).map_err(swap::into_before_swap)?;
+        Ok(Writer { names, _lock: lock, warnings })
+    }
+}
+
+/// Tidies what a render that died left beside `dir`, for commands that only
+/// read it. A running render holds the lock and owns those paths, so nothing
+/// is touched then (the exchange lets readers see the old tree or the new
+/// one); nothing is created when there is nothing to tidy.
+pub fn recover_for_reading(dir: &Path) -> Result<Vec<String>> {
+    let names = Names::of(dir);
+    if !swap::has_leftovers(&names) {
+        return Ok(Vec::new());
+    }
+    // Without a lock file (a read-only checkout) this reader cannot tidy.
+    let Ok(Some(_lock)) = Lock::try_acquire(&names.lock()) else {
+        return Ok(Vec::new());
+    };
+    swap::recover(&names).map_err(swap::into_before_swap)
+}
+
+/// What a write did, and what went wrong after the swap (never an error: the
+/// new tree is in place and the next render cleans up).
+#[derive(Debug)]
+pub struct Written {
+    pub changes: Changes,
+    pub warnings: Vec<String>,
+}
+
+/// Writes `tree` into the writer's directory.
+pub fn write(tree: &Tree, writer: &Writer) -> Result<Written> {
+    let dir = &writer.names.dir;
+    let on_disk = disk::read(dir).map_err(swap::into_before_swap)?;
     let changes = plan(tree, &on_disk);
     // A file kiln would overwrite but never wrote belongs to someone else.
     for path in &changes.changed {
@@ -80,33 +134,21 @@ pub fn write(tree: &Tree, dir: &Path) -> Result<Changes> {
         }
     }
     if changes.is_empty() {
-        return Ok(changes);
+        return Ok(Written { changes, warnings: Vec::new() });
     }
-    let staged = stage(tree, &on_disk, dir, &staging, &changes);
-    if let Err(error) = staged {
-        let _ = fsutil::remove_dir_all(&staging);
-        return Err(error);
+    let staging = writer.names.staging();
+    fsutil::create_dir(&staging).map_err(swap::into_before_swap)?;
+    let staged = stage(tree, &on_disk, dir, &staging, &changes).and_then(|()| swap::swap_in(&writer.names, &staging));
+    match staged {
+        Ok(warnings) => Ok(Written { changes, warnings }),
+        Err(error) => {
+            let _ = fsutil::remove_dir_all(&staging);
+            Err(swap::into_before_swap(error))
+        }
     }
-    swap(dir, &staging, &old)?;
-    Ok(changes)
-}
-
-/// A run that crashed between moving `rendered/` aside and moving the staged
-/// tree in leaves only the old tree; put it back so ownership is not lost.
-fn recover(dir: &Path, old: &Path) -> Result<()> {
-    if !dir.exists() && old.is_dir() {
-        fsutil::rename(old, dir)?;
-    }
-    Ok(())
-}
-
-fn sibling(dir: &Path, purpose: &str) -> PathBuf {
-    let name = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "rendered".into());
-    dir.with_file_name(format!(".{name}.kiln-{purpose}"))
 }
 
 fn stage(tree: &Tree, on_disk: &OnDisk, dir: &Path, staging: &Path, changes: &Changes) -> Result<()> {
-    fsutil::create_dir_all(staging)?;
     // Each directory once, up front: ten thousand files share a few hundred
     // directories, and creating parents per file costs two syscalls a file.
     let parents: BTreeSet<&Path> =
@@ -131,20 +173,4 @@ fn stage(tree: &Tree, on_disk: &OnDisk, dir: &Path, staging: &Path, changes: &Ch
         None => fsutil::link_or_copy(&dir.join(path), &staging.join(path)),
     });
     results.into_iter().collect()
-}
-
-/// Moves the old tree aside, the staged tree in, and deletes the old tree.
-fn swap(dir: &Path, staging: &Path, old: &Path) -> Result<()> {
-    let had_old = dir.exists();
-    if had_old {
-        fsutil::rename(dir, old)?;
-    }
-    if let Err(error) = fsutil::rename(staging, dir) {
-        if had_old {
-            let _ = fsutil::rename(old, dir);
-        }
-        let _ = fsutil::remove_dir_all(staging);
-        return Err(error);
-    }
-    fsutil::remove_dir_all(old)
 }

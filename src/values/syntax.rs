@@ -19,6 +19,18 @@
 //!   the API server's (non-empty): absolute, at most 4096 bytes (Linux
 //!   `PATH_MAX`), no `..` component and no whitespace or control characters,
 //!   so a mount lands where the values say and a path stays one word.
+//! - Helm chart names follow Helm's convention ("Chart names must be lower
+//!   case letters and numbers. Words may be separated with dashes", Helm docs,
+//!   Chart Best Practices, General Conventions); chart versions are SemVer 2
+//!   ("Every chart must have a version number. A version must follow the
+//!   SemVer 2 standard", Helm docs, Charts, The Chart.yaml File), as
+//!   semver.org's grammar with an optional leading `v`.
+//! - Repository URLs (Helm repositories, OCI registries, the Git repository
+//!   Argo CD syncs) are `scheme://host[…]` or scp-like `user@host:path`, with
+//!   no whitespace, quotes, backslashes or control characters.
+//! - Git revisions follow git-check-ref-format(1) for the characters a
+//!   branch, tag or commit can hold: no whitespace, control characters,
+//!   `~^:?*[\`, `..` or `@{`.
 //! - IP addresses and CIDRs are what Rust's `std::net` parses (dotted-quad
 //!   IPv4 without leading zeros, RFC 4291 IPv6) with a prefix length within
 //!   the address size.
@@ -58,6 +70,42 @@ static IMAGE: Pattern = LazyLock::new(|| {
     let digest = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
     anchored(&format!("(?P<name>{name})(?::{tag})?(?:@{digest})?"))
 });
+
+static CHART_NAME: Pattern = LazyLock::new(|| anchored("[a-z0-9]([-a-z0-9]*[a-z0-9])?"));
+static CHART_VERSION: Pattern = LazyLock::new(|| {
+    let number = "(?:0|[1-9][0-9]*)";
+    let identifier = "(?:[0-9A-Za-z-]+)";
+    anchored(&format!("v?{number}\\.{number}\\.{number}(?:-{identifier}(?:\\.{identifier})*)?(?:\\+{identifier}(?:\\.{identifier})*)?"))
+});
+static URL: Pattern = LazyLock::new(|| anchored("(?:[a-z][a-z0-9+.-]*://[^\\s\"'\\\\`]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\\s\"'\\\\`]+)"));
+
+/// A Helm chart name.
+pub fn chart_name(text: &str) -> Option<String> {
+    (!matches(&CHART_NAME, text) || text.len() > 250)
+        .then(|| "is not a chart name: lower-case letters and digits, words separated by `-`".into())
+}
+
+/// A Helm chart version (SemVer 2).
+pub fn chart_version(text: &str) -> Option<String> {
+    (!matches(&CHART_VERSION, text) || text.len() > 250).then(|| "is not a SemVer 2 version".into())
+}
+
+/// A repository URL: `scheme://…` or scp-like `user@host:path`.
+pub fn url(text: &str) -> Option<String> {
+    (!matches(&URL, text) || text.len() > 2048 || text.chars().any(char::is_control))
+        .then(|| "is not a URL without spaces, quotes or control characters".into())
+}
+
+/// A Git branch, tag or commit (git-check-ref-format(1)).
+pub fn git_revision(text: &str) -> Option<String> {
+    let bad = text.is_empty()
+        || text.len() > 255
+        || text.contains("..")
+        || text.contains("@{")
+        || text.starts_with('-')
+        || text.chars().any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\\"'`".contains(c));
+    bad.then(|| "is not a Git branch, tag or commit".into())
+}
 
 /// A label or annotation key, a taint key: `[prefix/]name`.
 pub fn qualified_name(text: &str) -> Option<String> {
@@ -288,5 +336,28 @@ mod tests {
         assert!(container_path("/a/../etc").is_some());
         assert_eq!(http_path("/healthz"), None);
         assert!(http_path("healthz").is_some());
+    }
+
+    #[test]
+    fn chart_coordinates_and_revisions() {
+        assert_eq!(chart_name("kube-prometheus-stack"), None);
+        assert!(chart_name("dcgm-exporter\nkind: Secret").is_some());
+        assert!(chart_name("Argo").is_some());
+        assert_eq!(chart_version("65.1.1"), None);
+        assert_eq!(chart_version("v0.17.0"), None);
+        assert_eq!(chart_version("1.0.0-rc.1+build.5"), None);
+        assert!(chart_version("1.0").is_some());
+        assert!(chart_version("1.0.0 ; id").is_some());
+        assert_eq!(url("https://charts.example.com/stable"), None);
+        assert_eq!(url("oci://ghcr.io/org/charts"), None);
+        assert_eq!(url("git@github.com:org/repo.git"), None);
+        assert!(url("https://example.com/a b").is_some());
+        assert!(url("https://example.com/\"x").is_some());
+        assert!(url("example.com").is_some());
+        assert_eq!(git_revision("main"), None);
+        assert_eq!(git_revision("release/1.2"), None);
+        assert!(git_revision("main\nx").is_some());
+        assert!(git_revision("a..b").is_some());
+        assert!(git_revision("-x").is_some());
     }
 }

@@ -36,6 +36,10 @@ enum Kind {
     PortName,
     Protocol,
     Name,
+    ChartName,
+    ChartVersion,
+    Url,
+    GitRevision,
 }
 
 impl Kind {
@@ -58,6 +62,10 @@ impl Kind {
                 (!["TCP", "UDP", "SCTP"].contains(&text)).then(|| "is not `TCP`, `UDP` or `SCTP`".to_string())
             }
             Kind::Name => dns_label_problem(text).map(str::to_string),
+            Kind::ChartName => syntax::chart_name(text),
+            Kind::ChartVersion => syntax::chart_version(text),
+            Kind::Url => syntax::url(text),
+            Kind::GitRevision => syntax::git_revision(text),
         }
     }
 
@@ -78,6 +86,10 @@ impl Kind {
             Kind::PortName => "port name",
             Kind::Protocol => "protocol",
             Kind::Name => "name",
+            Kind::ChartName => "chart name",
+            Kind::ChartVersion => "chart version",
+            Kind::Url => "URL",
+            Kind::GitRevision => "Git revision",
         }
     }
 
@@ -100,6 +112,10 @@ impl Kind {
             Kind::PortName => "name ports like `http` or `metrics`",
             Kind::Protocol => "set `protocol: TCP` (the default), `UDP` or `SCTP`",
             Kind::Name => "names must be DNS-1123 labels",
+            Kind::ChartName => "use the chart's name as its repository lists it, e.g. `kube-prometheus-stack`",
+            Kind::ChartVersion => "pin the chart's exact version, e.g. `65.1.1`",
+            Kind::Url => "write the repository's URL, e.g. `https://prometheus-community.github.io/helm-charts`",
+            Kind::GitRevision => "use a branch, tag or commit, e.g. `main`",
         }
     }
 }
@@ -166,9 +182,19 @@ pub fn check(values: &Values) -> Vec<Error> {
     let nfs = typed.storage.as_ref().and_then(|storage| storage.nfs.as_ref());
     fields.optional("storage.nfs.server", Kind::Host, nfs.and_then(|nfs| nfs.server.as_ref()));
     fields.optional("storage.nfs.path", Kind::ContainerPath, nfs.and_then(|nfs| nfs.path.as_ref()));
+    fields.optional("git.repoURL", Kind::Url, typed.git.as_ref().and_then(|git| git.repo_url.as_ref()));
+    fields.optional("git.revision", Kind::GitRevision, typed.git.as_ref().and_then(|git| git.revision.as_ref()));
     for (name, component) in typed.components.iter().flatten() {
-        if let Some(namespace) = &component.namespace {
-            fields.value(KeyPath::root().key("components").key(name.clone()).key("namespace"), Kind::Name, namespace);
+        let at = |key: &str| KeyPath::root().key("components").key(name.clone()).key(key);
+        for (key, kind, text) in [
+            ("namespace", Kind::Name, &component.namespace),
+            ("chart", Kind::ChartName, &component.chart),
+            ("version", Kind::ChartVersion, &component.version),
+            ("repoURL", Kind::Url, &component.repo_url),
+        ] {
+            if let Some(text) = text {
+                fields.value(at(key), kind, text);
+            }
         }
     }
     for node in values.nodes.values() {
