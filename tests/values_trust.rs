@@ -109,7 +109,8 @@ fn namespace_with_dot_dot_cannot_escape_the_tree() {
         .collect();
     let mut entries = entries;
     entries.sort();
-    assert_eq!(entries, ["rendered", "templates", "values"]);
+    // The writer's lock file beside rendered/ is the one sibling kiln keeps.
+    assert_eq!(entries, [".rendered.kiln-lock", "rendered", "templates", "values"]);
 }
 
 #[test]
