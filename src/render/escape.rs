@@ -157,6 +157,24 @@ fn yaml_string(text: &str, out: &mut String) {
     out.push('"');
 }
 
+/// JSON text made safe to embed in YAML: characters JSON leaves literal but
+/// YAML does not read as printable (DEL, C1 controls, U+2028/2029, BOM…) can
+/// only occur inside JSON strings, where `\uXXXX` means the same character.
+pub fn yaml_safe_json(json: &str) -> String {
+    if !json.chars().any(needs_yaml_escape) {
+        return json.to_string();
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if needs_yaml_escape(c) {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Outside YAML's printable set (§5.1), or a line break or BOM to YAML 1.1.
 fn needs_yaml_escape(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}')
@@ -296,6 +314,14 @@ mod tests {
         assert_eq!(escaped, r#"{"a\nb": ["x: y", 1, null], "c": {"d": false}}"#);
         let parsed: Value = serde_yaml::from_str(&format!("key: {escaped}")).unwrap();
         assert_eq!(parsed["key"], nested);
+    }
+
+    #[test]
+    fn json_with_characters_yaml_cannot_print_stays_valid_json_and_yaml() {
+        let text = "v;\u{7f}\u{85}\u{2028}\u{feff}";
+        let json = yaml_safe_json(&serde_json::to_string(&[text]).unwrap());
+        assert_eq!(serde_json::from_str::<Vec<String>>(&json).unwrap(), [text]);
+        assert_eq!(serde_yaml::from_str::<Vec<String>>(&json).unwrap(), [text]);
     }
 
     #[test]

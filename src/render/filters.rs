@@ -57,7 +57,8 @@ fn to_json(value: &Value, args: &Args) -> Result<Value> {
     } else {
         serde_json::to_string(value)
     };
-    text.map(Value::String).map_err(|error| Error::msg(format!("to_json: {error}")))
+    text.map(|text| Value::String(super::escape::yaml_safe_json(&text)))
+        .map_err(|error| Error::msg(format!("to_json: {error}")))
 }
 
 fn width(args: &Args, filter: &str) -> Result<Option<usize>> {
