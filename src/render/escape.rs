@@ -160,13 +160,16 @@ fn yaml_string(text: &str, out: &mut String) {
 /// JSON text made safe to embed in YAML: characters JSON leaves literal but
 /// YAML does not read as printable (DEL, C1 controls, U+2028/2029, BOM…) can
 /// only occur inside JSON strings, where `\uXXXX` means the same character.
+/// (Newlines and tabs are JSON's own whitespace in pretty output; inside its
+/// strings JSON has escaped them already.)
 pub fn yaml_safe_json(json: &str) -> String {
-    if !json.chars().any(needs_yaml_escape) {
+    let escape = |c: char| needs_yaml_escape(c) && !matches!(c, '\n' | '\r' | '\t');
+    if !json.chars().any(escape) {
         return json.to_string();
     }
     let mut out = String::with_capacity(json.len() + 8);
     for c in json.chars() {
-        if needs_yaml_escape(c) {
+        if escape(c) {
             let _ = write!(out, "\\u{:04x}", u32::from(c));
         } else {
             out.push(c);
