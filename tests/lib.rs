@@ -11,6 +11,7 @@ mod bench;
 mod cli;
 mod cluster;
 mod diff;
+mod fuzz_corpus;
 mod escaping;
 mod monitoring;
 mod plan;

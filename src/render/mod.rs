@@ -8,6 +8,7 @@
 pub mod context;
 pub mod escape;
 pub mod filters;
+pub mod guard;
 mod lint;
 mod recursion;
 mod rewrite;
@@ -75,7 +76,7 @@ pub fn render(templates: &Templates, values: &Values) -> Result<Vec<Rendered>> {
             };
             let rendered = of_scope.iter().map(|&(index, template)| {
                 let rendered = match templates.tera(template.escape) {
-                    Some(tera) => tera.render(&template.name, context),
+                    Some(tera) => guard::render(tera, &template.name, context),
                     None => Err(tera::Error::msg(format!("no {} renderer was built", template.escape.name()))),
                 };
                 let result = match rendered {

@@ -1,0 +1,65 @@
+//! Replays the committed fuzz corpora (`tests/fuzz/corpus/<target>/` and any
+//! crash reproducers in `tests/fuzz/crashes/<target>/`) through the same
+//! checks as the fuzz targets, so every input a fuzzer once found interesting
+//! stays covered by `cargo test` without a fuzzing toolchain.
+
+use std::path::{Path, PathBuf};
+
+use kiln::values::{self, Keep};
+
+fn inputs_of(target: &str) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz");
+    // The render corpus is not committed (each replay is a whole build);
+    // its crash reproducers are.
+    let dirs: &[&str] = if target == "render_values" { &["crashes"] } else { &["crashes", "corpus"] };
+    let mut files: Vec<PathBuf> = dirs
+        .iter()
+        .filter_map(|dir| std::fs::read_dir(root.join(dir).join(target)).ok())
+        .flat_map(|entries| entries.flatten().map(|entry| entry.path()))
+        .filter(|path| path.is_file() && !path.file_name().is_some_and(|name| name.to_string_lossy().starts_with('.')))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn values_loader_corpus_never_panics_and_errors_name_a_values_file() {
+    const FILES: [&str; 3] = ["values/cluster.yaml", "values/nodes/n1.yaml", "values/namespaces/apps.yaml"];
+    let base = crate::fuzz_support::repo_inputs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/base"), |_| true);
+    let corpus = inputs_of("values_loader");
+    assert!(corpus.len() >= 11, "the seed corpus is missing: {corpus:?}");
+    for path in corpus {
+        let data = std::fs::read(&path).unwrap();
+        let Some((&selector, bytes)) = data.split_first() else { continue };
+        let mut inputs = base.clone();
+        inputs.files.insert(PathBuf::from(FILES[usize::from(selector) % FILES.len()]), bytes.to_vec());
+        if let Err(error) = values::load(&inputs, Keep::Effective) {
+            let text = error.to_string();
+            assert!(text.contains("values/"), "{}: an error that names no values file: {text}", path.display());
+        }
+    }
+}
+
+#[test]
+fn render_values_crashes_are_errors_or_keep_the_shape() {
+    use kiln::render::templates;
+    let inputs = crate::fuzz_support::repo_inputs(Path::new(env!("CARGO_MANIFEST_DIR")), |template| {
+        !template.starts_with("cluster/monitoring/")
+    });
+    let templates = templates::load(&inputs).unwrap();
+    let base = crate::fuzz_support::shape(&kiln::build::build_with(&templates, &inputs).unwrap());
+    let leaves = crate::fuzz_support::string_leaves(&inputs);
+    let crashes = inputs_of("render_values");
+    assert!(!crashes.is_empty(), "the crash reproducers are missing");
+    for path in crashes {
+        let data = std::fs::read(&path).unwrap();
+        let Some((index, rest)) = data.split_first_chunk::<2>() else { continue };
+        let leaf = &leaves[usize::from(u16::from_le_bytes(*index)) % leaves.len()];
+        let text = crate::fuzz_support::nasty_string(rest);
+        let changed = crate::fuzz_support::with_string(&inputs, leaf, &text);
+        if let Ok(build) = kiln::build::build_with(&templates, &changed) {
+            let difference = crate::fuzz_support::shape(&build).first_difference(&base);
+            assert!(difference.is_none(), "{}: {text:?} at {leaf:?}: {difference:?}", path.display());
+        }
+    }
+}
