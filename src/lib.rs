@@ -4,10 +4,19 @@
 //! The pipeline, one module per stage:
 //!
 //! ```text
-//! values::load ─▶ values::merge ─▶ render ─▶ output::normalize ─▶ output::checksum
-//!      ─▶ output::tree ─▶ custom_metrics ─▶ { output::write | output::drift | output::verify }
+//! input ─▶ values::load ─▶ render::templates::load ─▶ render ─▶ output::assemble ─▶ custom_metrics
+//!   ─▶ { output::write | output::drift | output::verify }
 //! ```
 //!
+//! `values::load` bounds size and nesting, refuses YAML tags, checks the
+//! schema, layers the files (`values::merge`) and checks syntax, secrets and
+//! pod-count bounds. `render::templates::load` parses every template, refuses
+//! recursion and misplaced interpolations, and appends the escape filter of
+//! each template's output kind to every interpolation (`render::escape`).
+//! `output::assemble` parses objects, adds checksum annotations, orders keys
+//! canonically and builds the in-memory tree with its hashes and lock.
+//! `output::write` swaps the tree in under one writer's lock
+//! (`output::lock`, `output::swap`).
 //! `custom_metrics` checks the assembled objects: every HPA metric must be
 //! served by a rendered prometheus-adapter rule.
 //! `diff` compares two git revisions object by object (`kiln diff`), reading
