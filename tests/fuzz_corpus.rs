@@ -25,7 +25,8 @@ fn inputs_of(target: &str) -> Vec<PathBuf> {
 #[test]
 fn values_loader_corpus_never_panics_and_errors_name_a_values_file() {
     const FILES: [&str; 3] = ["values/cluster.yaml", "values/nodes/n1.yaml", "values/namespaces/apps.yaml"];
-    let base = crate::fuzz_support::repo_inputs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/base"), |_| true);
+    let base =
+        crate::fuzz_support::repo_inputs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/base"), |_| true);
     let corpus = inputs_of("values_loader");
     assert!(corpus.len() >= 11, "the seed corpus is missing: {corpus:?}");
     for path in corpus {

@@ -77,7 +77,9 @@ static CHART_VERSION: Pattern = LazyLock::new(|| {
     let identifier = "(?:[0-9A-Za-z-]+)";
     anchored(&format!("v?{number}\\.{number}\\.{number}(?:-{identifier}(?:\\.{identifier})*)?(?:\\+{identifier}(?:\\.{identifier})*)?"))
 });
-static URL: Pattern = LazyLock::new(|| anchored("(?:[a-z][a-z0-9+.-]*://[^\\s\"'\\\\`]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\\s\"'\\\\`]+)"));
+static URL: Pattern = LazyLock::new(|| {
+    anchored("(?:[a-z][a-z0-9+.-]*://[^\\s\"'\\\\`]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\\s\"'\\\\`]+)")
+});
 
 /// A Helm chart name.
 pub fn chart_name(text: &str) -> Option<String> {

@@ -164,6 +164,7 @@ fn skeleton(value: &Value) -> String {
 }
 
 /// Fragments that mean something to YAML, a shell, Tera or a line-based file.
+#[rustfmt::skip]
 pub const NASTY: &[&str] = &[
     "\"", "'", "\n", "\r\n", ": ", "- ", " #", "---\n", "{{", "}}", "{%", "$(touch /tmp/x)", "`id`", ";", "&&", "|",
     ">", "\u{2028}", "\u{85}", "\t", "*a", "&a ", "!tag ", "%", "@", "? ", "[", "]", "{", "}", ", ", "\\", "\0",
