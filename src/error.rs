@@ -15,6 +15,9 @@ pub enum Error {
     Io { action: &'static str, path: PathBuf, source: std::io::Error },
     /// A directory kiln needs does not exist.
     MissingDir { path: PathBuf, what: &'static str },
+    /// An entry under `values/` or `templates/` that is not a regular file
+    /// (a FIFO would block the read, a device never end it).
+    NotAFile { path: PathBuf, kind: &'static str },
     /// An input file is not valid UTF-8.
     NotUtf8 { location: Location },
     /// An input file is empty or holds only comments.
@@ -124,6 +127,11 @@ impl fmt::Display for Error {
             Error::Duplicate { what, first, second } => write!(
                 f,
                 "error: {what} is produced twice\n  --> first: {first}\n  --> again: {second}\n  = help: rename one of them or render it from one template only"
+            ),
+            Error::NotAFile { path, kind } => write!(
+                f,
+                "error: `{}` is {kind}, not a regular file; kiln reads only regular files as inputs\n  = help: replace it with a regular file or move it out of values/ and templates/",
+                path.display()
             ),
             Error::Rendered { path, message, help } => {
                 write!(f, "error: {message}\n  --> {}", path.display())?;

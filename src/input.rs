@@ -37,6 +37,13 @@ impl InputFiles {
                     continue;
                 }
                 let relative = entry.path().strip_prefix(root).unwrap_or(entry.path());
+                // A symlink counts as what it points to; only regular files are read.
+                let metadata = std::fs::metadata(entry.path())
+                    .map_err(|error| Error::io("read", entry.path().to_path_buf(), error))?;
+                if !metadata.is_file() {
+                    let kind = special_kind(metadata.file_type());
+                    return Err(Error::NotAFile { path: relative.to_path_buf(), kind });
+                }
                 files.insert(PathBuf::from(display_path(relative)), fsutil::read(entry.path())?);
             }
         }
@@ -55,5 +62,18 @@ impl InputFiles {
     /// sha256 of every input, keyed by display path, as recorded in the lock.
     pub fn hashes(&self) -> BTreeMap<String, String> {
         self.files.iter().map(|(path, bytes)| (display_path(path), hex(&Sha256::digest(bytes)))).collect()
+    }
+}
+
+fn special_kind(file_type: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt as _;
+    if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_block_device() || file_type.is_char_device() {
+        "a device file"
+    } else {
+        "a special file"
     }
 }

@@ -342,3 +342,19 @@ fn fast_path_never_hides_a_change() {
     assert!(run.stderr.starts_with(ANSWERED), "{}", run.stderr);
     run.code(0);
 }
+
+#[test]
+fn special_files_among_the_inputs_are_refused_not_read() {
+    let repo = Repo::minimal();
+    repo.kiln(&["render"]).code(0);
+    let before = repo.snapshot();
+    let fifo = repo.path().join("values/namespaces/pipe.yaml");
+    let status = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo(1)");
+    assert!(status.success());
+    for args in [&["render"][..], &["render", "--diff"], &["validate"], &["verify"]] {
+        kiln_within_20s(&repo, args, &[]).code(2).stderr(
+            "error: `values/namespaces/pipe.yaml` is a FIFO, not a regular file; kiln reads only regular files as inputs\n  = help: replace it with a regular file or move it out of values/ and templates/",
+        );
+    }
+    assert_eq!(before, repo.snapshot(), "rendered/ is untouched");
+}
