@@ -66,7 +66,9 @@ static IMAGE: Pattern = LazyLock::new(|| {
     let domain_part = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
     let host = format!("(?:{domain_part}(?:\\.{domain_part})*|\\[[a-fA-F0-9:]+\\])(?::[0-9]+)?");
     let name = format!("(?:{host}/)?{component}(?:/{component})*");
-    let tag = "[\\w][\\w.-]{0,127}";
+    // Go's `\w` (the grammar's source) is ASCII; Rust's would be Unicode and
+    // compile to an automaton a hundred times larger.
+    let tag = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
     let digest = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
     anchored(&format!("(?P<name>{name})(?::{tag})?(?:@{digest})?"))
 });
@@ -77,9 +79,10 @@ static CHART_VERSION: Pattern = LazyLock::new(|| {
     let identifier = "(?:[0-9A-Za-z-]+)";
     anchored(&format!("v?{number}\\.{number}\\.{number}(?:-{identifier}(?:\\.{identifier})*)?(?:\\+{identifier}(?:\\.{identifier})*)?"))
 });
-static URL: Pattern = LazyLock::new(|| {
-    anchored("(?:[a-z][a-z0-9+.-]*://[^\\s\"'\\\\`]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\\s\"'\\\\`]+)")
-});
+// Whitespace and control characters are refused in code (`url`): Unicode
+// classes would make this automaton far larger than the rest together.
+static URL: Pattern =
+    LazyLock::new(|| anchored("(?:[a-z][a-z0-9+.-]*://[^\"'\\\\`]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\"'\\\\`]+)"));
 
 /// A Helm chart name.
 pub fn chart_name(text: &str) -> Option<String> {
@@ -94,7 +97,8 @@ pub fn chart_version(text: &str) -> Option<String> {
 
 /// A repository URL: `scheme://…` or scp-like `user@host:path`.
 pub fn url(text: &str) -> Option<String> {
-    (!matches(&URL, text) || text.len() > 2048 || text.chars().any(char::is_control))
+    let bad_char = |c: char| c.is_whitespace() || c.is_control();
+    (!matches(&URL, text) || text.len() > 2048 || text.chars().any(bad_char))
         .then(|| "is not a URL without spaces, quotes or control characters".into())
 }
 
