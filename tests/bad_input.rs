@@ -2,27 +2,7 @@
 //! line/column and key path with what to do, nothing on stdout, and
 //! `rendered/` byte-identical afterwards.
 
-use crate::harness::{Repo, MINIMAL_NAMESPACE};
-
-/// Renders the minimal repository, breaks it with `change`, then checks that
-/// `render` and `render --diff` both fail with exactly `expected` on stderr and
-/// leave the rendered tree as it was.
-#[track_caller]
-fn rejects(change: impl FnOnce(&Repo), expected: &str) {
-    let repo = Repo::minimal();
-    repo.kiln(&["render"]).code(0);
-    let before = repo.snapshot();
-    change(&repo);
-    for args in [&["render"][..], &["render", "--diff"]] {
-        repo.kiln(args).code(2).stdout("").stderr(expected);
-    }
-    assert_eq!(before, repo.snapshot(), "a failed render must leave rendered/ byte-identical");
-}
-
-/// The minimal namespace with `extra` appended to its `web` workload.
-fn web_with(extra: &str) -> String {
-    format!("{MINIMAL_NAMESPACE}{extra}")
-}
+use crate::harness::{rejects, web_with, Repo, MINIMAL_NAMESPACE};
 
 #[test]
 fn malformed_yaml_names_position_and_open_construct() {

@@ -43,24 +43,14 @@ fn values_loader_corpus_never_panics_and_errors_name_a_values_file() {
 
 #[test]
 fn render_values_crashes_are_errors_or_keep_the_shape() {
-    use kiln::render::templates;
-    let inputs = crate::fuzz_support::repo_inputs(Path::new(env!("CARGO_MANIFEST_DIR")), |template| {
+    let base = crate::fuzz_support::Base::new(Path::new(env!("CARGO_MANIFEST_DIR")), |template| {
         !template.starts_with("cluster/monitoring/")
     });
-    let templates = templates::load(&inputs).unwrap();
-    let base = crate::fuzz_support::shape(&kiln::build::build_with(&templates, &inputs).unwrap());
-    let leaves = crate::fuzz_support::string_leaves(&inputs);
     let crashes = inputs_of("render_values");
     assert!(!crashes.is_empty(), "the crash reproducers are missing");
     for path in crashes {
         let data = std::fs::read(&path).unwrap();
-        let Some((index, rest)) = data.split_first_chunk::<2>() else { continue };
-        let leaf = &leaves[usize::from(u16::from_le_bytes(*index)) % leaves.len()];
-        let text = crate::fuzz_support::nasty_string(rest);
-        let changed = crate::fuzz_support::with_string(&inputs, leaf, &text);
-        if let Ok(build) = kiln::build::build_with(&templates, &changed) {
-            let difference = crate::fuzz_support::shape(&build).first_difference(&base);
-            assert!(difference.is_none(), "{}: {text:?} at {leaf:?}: {difference:?}", path.display());
-        }
+        let Some((leaf, text)) = base.case(&data) else { continue };
+        assert_eq!(base.shape_change(leaf, &text), None, "{}", path.display());
     }
 }

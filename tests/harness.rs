@@ -267,3 +267,23 @@ spec:
         - {port: 53, protocol: UDP}
         - {port: 53, protocol: TCP}
 ";
+
+/// Renders the minimal repository, breaks it with `change`, then checks that
+/// `render` and `render --diff` both fail with exactly `expected` on stderr and
+/// leave the rendered tree as it was.
+#[track_caller]
+pub fn rejects(change: impl FnOnce(&Repo), expected: &str) {
+    let repo = Repo::minimal();
+    repo.kiln(&["render"]).code(0);
+    let before = repo.snapshot();
+    change(&repo);
+    for args in [&["render"][..], &["render", "--diff"]] {
+        repo.kiln(args).code(2).stdout("").stderr(expected);
+    }
+    assert_eq!(before, repo.snapshot(), "a failed render must leave rendered/ byte-identical");
+}
+
+/// The minimal namespace with `extra` appended to its `web` workload.
+pub fn web_with(extra: &str) -> String {
+    format!("{MINIMAL_NAMESPACE}{extra}")
+}

@@ -8,40 +8,20 @@
 use std::path::Path;
 use std::sync::OnceLock;
 
-use kiln::input::InputFiles;
-use kiln::render::templates::{self, Templates};
 use proptest::prelude::*;
 
-use crate::fuzz_support::{nasty_string, shape, string_leaves, with_string, Leaf, Shape};
-
-struct Base {
-    inputs: InputFiles,
-    templates: Templates,
-    leaves: Vec<Leaf>,
-    shape: Shape,
-}
+use crate::fuzz_support::{nasty_string, Base, Leaf};
 
 fn base() -> &'static Base {
     static BASE: OnceLock<Base> = OnceLock::new();
-    BASE.get_or_init(|| {
-        let inputs = crate::fuzz_support::repo_inputs(Path::new(env!("CARGO_MANIFEST_DIR")), |_| true);
-        let templates = templates::load(&inputs).expect("templates load");
-        let build = kiln::build::build_with(&templates, &inputs).expect("this repository builds");
-        let shape = shape(&build);
-        let leaves = string_leaves(&inputs);
-        Base { inputs, templates, leaves, shape }
-    })
+    BASE.get_or_init(|| Base::new(Path::new(env!("CARGO_MANIFEST_DIR")), |_| true))
 }
 
 fn assert_same_shape(leaf: &Leaf, text: &str) -> Result<(), TestCaseError> {
-    let base = base();
-    let inputs = with_string(&base.inputs, leaf, text);
-    if let Ok(build) = kiln::build::build_with(&base.templates, &inputs) {
-        if let Some(difference) = shape(&build).first_difference(&base.shape) {
-            return Err(TestCaseError::fail(format!("{text:?} at {leaf:?} changed the shape: {difference}")));
-        }
+    match base().shape_change(leaf, text) {
+        Some(change) => Err(TestCaseError::fail(change)),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[test]

@@ -2,24 +2,7 @@
 //! output. Each test breaks the minimal repository one way and checks the
 //! exact message (exit 2), and that `rendered/` is byte-identical afterwards.
 
-use crate::harness::{Repo, MINIMAL_NAMESPACE};
-
-/// Renders the minimal repository, breaks it with `change`, then checks that
-/// `render` fails with exactly `expected` on stderr and leaves the tree as it was.
-#[track_caller]
-fn rejects(change: impl FnOnce(&Repo), expected: &str) {
-    let repo = Repo::minimal();
-    repo.kiln(&["render"]).code(0);
-    let before = repo.snapshot();
-    change(&repo);
-    repo.kiln(&["render"]).code(2).stdout("").stderr(expected);
-    assert_eq!(before, repo.snapshot(), "a failed render must leave rendered/ byte-identical");
-}
-
-/// The minimal namespace with `extra` appended to its `web` workload.
-fn web_with(extra: &str) -> String {
-    format!("{MINIMAL_NAMESPACE}{extra}")
-}
+use crate::harness::{rejects, web_with, Repo, MINIMAL_NAMESPACE};
 
 #[test]
 fn yaml_tag_on_a_values_mapping_is_an_error_not_a_panic() {

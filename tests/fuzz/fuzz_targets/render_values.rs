@@ -9,42 +9,21 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use kiln::input::InputFiles;
-use kiln::render::templates::{self, Templates};
-use kiln_fuzz::{nasty_string, shape, string_leaves, with_string, Leaf, Shape};
+use kiln_fuzz::Base;
 use libfuzzer_sys::fuzz_target;
-
-struct Base {
-    inputs: InputFiles,
-    templates: Templates,
-    leaves: Vec<Leaf>,
-    shape: Shape,
-}
 
 fn base() -> &'static Base {
     static BASE: OnceLock<Base> = OnceLock::new();
     BASE.get_or_init(|| {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let inputs = kiln_fuzz::repo_inputs(&root, |template| !template.starts_with("cluster/monitoring/"));
-        let templates = templates::load(&inputs).unwrap_or_else(|error| panic!("templates: {error}"));
-        let build = kiln::build::build_with(&templates, &inputs).unwrap_or_else(|error| panic!("build: {error}"));
-        let shape = shape(&build);
-        let leaves = string_leaves(&inputs);
-        Base { inputs, templates, leaves, shape }
+        Base::new(&root, |template| !template.starts_with("cluster/monitoring/"))
     })
 }
 
 fuzz_target!(|data: &[u8]| {
     let base = base();
-    let Some((index, rest)) = data.split_first_chunk::<2>() else { return };
-    let Some(leaf) = base.leaves.get(usize::from(u16::from_le_bytes(*index)) % base.leaves.len().max(1)) else {
-        return;
-    };
-    let text = nasty_string(rest);
-    let inputs = with_string(&base.inputs, leaf, &text);
-    if let Ok(build) = kiln::build::build_with(&base.templates, &inputs) {
-        if let Some(difference) = shape(&build).first_difference(&base.shape) {
-            panic!("{text:?} at {leaf:?} changed the shape of the output: {difference}");
-        }
+    let Some((leaf, text)) = base.case(data) else { return };
+    if let Some(change) = base.shape_change(leaf, &text) {
+        panic!("{change}");
     }
 });

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use kiln::build::Build;
 use kiln::input::InputFiles;
+use kiln::render::templates::{self, Templates};
 use serde_yaml::Value;
 
 /// This repository's `values/` and `templates/`, keeping only the templates
@@ -23,6 +24,43 @@ pub fn repo_inputs(root: &Path, keep: impl Fn(&str) -> bool) -> InputFiles {
         Err(_) => true,
     });
     inputs
+}
+
+/// This repository's committed values, rendered once: what every build with
+/// one string changed is compared with.
+pub struct Base {
+    pub inputs: InputFiles,
+    pub templates: Templates,
+    pub leaves: Vec<Leaf>,
+    pub shape: Shape,
+}
+
+impl Base {
+    /// Loads `root` with the templates `keep` accepts; the committed values must build.
+    pub fn new(root: &Path, keep: impl Fn(&str) -> bool) -> Base {
+        let inputs = repo_inputs(root, keep);
+        let templates = templates::load(&inputs).unwrap_or_else(|error| panic!("templates: {error}"));
+        let build = kiln::build::build_with(&templates, &inputs).unwrap_or_else(|error| panic!("build: {error}"));
+        let shape = shape(&build);
+        let leaves = string_leaves(&inputs);
+        Base { inputs, templates, leaves, shape }
+    }
+
+    /// The leaf two bytes of fuzz input choose, and the string the rest spell.
+    pub fn case(&self, data: &[u8]) -> Option<(&Leaf, String)> {
+        let (index, rest) = data.split_first_chunk::<2>()?;
+        let leaf = self.leaves.get(usize::from(u16::from_le_bytes(*index)) % self.leaves.len().max(1))?;
+        Some((leaf, nasty_string(rest)))
+    }
+
+    /// What changed in the output's shape with `text` at `leaf`; `None` when
+    /// kiln refused the value or the shape is the committed one.
+    pub fn shape_change(&self, leaf: &Leaf, text: &str) -> Option<String> {
+        let build = kiln::build::build_with(&self.templates, &with_string(&self.inputs, leaf, text)).ok()?;
+        shape(&build)
+            .first_difference(&self.shape)
+            .map(|difference| format!("{text:?} at {leaf:?} changed the shape: {difference}"))
+    }
 }
 
 /// One step from a values file's root to a value.
