@@ -3,6 +3,8 @@
 //! (HPA metrics against prometheus-adapter rules). Every command that needs a
 //! tree starts here.
 
+use std::collections::BTreeMap;
+
 use crate::input::InputFiles;
 use crate::output::object::Object;
 use crate::output::tree::Tree;
@@ -27,6 +29,14 @@ pub fn build(inputs: &InputFiles) -> Result<Build> {
     finish(&templates, values, &hashes)
 }
 
+/// Like [`build`], for a caller that has hashed the inputs already (`render`
+/// hashes them to know whether it may answer from the lock).
+pub fn build_hashed(inputs: &InputFiles, hashes: &BTreeMap<String, String>) -> Result<Build> {
+    let (templates, values) = parallel::join(|| templates::load(inputs), || values::load(inputs, values::Keep::Typed));
+    let (values, templates) = (values?, templates?);
+    finish(&templates, values, hashes)
+}
+
 /// Renders the given inputs through templates loaded once beforehand: the
 /// fuzz targets and property tests render thousands of values sets through
 /// the same templates.
@@ -35,11 +45,7 @@ pub fn build_with(templates: &templates::Templates, inputs: &InputFiles) -> Resu
     finish(templates, values, &inputs.hashes())
 }
 
-fn finish(
-    templates: &templates::Templates,
-    values: Values,
-    hashes: &std::collections::BTreeMap<String, String>,
-) -> Result<Build> {
+fn finish(templates: &templates::Templates, values: Values, hashes: &BTreeMap<String, String>) -> Result<Build> {
     let rendered = render::render(templates, &values)?;
     let (objects, tree) = output::assemble(rendered, hashes)?;
     let build = Build { values, objects, tree };

@@ -89,7 +89,7 @@ fn render(settings: &Settings) -> Result<Outcome> {
         print(&rendered_summary(lock.objects, files, &write::Changes::default()));
         return Ok(Outcome::Ok);
     }
-    let mut build = build::build(&inputs)?;
+    let mut build = build::build_hashed(&inputs, &hashes)?;
     let findings = check_findings(&build);
     build.tree.record_findings(&findings.findings);
     if !report_findings(&findings, "nothing was written") {
@@ -125,7 +125,7 @@ fn render_diff(settings: &Settings, stat: bool, format: Format) -> Result<Outcom
         print_drift(&drift::Drift::in_sync(), settings, stat, format);
         return Ok(Outcome::Ok);
     }
-    let mut build = build::build(&inputs)?;
+    let mut build = build::build_hashed(&inputs, &hashes)?;
     let findings = check_findings(&build);
     build.tree.record_findings(&findings.findings);
     if !report_findings(&findings, "no diff was computed") {

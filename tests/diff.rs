@@ -480,6 +480,33 @@ changes: 0 added, 0 removed, 2 changed, 3 unchanged, 0 moved",
     ));
 }
 
+/// Issue 10: the drift gate of `kiln diff` saw only kiln's own files, while
+/// `render --diff` also fails on what Argo CD would sync or follow.
+#[test]
+fn diff_drift_gate_misses_foreign_manifests_and_special_files() {
+    let (repo, _git, base) = base();
+    repo.write("rendered/namespaces/apps/backdoor.yaml", b"kind: ClusterRoleBinding\n");
+    std::os::unix::fs::symlink("/etc/passwd", repo.path().join("rendered/passwd.yaml")).unwrap();
+    repo.kiln(&["diff", "--base", "HEAD", "--stat"]).code(1).stdout(&format!(
+        "\
+kiln diff HEAD ({}) → the working tree
+drift gate: head's rendered/ is not what its inputs render to (0 to add, 0 to change, 0 to remove, 1 foreign manifest, 1 special file); run `kiln render` and commit rendered/
+    ! rendered/namespaces/apps/backdoor.yaml  (not kiln's, and Argo CD would sync it)
+    ! rendered/passwd.yaml  (a symbolic link, never followed)
+no changes: 0 added, 0 removed, 0 changed, 5 unchanged, 0 moved",
+        short(&base)
+    ));
+    let json = repo.kiln(&["diff", "--base", "HEAD", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(json["drift"]["foreignManifests"], serde_json::json!(["namespaces/apps/backdoor.yaml"]));
+    assert_eq!(json["drift"]["special"], serde_json::json!([{"path": "passwd.yaml", "kind": "symlink"}]));
+    let markdown = repo.kiln(&["diff", "--base", "HEAD", "--format", "markdown"]).stdout;
+    assert!(
+        markdown.contains("`! rendered/namespaces/apps/backdoor.yaml`, `! rendered/passwd.yaml`. Run `kiln render`"),
+        "{markdown}"
+    );
+}
+
 #[test]
 fn reading_revisions_changes_neither_the_working_tree_nor_the_index() {
     let (repo, git, _base) = base();

@@ -117,9 +117,11 @@ fn summary(report: &Report, detail: Detail) -> String {
     }
     let drift = &report.drift;
     if !drift.in_sync {
+        let not_kilns = drift.foreign_manifests.iter().chain(drift.special.iter().map(|entry| &entry.path));
         let paths: Vec<String> = [("+", &drift.added), ("~", &drift.changed), ("-", &drift.removed)]
             .into_iter()
             .flat_map(|(mark, paths)| paths.iter().map(move |path| format!("{mark} rendered/{path}")))
+            .chain(not_kilns.map(|path| format!("! rendered/{path}")))
             .collect();
         let mut listed: Vec<String> = paths.iter().take(DRIFT_PATHS).map(|path| inline(&shorten(path, 200))).collect();
         if paths.len() > DRIFT_PATHS {

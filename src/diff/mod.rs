@@ -27,7 +27,8 @@ use crate::git::{Git, Revision};
 use crate::input::InputFiles;
 use crate::output::object::Identity;
 use crate::output::tree::{self, LOCK_FILE};
-use crate::output::{canonical, disk, write};
+use crate::output::verify::SpecialEntry;
+use crate::output::{canonical, disk, drift};
 use crate::settings::RENDERED_DIR;
 use crate::{Error, Result};
 use fields::Field;
@@ -165,6 +166,10 @@ pub struct DriftGate {
     pub added: Vec<String>,
     pub changed: Vec<String>,
     pub removed: Vec<String>,
+    /// Files kiln does not own that Argo CD would sync (`*.yaml`, `*.yml`, `*.json`, `*.jsonnet`).
+    pub foreign_manifests: Vec<String>,
+    /// Entries that are not regular files or directories (symlinks, FIFOs, devices), never followed.
+    pub special: Vec<SpecialEntry>,
 }
 
 impl Report {
@@ -272,8 +277,18 @@ fn drift_gate(build: &mut Build, committed: &disk::OnDisk) -> DriftGate {
     // The lock records the findings of `validate` and `plan`, which kiln diff
     // does not run: the gate takes the committed ones and compares the rest.
     build.tree.record_findings(&tree::recorded_findings(committed.files.get(LOCK_FILE)));
-    let changes = write::plan(&build.tree, committed);
-    DriftGate { in_sync: changes.is_empty(), added: changes.added, changed: changes.changed, removed: changes.removed }
+    // The same comparison as `render --diff`: foreign manifests and special
+    // entries are drift too, since Argo CD would sync or follow them.
+    let drift = drift::compare(&build.tree, committed);
+    let paths = |changes: Vec<drift::FileChange>| changes.into_iter().map(|change| change.path).collect();
+    DriftGate {
+        in_sync: drift.in_sync,
+        added: paths(drift.added),
+        changed: paths(drift.changed),
+        removed: paths(drift.removed),
+        foreign_manifests: drift.foreign_manifests,
+        special: drift.special,
+    }
 }
 
 /// Pairs the items of both sides; returns the changes and moves in display

@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 
 use super::{ChangeKind, Report, SideInfo};
+use crate::finding::plural;
 use crate::output::drift::colorize;
 
 /// Renders the report; `stat` leaves out the unified diffs.
@@ -50,16 +51,23 @@ pub fn text(report: &Report, stat: bool, color: bool) -> String {
     } else {
         let _ = writeln!(
             out,
-            "{} head's rendered/ is not what its inputs render to ({} to add, {} to change, {} to remove); run `kiln render` and commit rendered/",
+            "{} head's rendered/ is not what its inputs render to ({} to add, {} to change, {} to remove{}); run `kiln render` and commit rendered/",
             paint("31", "drift gate:"),
             drift.added.len(),
             drift.changed.len(),
-            drift.removed.len()
+            drift.removed.len(),
+            not_kilns(drift)
         );
         for (mark, paths) in [("+", &drift.added), ("~", &drift.changed), ("-", &drift.removed)] {
             for path in paths {
                 let _ = writeln!(out, "    {mark} rendered/{path}");
             }
+        }
+        for path in &drift.foreign_manifests {
+            let _ = writeln!(out, "    ! rendered/{path}  (not kiln's, and Argo CD would sync it)");
+        }
+        for entry in &drift.special {
+            let _ = writeln!(out, "    ! rendered/{}  ({}, never followed)", entry.path, entry.kind.describe());
         }
     }
     let summary = &report.summary;
@@ -91,4 +99,17 @@ pub fn describe(side: &SideInfo) -> String {
         (Some(rev), Some(commit)) => format!("{rev} ({})", &commit[..commit.len().min(7)]),
         _ => "the working tree".to_string(),
     }
+}
+
+/// The drift that is not kiln's own files, as the render summary counts it.
+fn not_kilns(drift: &super::DriftGate) -> String {
+    let mut counts = String::new();
+    let (manifests, special) = (drift.foreign_manifests.len(), drift.special.len());
+    if manifests > 0 {
+        let _ = write!(counts, ", {manifests} {}", plural(manifests, "foreign manifest", "foreign manifests"));
+    }
+    if special > 0 {
+        let _ = write!(counts, ", {special} {}", plural(special, "special file", "special files"));
+    }
+    counts
 }

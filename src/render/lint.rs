@@ -16,7 +16,7 @@
 //! is read straight through, branch after branch: templates keep quotes
 //! balanced within a branch. Line-oriented (`line`) templates are not checked.
 
-use tera::ast::{ExprVal, Node};
+use tera::ast::{Expr, ExprVal, Node};
 
 use super::escape::EscapeKind;
 use super::rewrite::is_escaped;
@@ -30,9 +30,11 @@ pub struct Finding {
     pub help: String,
 }
 
-/// Every misplaced interpolation of a template source written as `kind`.
-pub fn lint(source: &str, kind: EscapeKind) -> Vec<Finding> {
-    let events = events(&pieces(source), kind);
+/// Every misplaced interpolation of a template source written as `kind`;
+/// `parsed` is Tera's parse of `source`, whose interpolations kiln reads
+/// instead of parsing each one again.
+pub fn lint(source: &str, parsed: &tera::Template, kind: EscapeKind) -> Vec<Finding> {
+    let events = events(&pieces(source), &parsed.ast, kind);
     match kind {
         EscapeKind::Yaml => Yaml::default().run(&events),
         EscapeKind::Shell => Shell::default().run(&events),
@@ -191,18 +193,30 @@ enum Event<'a> {
     Boundary,
 }
 
-fn events<'a>(pieces: &[Piece<'a>], kind: EscapeKind) -> Vec<Event<'a>> {
+fn events<'a>(pieces: &[Piece<'a>], ast: &[Node], kind: EscapeKind) -> Vec<Event<'a>> {
+    let mut interpolations = Vec::new();
+    interpolations_in(ast, &mut interpolations);
+    let count = pieces.iter().filter(|piece| matches!(piece, Piece::Expr { .. })).count();
+    // Tera's AST keeps its interpolations in source order, one per `{{ }}`.
+    // Should a future Tera ever disagree with the lexer, each one is parsed alone.
+    let mut from_ast = (interpolations.len() == count).then(|| interpolations.into_iter());
     let mut events = Vec::new();
     for piece in pieces {
         match piece {
             Piece::Text { text, .. } => events.extend(text.chars().map(Event::Char)),
             Piece::Tag { .. } => events.push(Event::Boundary),
             Piece::Expr { start, source, .. } => {
-                let parsed = tera::Template::new("lint", None, source).ok();
-                let expr = parsed.as_ref().and_then(|template| match template.ast.first() {
-                    Some(Node::VariableBlock(_, expr)) => Some(expr),
-                    _ => None,
-                });
+                let parsed_alone;
+                let expr = match from_ast.as_mut() {
+                    Some(from_ast) => from_ast.next().flatten(),
+                    None => {
+                        parsed_alone = tera::Template::new("lint", None, source).ok();
+                        parsed_alone.as_ref().and_then(|template| match template.ast.first() {
+                            Some(Node::VariableBlock(_, expr)) => Some(expr),
+                            _ => None,
+                        })
+                    }
+                };
                 match expr {
                     Some(expr) if expr.filters.is_empty() && !expr.negated => match &expr.val {
                         ExprVal::String(text) => events.extend(text.chars().map(Event::Char)),
@@ -216,6 +230,42 @@ fn events<'a>(pieces: &[Piece<'a>], kind: EscapeKind) -> Vec<Event<'a>> {
         }
     }
     events
+}
+
+/// The interpolations of `nodes` in source order: a `{{ }}` expression, or
+/// `None` for `{{ super() }}`, which Tera keeps as a node of its own.
+fn interpolations_in<'a>(nodes: &'a [Node], found: &mut Vec<Option<&'a Expr>>) {
+    for node in nodes {
+        match node {
+            Node::VariableBlock(_, expr) => found.push(Some(expr)),
+            Node::Super => found.push(None),
+            Node::MacroDefinition(_, definition, _) => interpolations_in(&definition.body, found),
+            Node::FilterSection(_, section, _) => interpolations_in(&section.body, found),
+            Node::Block(_, block, _) => interpolations_in(&block.body, found),
+            Node::Forloop(_, forloop, _) => {
+                interpolations_in(&forloop.body, found);
+                interpolations_in(forloop.empty_body.as_deref().unwrap_or_default(), found);
+            }
+            Node::If(branches, _) => {
+                for (_, _, body) in &branches.conditions {
+                    interpolations_in(body, found);
+                }
+                interpolations_in(
+                    branches.otherwise.as_ref().map(|(_, body)| body.as_slice()).unwrap_or_default(),
+                    found,
+                );
+            }
+            Node::Text(_)
+            | Node::Extends(..)
+            | Node::Include(..)
+            | Node::ImportMacro(..)
+            | Node::Set(..)
+            | Node::Raw(..)
+            | Node::Break(_)
+            | Node::Continue(_)
+            | Node::Comment(..) => {}
+        }
+    }
 }
 
 /// The expression of an interpolation's source: `{{- a ~ b }}` → `a ~ b`.
@@ -643,12 +693,21 @@ impl Shell {
 mod tests {
     use super::*;
 
+    fn lint_source(source: &str, kind: EscapeKind) -> Vec<Finding> {
+        let parsed = tera::Template::new("t", None, source).unwrap();
+        let findings = lint(source, &parsed, kind);
+        // The interpolations read from the AST and each parsed alone agree.
+        let elsewhere = tera::Template::new("t", None, "").unwrap();
+        assert_eq!(lint(source, &elsewhere, kind), findings, "{source}");
+        findings
+    }
+
     fn yaml(source: &str) -> Vec<String> {
-        lint(source, EscapeKind::Yaml).into_iter().map(|finding| finding.message).collect()
+        lint_source(source, EscapeKind::Yaml).into_iter().map(|finding| finding.message).collect()
     }
 
     fn shell(source: &str) -> Vec<String> {
-        lint(source, EscapeKind::Shell).into_iter().map(|finding| finding.message).collect()
+        lint_source(source, EscapeKind::Shell).into_iter().map(|finding| finding.message).collect()
     }
 
     #[test]
@@ -686,7 +745,7 @@ mod tests {
             ["`{{ t }}` is part of the longer YAML scalar `up > {{ t }}`; kiln writes each value as a whole, quoted scalar"]
         );
         assert_eq!(
-            lint("server: https://{{ a }}:6443\n", EscapeKind::Yaml)[0].help,
+            lint_source("server: https://{{ a }}:6443\n", EscapeKind::Yaml)[0].help,
             "build the whole scalar in one expression: `{{ \"https://\" ~ a ~ \":6443\" }}` (set a variable first if a value has filters); \
              for a number inside text use `| int`, for a name `| ident`"
         );
