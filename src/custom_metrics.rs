@@ -139,7 +139,12 @@ fn report(hpa: &Object, tree: &Tree, adapters: &[Adapter], wanted: &Wanted, prob
             )
         }
     };
-    Error::Output { template: hpa.origin.template.clone(), scope: hpa.origin.scope.clone(), message, help: Some(help) }
+    Error::Output {
+        template: hpa.origin.template.clone(),
+        scope: Some(hpa.origin.scope.clone()),
+        message,
+        help: Some(help),
+    }
 }
 
 fn described(object: &Object) -> String {
@@ -276,6 +281,7 @@ mod tests {
     use crate::output::tree;
     use crate::render::templates::OutputKind;
     use crate::render::Rendered;
+    use crate::scope::ScopeRef;
 
     const ADAPTER: &str = "\
 apiVersion: argoproj.io/v1alpha1
@@ -314,11 +320,9 @@ spec:
     fn objects(text: &str) -> Vec<Object> {
         let rendered = Rendered {
             template: "templates/workloads/autoscaling.yaml".into(),
-            scope: "workload apps/web".into(),
+            scope: ScopeRef::Workload { namespace: "apps".into(), name: "web".into() },
             values: vec![],
             output: OutputKind::Objects,
-            node: None,
-            namespace: None,
             path: None,
             dir: None,
             text: text.into(),

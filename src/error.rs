@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::diagnostic::Location;
+use crate::scope::ScopeRef;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -29,10 +30,10 @@ pub enum Error {
     /// A template failed to parse (`scope` empty) or to render. `location` is
     /// `file:line` of the failing expression (which may be in a partial);
     /// `also` counts the other scope instances that failed the same way.
-    Template { template: String, location: String, scope: String, causes: Vec<String>, also: usize },
+    Template { template: String, location: String, scope: Option<ScopeRef>, causes: Vec<String>, also: usize },
     /// A template rendered output kiln cannot accept (invalid YAML, unsafe name, ...),
     /// or its front matter is wrong (`scope` empty).
-    Output { template: String, scope: String, message: String, help: Option<String> },
+    Output { template: String, scope: Option<ScopeRef>, message: String, help: Option<String> },
     /// Two rendered objects or files claim the same identity or path.
     Duplicate { what: String, first: String, second: String },
     /// The committed `rendered/` tree is not in a state kiln can work with.
@@ -101,10 +102,9 @@ impl fmt::Display for Error {
                 write_help(f, help)
             }
             Error::Template { template, location, scope, causes, also } => {
-                if scope.is_empty() {
-                    write!(f, "error: template `{template}` does not parse")?;
-                } else {
-                    write!(f, "error: template `{template}` failed while rendering {scope}")?;
+                match scope {
+                    None => write!(f, "error: template `{template}` does not parse")?,
+                    Some(scope) => write!(f, "error: template `{template}` failed while rendering {scope}")?,
                 }
                 match also {
                     0 => {}
@@ -115,11 +115,11 @@ impl fmt::Display for Error {
                 for cause in causes {
                     write!(f, "\n  = cause: {cause}")?;
                 }
-                write_help(f, &template_help(causes, scope))
+                write_help(f, &template_help(causes, scope.as_ref()))
             }
             Error::Output { template, scope, message, help } => {
                 write!(f, "error: {message}\n  --> {template}")?;
-                if !scope.is_empty() {
+                if let Some(scope) = scope {
                     write!(f, " (rendering {scope})")?;
                 }
                 write_help(f, help)
@@ -167,10 +167,11 @@ impl fmt::Display for Error {
 
 /// What to do about the Tera failures users hit most; Tera's own text says
 /// what went wrong but not how to fix it in kiln's terms.
-fn template_help(causes: &[String], scope: &str) -> Option<String> {
+fn template_help(causes: &[String], scope: Option<&ScopeRef>) -> Option<String> {
     causes.iter().rev().find_map(|cause| {
         if let Some(rest) = cause.strip_prefix("Variable `") {
             let variable = rest.split('`').next()?;
+            let scope = scope?;
             return Some(format!(
                 "`{variable}` is not set for {scope}: set it in values, or write `{variable} | default(value=...)` or `{{% if {variable} is defined %}}` in the template"
             ));

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use crate::diagnostic::display_path;
 use crate::render::filters::hex;
-use crate::{fsutil, Error, Result};
+use crate::{fsutil, parallel, Error, Result};
 
 pub const VALUES_DIR: &str = "values";
 pub const TEMPLATES_DIR: &str = "templates";
@@ -61,7 +61,12 @@ impl InputFiles {
 
     /// sha256 of every input, keyed by display path, as recorded in the lock.
     pub fn hashes(&self) -> BTreeMap<String, String> {
-        self.files.iter().map(|(path, bytes)| (display_path(path), hex(&Sha256::digest(bytes)))).collect()
+        // Every render hashes its inputs before anything else (to know whether
+        // it may answer from the lock): on every core.
+        let hashed = parallel::map(self.files.iter().collect(), |(path, bytes)| {
+            (display_path(path), hex(&Sha256::digest(bytes)))
+        });
+        hashed.into_iter().collect()
     }
 }
 

@@ -50,6 +50,7 @@ pub mod output;
 pub mod parallel;
 pub mod plan;
 pub mod render;
+pub mod scope;
 pub mod settings;
 pub mod validate;
 pub mod values;

@@ -176,10 +176,8 @@ mod tests {
             value: serde_yaml::from_str(yaml).unwrap(),
             origin: Origin {
                 template: String::new(),
-                scope: String::new(),
+                scope: crate::scope::ScopeRef::Cluster,
                 values: vec![],
-                node: None,
-                namespace: None,
                 path: None,
                 dir: None,
                 document: 1,

@@ -5,6 +5,7 @@ use serde_yaml::{Mapping, Value};
 
 use crate::render::templates::OutputKind;
 use crate::render::Rendered;
+use crate::scope::ScopeRef;
 use crate::{Error, Result};
 
 /// apiVersion group, kind, namespace and name: what makes an object unique.
@@ -44,10 +45,8 @@ pub struct PlainFile {
 #[derive(Debug, Clone)]
 pub struct Origin {
     pub template: String,
-    pub scope: String,
+    pub scope: ScopeRef,
     pub values: Vec<std::path::PathBuf>,
-    pub node: Option<String>,
-    pub namespace: Option<String>,
     pub path: Option<String>,
     pub dir: Option<String>,
     /// 1-based index of the document in the template's output stream; 0 for plain files.
@@ -95,8 +94,6 @@ pub fn parse(rendered: Rendered) -> Result<Parsed> {
         template: rendered.template,
         scope: rendered.scope,
         values: rendered.values,
-        node: rendered.node,
-        namespace: rendered.namespace,
         path: rendered.path,
         dir: rendered.dir,
         document: 0,
@@ -131,7 +128,7 @@ fn invalid_yaml(origin: &Origin, text: &str, error: &serde_yaml::Error) -> Error
     };
     Error::Output {
         template: origin.template.clone(),
-        scope: origin.scope.clone(),
+        scope: Some(origin.scope.clone()),
         message: format!("template output is not valid YAML: {message}"),
         help: Some(format!(
             "{shown}check the indentation of the expression that produced it (`nindent`/`to_yaml` help)"
@@ -142,7 +139,7 @@ fn invalid_yaml(origin: &Origin, text: &str, error: &serde_yaml::Error) -> Error
 fn object(value: Value, origin: Origin) -> Result<Object> {
     let fail = |message: String| Error::Output {
         template: origin.template.clone(),
-        scope: origin.scope.clone(),
+        scope: Some(origin.scope.clone()),
         message: format!("document {}: {message}", origin.document),
         help: Some(
             "every document a template outputs must be a Kubernetes object with apiVersion, kind and metadata.name"
@@ -163,7 +160,7 @@ fn object(value: Value, origin: Origin) -> Result<Object> {
         }
     } else if namespace.is_none() {
         // Namespace and workload templates may leave the namespace implicit.
-        let Some(scope_namespace) = origin.namespace.clone() else {
+        let Some(scope_namespace) = origin.scope.namespace().map(str::to_string) else {
             return Err(fail(format!("{kind} `{name}` has no metadata.namespace")));
         };
         if let Some(Value::Mapping(metadata)) = map.get_mut("metadata") {
@@ -175,7 +172,7 @@ fn object(value: Value, origin: Origin) -> Result<Object> {
     if group.is_empty() && kind == "Secret" && ["data", "stringData"].iter().any(|key| map.contains_key(*key)) {
         return Err(Error::Output {
             template: origin.template.clone(),
-            scope: origin.scope.clone(),
+            scope: Some(origin.scope.clone()),
             message: format!("document {}: Secret `{name}` carries data in plaintext; kiln never writes secret values to Git", origin.document),
             help: Some("declare it as a sealed secret under `secrets:` in the namespace values (kubeseal ciphertext) and reference it".into()),
         });

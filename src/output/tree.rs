@@ -184,7 +184,7 @@ fn object_path(object: &Object) -> Result<String> {
     let identity = &object.identity;
     let file = format!("{}-{}.yaml", safe_kind(object)?.to_ascii_lowercase(), safe_name(object)?);
     if let Some(dir) = &object.origin.dir {
-        let node = safe_label(object, "node", object.origin.node.as_deref().unwrap_or_default())?;
+        let node = safe_label(object, "node", object.origin.scope.node().unwrap_or_default())?;
         return Ok(format!("nodes/{node}/{}/{file}", safe_relative(dir, &object.origin, "dir")?));
     }
     Ok(match &identity.namespace {
@@ -196,7 +196,7 @@ fn object_path(object: &Object) -> Result<String> {
 fn unsafe_part(object: &Object, message: String, help: &str) -> Error {
     Error::Output {
         template: object.origin.template.clone(),
-        scope: object.origin.scope.clone(),
+        scope: Some(object.origin.scope.clone()),
         message: format!("document {}: {message}", object.origin.document),
         help: Some(help.into()),
     }
@@ -239,7 +239,7 @@ fn safe_name(object: &Object) -> Result<String> {
     if !safe {
         return Err(Error::Output {
             template: object.origin.template.clone(),
-            scope: object.origin.scope.clone(),
+            scope: Some(object.origin.scope.clone()),
             message: format!(
                 "document {}: {} name `{name}` is not a valid, path-safe object name",
                 object.origin.document, object.identity.kind
@@ -251,7 +251,7 @@ fn safe_name(object: &Object) -> Result<String> {
 }
 
 fn file_path(file: &PlainFile) -> Result<String> {
-    let node = file.origin.node.as_deref().unwrap_or_default();
+    let node = file.origin.scope.node().unwrap_or_default();
     let path = file.origin.path.as_deref().unwrap_or_default();
     Ok(format!("nodes/{node}/{}", safe_relative(path, &file.origin, "path")?))
 }
@@ -266,7 +266,7 @@ fn safe_relative(path: &str, origin: &Origin, key: &str) -> Result<String> {
     } else {
         Err(Error::Output {
             template: origin.template.clone(),
-            scope: origin.scope.clone(),
+            scope: Some(origin.scope.clone()),
             message: format!("front matter `{key}: {path}` is not a safe relative path"),
             help: Some("use a relative path of letters, digits, `-`, `_`, `.` and `/`, without `..`".into()),
         })

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use context::Contexts;
 use templates::{cause_chain, OutputKind, Scope, Template, Templates, TEMPLATES_DIR};
 
+use crate::scope::ScopeRef;
 use crate::values::Values;
 use crate::{parallel, Error, Result};
 
@@ -27,15 +28,11 @@ use crate::{parallel, Error, Result};
 pub struct Rendered {
     /// Template path as shown to users (`templates/...`).
     pub template: String,
-    /// Human description of the scope instance, e.g. `workload ai-system-gpu/reasoning-suite`.
-    pub scope: String,
+    /// The scope instance, e.g. `workload ai-system-gpu/reasoning-suite`.
+    pub scope: ScopeRef,
     /// Values files the scope's values were layered from.
     pub values: Vec<PathBuf>,
     pub output: OutputKind,
-    /// The scope's node, for node templates.
-    pub node: Option<String>,
-    /// The scope's namespace, for namespace and workload templates.
-    pub namespace: Option<String>,
     /// For files: the path below the node directory. For objects: an optional directory below it.
     pub path: Option<String>,
     pub dir: Option<String>,
@@ -68,11 +65,11 @@ pub fn render(templates: &Templates, values: &Values) -> Result<Vec<Rendered>> {
         work,
         || contexts.shared(),
         |context, (instance, of_scope)| {
-            let context = match (&instance.namespace, &instance.workload, &instance.node) {
-                (Some(namespace), Some(workload), _) => contexts.workload_scope(context, namespace, workload),
-                (Some(namespace), None, _) => contexts.namespace_scope(context, namespace),
-                (None, _, Some(node)) => contexts.node_scope(context, node),
-                (None, _, None) => contexts.cluster_scope(context),
+            let context = match &instance.scope {
+                ScopeRef::Workload { namespace, name } => contexts.workload_scope(context, namespace, name),
+                ScopeRef::Namespace(namespace) => contexts.namespace_scope(context, namespace),
+                ScopeRef::Node(node) => contexts.node_scope(context, node),
+                ScopeRef::Cluster => contexts.cluster_scope(context),
             };
             let rendered = of_scope.iter().map(|&(index, template)| {
                 let rendered = match templates.tera(template.escape) {
@@ -82,16 +79,14 @@ pub fn render(templates: &Templates, values: &Values) -> Result<Vec<Rendered>> {
                 let result = match rendered {
                     Ok(text) => Ok(Rendered {
                         template: template.display(),
-                        scope: instance.label.clone(),
+                        scope: instance.scope.clone(),
                         values: instance.values.clone(),
                         output: template.front.output,
-                        node: instance.node.clone(),
-                        namespace: instance.namespace.clone(),
                         path: template.front.path.clone(),
                         dir: template.front.dir.clone(),
                         text,
                     }),
-                    Err(error) => Err(render_error(templates, template, &instance.label, &error)),
+                    Err(error) => Err(render_error(templates, template, &instance.scope, &error)),
                 };
                 (index, result)
             });
@@ -131,40 +126,28 @@ fn merge_repeats(errors: Vec<Error>) -> Vec<Error> {
     merged
 }
 
-/// One instance of a scope: the cluster, a node, a namespace or a workload.
+/// One instance of a scope (the cluster, a node, a namespace or a workload)
+/// and the values files its values were layered from.
 struct Instance {
-    label: String,
+    scope: ScopeRef,
     values: Vec<PathBuf>,
-    node: Option<String>,
-    namespace: Option<String>,
-    workload: Option<String>,
 }
 
 fn instances(scope: Scope, values: &Values, all_files: &[PathBuf]) -> Vec<Instance> {
-    let blank = Instance { label: String::new(), values: Vec::new(), node: None, namespace: None, workload: None };
     match scope {
-        Scope::Cluster => vec![Instance { label: "the cluster".into(), values: all_files.to_vec(), ..blank }],
+        Scope::Cluster => vec![Instance { scope: ScopeRef::Cluster, values: all_files.to_vec() }],
         Scope::Node => values
             .nodes
             .iter()
             .map(|(name, node)| Instance {
-                label: format!("node {name}"),
+                scope: ScopeRef::Node(name.clone()),
                 values: values.cluster.files.iter().chain(&node.files).cloned().collect(),
-                node: Some(name.clone()),
-                namespace: None,
-                workload: None,
             })
             .collect(),
         Scope::Namespace => values
             .namespaces
             .iter()
-            .map(|(name, ns)| Instance {
-                label: format!("namespace {name}"),
-                values: ns.namespace.files.clone(),
-                node: None,
-                namespace: Some(name.clone()),
-                workload: None,
-            })
+            .map(|(name, ns)| Instance { scope: ScopeRef::Namespace(name.clone()), values: ns.namespace.files.clone() })
             .collect(),
         Scope::Workload => values
             .namespaces
@@ -172,11 +155,8 @@ fn instances(scope: Scope, values: &Values, all_files: &[PathBuf]) -> Vec<Instan
             .flat_map(|(ns_name, ns)| {
                 ns.workloads.iter().filter(|(_, workload)| workload.typed.enabled != Some(false)).map(
                     move |(name, workload)| Instance {
-                        label: format!("workload {ns_name}/{name}"),
+                        scope: ScopeRef::Workload { namespace: ns_name.clone(), name: name.clone() },
                         values: workload.files.clone(),
-                        node: None,
-                        namespace: Some(ns_name.clone()),
-                        workload: Some(name.clone()),
                     },
                 )
             })
@@ -184,7 +164,7 @@ fn instances(scope: Scope, values: &Values, all_files: &[PathBuf]) -> Vec<Instan
     }
 }
 
-fn render_error(templates: &Templates, template: &Template, scope: &str, error: &tera::Error) -> Error {
+fn render_error(templates: &Templates, template: &Template, scope: &ScopeRef, error: &tera::Error) -> Error {
     // kiln's escape filters are internal: their own message says what failed.
     let mut causes = cause_chain(error);
     causes.retain(|cause| !cause.starts_with("Filter call '__kiln_escape_"));
@@ -201,7 +181,7 @@ fn render_error(templates: &Templates, template: &Template, scope: &str, error: 
         Some(line) => format!("{TEMPLATES_DIR}/{innermost}:{line}"),
         None => format!("{TEMPLATES_DIR}/{innermost}"),
     };
-    Error::Template { template: template.display(), location, scope: scope.to_string(), causes, also: 0 }
+    Error::Template { template: template.display(), location, scope: Some(scope.clone()), causes, also: 0 }
 }
 
 /// Tera's render errors carry no line number, but they quote the variable,

@@ -74,7 +74,7 @@ pub fn check(templates: &HashMap<String, Template>) -> Vec<Error> {
             let shown: Vec<String> = chain.iter().map(Site::shown).collect();
             Error::Output {
                 template: shown.first().cloned().unwrap_or_default(),
-                scope: String::new(),
+                scope: None,
                 message: format!("template recursion: {}", shown.join(" → ")),
                 help: Some(
                     "a template may not include or extend itself, nor a macro call itself, directly or through others: \

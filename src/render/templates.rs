@@ -128,7 +128,7 @@ pub fn load(inputs: &InputFiles) -> Result<Templates> {
             _ => {
                 errors.push(Error::Output {
                     template: format!("{TEMPLATES_DIR}/{name}"),
-                    scope: String::new(),
+                    scope: None,
                     message: "template is not in a scope directory".into(),
                     help: Some("put it under templates/cluster/, nodes/, namespaces/ or workloads/, or prefix it with `_` to make it a partial".into()),
                 });
@@ -209,7 +209,7 @@ fn lint_all(
                 let (line, column) = line_column(source.as_bytes(), finding.offset);
                 errors.push(Error::Output {
                     template: format!("{TEMPLATES_DIR}/{file}:{line}:{column}"),
-                    scope: String::new(),
+                    scope: None,
                     message: finding.message,
                     help: Some(finding.help),
                 });
@@ -231,7 +231,7 @@ fn front_matter(name: &str, text: &str, scope: Scope) -> Result<(FrontMatter, Es
     };
     let end = rest.find("#}").ok_or_else(|| Error::Output {
         template: shown.clone(),
-        scope: String::new(),
+        scope: None,
         message: "front matter comment is not closed".into(),
         help: Some("end it with `-#}`".into()),
     })?;
@@ -243,7 +243,7 @@ fn front_matter(name: &str, text: &str, scope: Scope) -> Result<(FrontMatter, Es
         let message = message.split(" at line ").next().unwrap_or(&message).to_string();
         Error::Output {
             template: at,
-            scope: String::new(),
+            scope: None,
             message: format!("invalid front matter: {message}"),
             help: Some(
                 "front matter keys are `output` (objects or file), `path`, `dir` and `escape` (yaml, shell or line)"
@@ -263,7 +263,7 @@ fn front_matter(name: &str, text: &str, scope: Scope) -> Result<(FrontMatter, Es
     };
     let invalid = |problem: String, help: Option<String>| Error::Output {
         template: shown.clone(),
-        scope: String::new(),
+        scope: None,
         message: format!("invalid front matter: {problem}"),
         help,
     };
@@ -338,7 +338,7 @@ fn parse_error<'a>(error: &tera::Error, names: impl IntoIterator<Item = &'a Stri
         template: format!("{TEMPLATES_DIR}/{template}"),
         location,
         // No scope: the template failed before any rendering.
-        scope: String::new(),
+        scope: None,
         causes,
         also: 0,
     }

@@ -143,9 +143,8 @@ struct Context<'b> {
 }
 
 /// The workload values scope an object was rendered for, from its origin.
-/// Render labels workload scopes `workload <namespace>/<name>`.
 pub fn workload_of(object: &Object) -> Option<(&str, &str)> {
-    object.origin.scope.strip_prefix("workload ")?.split_once('/')
+    object.origin.scope.workload()
 }
 
 impl<'b> Context<'b> {

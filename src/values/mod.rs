@@ -37,6 +37,15 @@ pub struct Values {
     pub files: Vec<ValuesFile>,
 }
 
+impl Values {
+    /// Where `key_path` is written in the values file `path`, if it is.
+    pub fn position(&self, path: &Path, key_path: &KeyPath) -> Option<Location> {
+        let index = self.files.binary_search_by(|file| file.path.as_path().cmp(path)).ok()?;
+        let (line, column) = self.files.get(index)?.positions.get(key_path)?;
+        Some(Location::new(path, line, column))
+    }
+}
+
 #[derive(Debug)]
 pub struct NamespaceValues {
     pub namespace: Scoped<schema::Namespace>,
