@@ -13,7 +13,7 @@ use std::io::Write as _;
 use clap::{CommandFactory, Parser};
 
 use crate::cli::{Arguments, Command, DiffFormat, Format};
-use crate::finding::Findings;
+use crate::finding::{self, Findings};
 use crate::input::InputFiles;
 use crate::output::verify::Reuse;
 use crate::output::{disk, drift, tree, verify, write};
@@ -83,7 +83,7 @@ fn render(settings: &Settings) -> Result<Outcome> {
     let inputs = InputFiles::from_dir(&settings.root)?;
     let hashes = inputs.hashes();
     if let Some((lock, files)) = answer_from_lock(settings, &hashes)? {
-        if !report_findings(&Findings::new(lock.findings), "nothing was written") {
+        if !report_findings(settings, &Findings::new(lock.findings), "nothing was written") {
             return Ok(Outcome::CheckFailed);
         }
         print(&rendered_summary(lock.objects, files, &write::Changes::default()));
@@ -92,7 +92,7 @@ fn render(settings: &Settings) -> Result<Outcome> {
     let mut build = build::build_hashed(&inputs, &hashes)?;
     let findings = check_findings(&build);
     build.tree.record_findings(&findings.findings);
-    if !report_findings(&findings, "nothing was written") {
+    if !report_findings(settings, &findings, "nothing was written") {
         return Ok(Outcome::CheckFailed);
     }
     let write::Written { changes, warnings } = write::write(&build.tree, &writer)?;
@@ -119,7 +119,7 @@ fn render_diff(settings: &Settings, stat: bool, format: Format) -> Result<Outcom
     let inputs = InputFiles::from_dir(&settings.root)?;
     let hashes = inputs.hashes();
     if let Some((lock, _)) = answer_from_lock(settings, &hashes)? {
-        if !report_findings(&Findings::new(lock.findings), "no diff was computed") {
+        if !report_findings(settings, &Findings::new(lock.findings), "no diff was computed") {
             return Ok(Outcome::CheckFailed);
         }
         print_drift(&drift::Drift::in_sync(), settings, stat, format);
@@ -128,7 +128,7 @@ fn render_diff(settings: &Settings, stat: bool, format: Format) -> Result<Outcom
     let mut build = build::build_hashed(&inputs, &hashes)?;
     let findings = check_findings(&build);
     build.tree.record_findings(&findings.findings);
-    if !report_findings(&findings, "no diff was computed") {
+    if !report_findings(settings, &findings, "no diff was computed") {
         return Ok(Outcome::CheckFailed);
     }
     let on_disk = disk::read(&settings.rendered)?;
@@ -211,17 +211,19 @@ fn check_findings(build: &build::Build) -> Findings {
     // Independent read-only checks of the same build: run them side by side.
     let (plan, mut findings) = parallel::join(|| plan::findings(build), || validate::validate(build));
     findings.extend(plan);
+    finding::acknowledge(&mut findings, &build.values, finding::Ran { validate: true, plan: true });
     findings
 }
 
 /// Prints a render's findings to stderr, from a fresh check or from the lock:
 /// errors (schema, policy, a steady state that does not fit, a rollout that
 /// can never complete) fail the render, warnings do not.
-fn report_findings(findings: &Findings, consequence: &str) -> bool {
-    if findings.findings.is_empty() {
+fn report_findings(settings: &Settings, findings: &Findings, consequence: &str) -> bool {
+    // Acknowledged findings are not news: a render with nothing else prints nothing.
+    if findings.shown().is_empty() {
         return true;
     }
-    eprintln!("{}", findings.to_text());
+    eprintln!("{}", findings.to_text(settings.color_stderr));
     if findings.has_errors() {
         eprintln!("error: validation or plan found errors; {consequence} (see `kiln validate` and `kiln plan`)");
         return false;
@@ -231,20 +233,22 @@ fn report_findings(findings: &Findings, consequence: &str) -> bool {
 
 fn validate(settings: &Settings, format: Format) -> Result<Outcome> {
     let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
-    let findings = validate::validate(&build);
+    let mut findings = validate::validate(&build);
+    finding::acknowledge(&mut findings, &build.values, finding::Ran { validate: true, plan: false });
     match format {
         Format::Json => print(&findings.to_json()),
-        Format::Text => print(&findings.to_text()),
+        Format::Text => print(&findings.to_text(settings.color)),
     }
     Ok(if findings.has_errors() { Outcome::CheckFailed } else { Outcome::Ok })
 }
 
 fn plan(settings: &Settings, format: Format) -> Result<Outcome> {
     let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
-    let plan = plan::plan(&build);
+    let mut plan = plan::plan(&build);
+    finding::acknowledge(&mut plan.findings, &build.values, finding::Ran { validate: false, plan: true });
     match format {
         Format::Json => print(&plan.to_json()),
-        Format::Text => print(&plan.to_text()),
+        Format::Text => print(&plan.to_text(settings.color)),
     }
     Ok(if plan.findings.has_errors() { Outcome::CheckFailed } else { Outcome::Ok })
 }

@@ -1,56 +1,51 @@
-//! Findings: what `validate` and `plan` report about rendered objects. Each
-//! names the rendered file, the object, the field path and the template and
-//! values that produced it, and prints grouped by file or as JSON.
+//! Findings: what `validate` and `plan` report, as [`Diagnostic`]s. A
+//! finding about a rendered object points first at the values that produced
+//! it: the scope instance's key the check concerns (`workloads.web.image` for
+//! an unpinned image), where the layer that set it wrote it, else the
+//! scope's own key (`workloads.web`); the object, its rendered file, field
+//! and template follow. Standing findings can be acknowledged in values
+//! (`acknowledgements:` in values/cluster.yaml: code, scope and reason);
+//! acknowledged ones are not printed, only counted, and an acknowledgement
+//! that matches nothing is itself a finding.
 
-use std::collections::HashMap;
-use std::fmt::Write as _;
+use std::collections::{BTreeSet, HashMap};
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::build::Build;
-use crate::diagnostic::display_path;
+use crate::diagnostic::{print, Diagnostic, ObjectRef, Severity, Span};
 use crate::output::object::{Identity, Object};
+use crate::scope::ScopeRef;
+use crate::values::key_path::KeyPath;
+use crate::values::Values;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
+/// The code of a finding about an acknowledgement that matches nothing.
+pub const STALE_ACKNOWLEDGEMENT: &str = "stale-acknowledgement";
+
+/// The values key (inside a workload's or namespace's values) a check is
+/// about, so its finding lands on the line to edit.
+fn values_key(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "image-pinned" => "image",
+        "requests-limits" => "resources",
+        "readiness-probe" => "probes",
+        "restricted-security-context" => "security",
+        "gpu-placement" => "gpu",
+        "service-selector" => "service",
+        "ingress-backend" => "ingress",
+        "hpa-target" | "plan-hpa-max" => "hpa",
+        "pdb-allows-eviction" => "pdb",
+        "plan-steady" | "plan-node-loss" => "replicas",
+        "plan-rollout" => "strategy",
+        "namespace-network-policy" => "networkPolicy",
+        _ => return None,
+    })
 }
 
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        }
-    }
-}
-
-/// One problem, located as precisely as kiln can. It also deserializes:
-/// `rendered/kiln.lock` records the findings of the render that wrote it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Finding {
-    /// `schema` for schema violations, otherwise the stable policy or plan ID.
-    pub id: String,
-    pub severity: Severity,
-    /// `rendered/...` for object findings, the values file for values findings.
-    pub file: String,
-    /// `Kind namespace/name`, when the finding is about one object.
-    pub object: Option<String>,
-    /// Field path inside the object (`spec.template.spec.containers[0].image`) or values key path.
-    pub path: String,
-    pub message: String,
-    pub help: Option<String>,
-    /// Template and scope that rendered the object.
-    pub template: Option<String>,
-    /// Values files the object's scope was layered from.
-    pub values: Vec<String>,
-}
-
-/// Where findings about rendered objects point: the object's file and origin.
+/// Where findings about rendered objects point: the values behind the
+/// object, then the object's file and origin.
 pub struct Locator<'b> {
+    values: &'b Values,
     files: HashMap<&'b Identity, &'b str>,
 }
 
@@ -62,29 +57,39 @@ impl<'b> Locator<'b> {
             .iter()
             .filter_map(|(path, entry)| entry.object.as_ref().map(|identity| (identity, path.as_str())))
             .collect();
-        Locator { files }
+        Locator { values: &build.values, files }
     }
 
-    /// A finding about `object` at field `path`.
+    /// A finding about `object` at field `field`.
     pub fn finding(
         &self,
         object: &Object,
-        id: &str,
+        code: &str,
         severity: Severity,
-        path: impl ToString,
+        field: impl ToString,
         message: impl Into<String>,
-    ) -> Finding {
-        Finding {
-            id: id.to_string(),
-            severity,
-            file: self.file(&object.identity),
-            object: Some(object.identity.to_string()),
-            path: path.to_string(),
-            message: message.into(),
-            help: None,
-            template: Some(object.origin.describe()),
-            values: object.origin.values.iter().map(|path| display_path(path)).collect(),
+    ) -> Diagnostic {
+        let scope = &object.origin.scope;
+        let key = values_key(code).map_or_else(KeyPath::root, KeyPath::parse);
+        let mut diagnostic = Diagnostic::new(severity, code, message).with_scope(scope.clone());
+        if let Some(located) = scope.locate(self.values, &key) {
+            diagnostic.span = Some(Span::at(&located.at, &located.key));
+            if let Some((at, own)) = located.own {
+                diagnostic = diagnostic.with_related(format!("for {scope}"), Span::at(&at, own));
+            }
         }
+        diagnostic.object = Some(ObjectRef {
+            identity: object.identity.to_string(),
+            file: self.file(&object.identity),
+            field: field.to_string(),
+            template: object.origin.describe(),
+        });
+        diagnostic
+    }
+
+    /// Where `key` of `scope`'s values is set (see [`ScopeRef::locate`]).
+    pub fn span(&self, scope: &ScopeRef, key: &KeyPath) -> Option<Span> {
+        scope.locate(self.values, key).map(|located| Span::at(&located.at, located.key))
     }
 
     pub fn file(&self, identity: &Identity) -> String {
@@ -92,37 +97,24 @@ impl<'b> Locator<'b> {
     }
 }
 
-impl Finding {
-    pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
-        self
-    }
-}
-
-/// A set of findings, sorted by file, object and path.
+/// A set of findings, errors first, then by file, line and column.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Findings {
-    pub findings: Vec<Finding>,
+    pub findings: Vec<Diagnostic>,
     pub errors: usize,
     pub warnings: usize,
+    /// Findings an acknowledgement in values covers (counted in `errors` and `warnings` too).
+    pub acknowledged: usize,
 }
 
 impl Findings {
-    pub fn new(mut findings: Vec<Finding>) -> Self {
-        findings.sort_by(|a, b| {
-            (file_key(&a.file), &a.object, a.severity, &a.path, &a.id, &a.message).cmp(&(
-                file_key(&b.file),
-                &b.object,
-                b.severity,
-                &b.path,
-                &b.id,
-                &b.message,
-            ))
-        });
+    pub fn new(mut findings: Vec<Diagnostic>) -> Self {
+        findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         findings.dedup();
         let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
-        Findings { warnings: findings.len() - errors, errors, findings }
+        let acknowledged = findings.iter().filter(|f| f.acknowledged.is_some()).count();
+        Findings { warnings: findings.len() - errors, errors, acknowledged, findings }
     }
 
     pub fn extend(&mut self, other: Findings) {
@@ -131,61 +123,47 @@ impl Findings {
         *self = Findings::new(all);
     }
 
+    /// Errors fail a check unless acknowledged; acknowledging is for warnings
+    /// (see `values::acknowledgements`), so in practice only warnings are.
     pub fn has_errors(&self) -> bool {
-        self.errors > 0
+        self.findings.iter().any(|f| f.severity == Severity::Error && f.acknowledged.is_none())
     }
 
-    /// Human output grouped by file: the object and its origin once, then one
-    /// block per finding.
-    pub fn to_text(&self) -> String {
-        // Findings are sorted by file already; group neighbours.
-        let mut groups: Vec<(&str, Vec<&Finding>)> = Vec::new();
-        for finding in &self.findings {
-            match groups.last_mut() {
-                Some((file, group)) if *file == finding.file => group.push(finding),
-                _ => groups.push((&finding.file, vec![finding])),
-            }
-        }
-        let mut out = String::new();
-        for (file, findings) in &groups {
-            // Every group is created with its first finding, so none is empty.
-            let Some(first) = findings.first() else { continue };
-            let _ = writeln!(out, "{file}");
-            if let Some(object) = &first.object {
-                let _ = writeln!(out, "  object: {object}");
-            }
-            if let Some(template) = &first.template {
-                let _ = writeln!(out, "  from: {template}");
-            }
-            if !first.values.is_empty() {
-                let _ = writeln!(out, "  values: {}", first.values.join(", "));
-            }
-            for finding in findings {
-                let _ = writeln!(out, "  {}[{}]: {}", finding.severity.as_str(), finding.id, finding.message);
-                if !finding.path.is_empty() {
-                    let _ = writeln!(out, "    at: {}", finding.path);
-                }
-                if let Some(help) = &finding.help {
-                    let _ = writeln!(out, "    help: {help}");
-                }
-            }
-            out.push('\n');
+    /// The findings a reader must see: not acknowledged.
+    pub fn shown(&self) -> Vec<&Diagnostic> {
+        self.findings.iter().filter(|f| f.acknowledged.is_none()).collect()
+    }
+
+    /// Every finding not acknowledged, then the summary.
+    pub fn to_text(&self, color: bool) -> String {
+        let shown = self.shown();
+        let mut out = print::text(&shown, color);
+        if !shown.is_empty() {
+            out.push_str("\n\n");
         }
         out.push_str(&self.summary());
         out
     }
 
     pub fn summary(&self) -> String {
-        let files = self.findings.iter().map(|f| f.file.as_str()).collect::<std::collections::BTreeSet<_>>().len();
-        format!(
+        let shown = self.shown();
+        let files: BTreeSet<&str> =
+            shown.iter().filter_map(|f| f.span.as_ref().map(|span| span.file.as_str())).collect();
+        let errors = shown.iter().filter(|f| f.severity == Severity::Error).count();
+        let warnings = shown.len() - errors;
+        let mut summary = format!(
             "{} {}, {} {} in {} {}",
-            self.errors,
-            plural(self.errors, "error", "errors"),
-            self.warnings,
-            plural(self.warnings, "warning", "warnings"),
-            files,
-            plural(files, "file", "files")
-        )
+            errors,
+            plural(errors, "error", "errors"),
+            warnings,
+            plural(warnings, "warning", "warnings"),
+            files.len(),
+            plural(files.len(), "file", "files")
+        );
+        if self.acknowledged > 0 {
+            summary.push_str(&format!(" ({} acknowledged in values, not shown)", self.acknowledged));
+        }
+        summary
     }
 
     pub fn to_json(&self) -> String {
@@ -193,13 +171,54 @@ impl Findings {
     }
 }
 
-/// Sorts `values/x.yaml:9:7` before `values/x.yaml:10:7`.
-fn file_key(file: &str) -> (&str, usize, usize) {
-    let mut parts = file.splitn(3, ':');
-    let path = parts.next().unwrap_or_default();
-    let mut number = || parts.next().and_then(|n| n.parse().ok()).unwrap_or(0);
-    let line = number();
-    (path, line, number())
+/// Which checks ran, so an acknowledgement of a check that did not run is
+/// not called stale.
+#[derive(Debug, Clone, Copy)]
+pub struct Ran {
+    pub validate: bool,
+    pub plan: bool,
+}
+
+/// Marks the findings that an acknowledgement in values covers (same code,
+/// same scope) and adds a warning for every acknowledgement that covers
+/// nothing among the checks that ran: a risk that went away, or a typo.
+pub fn acknowledge(findings: &mut Findings, values: &Values, ran: Ran) {
+    let key = KeyPath::root().key("acknowledgements");
+    let mut stale = Vec::new();
+    for (index, acknowledgement) in values.cluster.typed.acknowledgements.iter().flatten().enumerate() {
+        let at = values.cluster.locate(&key.index(index));
+        let span = Span::at(&at, key.index(index));
+        // values::load checks the scope parses; a scope that does not covers nothing.
+        let scope: Option<ScopeRef> = acknowledgement.scope.parse().ok();
+        let mut matched = false;
+        for finding in &mut findings.findings {
+            if finding.code == acknowledgement.code && finding.scope.is_some() && finding.scope == scope {
+                finding.acknowledged = Some(acknowledgement.reason.clone());
+                matched = true;
+            }
+        }
+        let ran_its_check = if acknowledgement.code.starts_with("plan-") { ran.plan } else { ran.validate };
+        if !matched && ran_its_check {
+            let codes: BTreeSet<&str> = findings.findings.iter().map(|finding| finding.code.as_str()).collect();
+            let help = match crate::diagnostic::did_you_mean(&acknowledgement.code, codes.iter().copied()) {
+                Some(close) if close != acknowledgement.code => format!("did you mean `{close}`? Otherwise remove it"),
+                _ => "the finding is gone (or its scope changed): remove the acknowledgement".to_string(),
+            };
+            let message = format!(
+                "acknowledgement of `{}` for {} matches no finding",
+                acknowledgement.code, acknowledgement.scope
+            );
+            stale.push(
+                Diagnostic::new(Severity::Warning, STALE_ACKNOWLEDGEMENT, message)
+                    .with_span(span)
+                    .with_scope(ScopeRef::Cluster)
+                    .with_help(help),
+            );
+        }
+    }
+    let mut all = std::mem::take(&mut findings.findings);
+    all.extend(stale);
+    *findings = Findings::new(all);
 }
 
 pub fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
@@ -213,33 +232,30 @@ pub fn plural<'a>(count: usize, one: &'a str, many: &'a str) -> &'a str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Location;
 
-    fn finding(file: &str, severity: Severity, message: &str) -> Finding {
-        Finding {
-            id: "x".into(),
-            severity,
-            file: file.into(),
-            object: Some("ConfigMap a/b".into()),
-            path: "data".into(),
-            message: message.into(),
-            help: None,
-            template: Some("templates/t.yaml (rendering the cluster, document 1)".into()),
-            values: vec!["values/cluster.yaml".into()],
-        }
+    fn finding(file: &str, line: usize, severity: Severity, message: &str) -> Diagnostic {
+        Diagnostic::new(severity, "x", message).with_span(Span::at(&Location::new(file, line, 3), "a.b"))
     }
 
     #[test]
-    fn groups_by_file_and_counts() {
+    fn errors_first_then_by_file_and_line() {
+        let mut acknowledged = finding("values/a.yaml", 1, Severity::Warning, "old news");
+        acknowledged.acknowledged = Some("known".into());
         let findings = Findings::new(vec![
-            finding("rendered/b.yaml", Severity::Warning, "w"),
-            finding("rendered/a.yaml", Severity::Error, "e"),
-            finding("rendered/a.yaml", Severity::Error, "e"),
+            finding("values/b.yaml", 10, Severity::Warning, "w10"),
+            finding("values/b.yaml", 9, Severity::Warning, "w9"),
+            finding("values/c.yaml", 2, Severity::Error, "e"),
+            finding("values/c.yaml", 2, Severity::Error, "e"),
+            acknowledged,
         ]);
-        assert_eq!(findings.errors, 1);
-        assert_eq!(findings.warnings, 1);
+        assert_eq!((findings.errors, findings.warnings, findings.acknowledged), (1, 3, 1));
         assert_eq!(
-            findings.to_text(),
-            "rendered/a.yaml\n  object: ConfigMap a/b\n  from: templates/t.yaml (rendering the cluster, document 1)\n  values: values/cluster.yaml\n  error[x]: e\n    at: data\n\nrendered/b.yaml\n  object: ConfigMap a/b\n  from: templates/t.yaml (rendering the cluster, document 1)\n  values: values/cluster.yaml\n  warning[x]: w\n    at: data\n\n1 error, 1 warning in 2 files"
+            findings.to_text(false),
+            "error[x]: e\n  --> values/c.yaml:2:3\n  = key: a.b\n\n\
+             warning[x]: w9\n  --> values/b.yaml:9:3\n  = key: a.b\n\n\
+             warning[x]: w10\n  --> values/b.yaml:10:3\n  = key: a.b\n\n\
+             1 error, 2 warnings in 2 files (1 acknowledged in values, not shown)"
         );
     }
 }

@@ -47,47 +47,60 @@ impl ScopeRef {
     }
 
     /// Where `key` (a path inside the scope's own values, e.g. `image`) is
-    /// set for this scope: the layer that set it, or the scope's own key when
-    /// no layer sets it (`workloads.<name>` for a workload, the top of the
-    /// node or namespace file), so every finding lands on a values line.
-    pub fn locate(&self, values: &Values, key: &KeyPath) -> Option<(Location, KeyPath)> {
-        match self {
-            ScopeRef::Cluster => {
-                let cluster = &values.cluster;
-                let located = cluster.origins.locate(key).cloned();
-                Some((located.unwrap_or_else(|| Location::file(&first(&cluster.files))), key.clone()))
-            }
+    /// set for this scope: the layer that set it, with the key path as
+    /// written there (`defaults.workload.image` in values/cluster.yaml, or
+    /// `workloads.web.image`). When no layer sets it, the scope's own key
+    /// (`workloads.<name>` for a workload, the top of its file otherwise), so
+    /// every finding lands on a values line.
+    pub fn locate(&self, values: &Values, key: &KeyPath) -> Option<Located> {
+        let (origins, files, prefixes, own) = match self {
+            ScopeRef::Cluster => (&values.cluster.origins, &values.cluster.files, vec![KeyPath::root()], None),
             ScopeRef::Node(name) => {
                 let node = values.nodes.get(name)?;
-                let located = node.origins.locate(key).cloned();
-                Some((located.unwrap_or_else(|| Location::file(&first(&node.files))), key.clone()))
+                (&node.origins, &node.files, vec![KeyPath::root()], None)
             }
             ScopeRef::Namespace(name) => {
                 let namespace = &values.namespaces.get(name)?.namespace;
-                let located = namespace.origins.locate(key).cloned();
-                Some((located.unwrap_or_else(|| Location::file(&last(&namespace.files))), key.clone()))
+                let prefixes = vec![KeyPath::root(), KeyPath::parse("defaults.namespace")];
+                (&namespace.origins, &namespace.files, prefixes, None)
             }
             ScopeRef::Workload { namespace, name } => {
-                let values_of = values.namespaces.get(namespace)?;
-                let workload = values_of.workloads.get(name)?;
+                let workload = values.namespaces.get(namespace)?.workloads.get(name)?;
                 let own = KeyPath::root().key("workloads").key(name.clone());
-                if let Some(location) = workload.origins.locate(key) {
-                    return Some((location.clone(), own.join(key)));
-                }
-                // The workload's own key, where its values start.
-                let file = last(&workload.files);
-                Some((values.position(&file, &own).unwrap_or_else(|| Location::file(&file)), own))
+                let prefixes = vec![own.clone(), KeyPath::parse("defaults.workload")];
+                (&workload.origins, &workload.files, prefixes, Some(own))
             }
-        }
+        };
+        let file = files.last().map_or_else(|| Path::new("values").to_path_buf(), Clone::clone);
+        let own_at = own.map(|own| (values.position(&file, &own).unwrap_or_else(|| Location::file(&file)), own));
+        let Some(at) = origins.locate(key).filter(|_| !key.0.is_empty()) else {
+            return Some(match own_at {
+                Some((at, key)) => Located { at, key, own: None },
+                None => Located { at: Location::file(&file), key: KeyPath::root(), own: None },
+            });
+        };
+        // The key as written in the layer that set it: the first prefix and
+        // ancestor of `key` whose position is the origin's.
+        let written = prefixes
+            .iter()
+            .flat_map(|prefix| (0..=key.0.len()).rev().map(move |length| (prefix, length)))
+            .filter_map(|(prefix, length)| Some(prefix.join(&KeyPath(key.0.get(..length)?.to_vec()))))
+            .find(|candidate| values.position(&at.path, candidate).as_ref() == Some(at));
+        let key = written.unwrap_or_else(|| key.clone());
+        // Set by a default: say which workload it is about, too.
+        let own = own_at.filter(|(_, own)| !key.starts_with(own));
+        Some(Located { at: at.clone(), key, own })
     }
 }
 
-fn first(files: &[std::path::PathBuf]) -> std::path::PathBuf {
-    files.first().map_or_else(|| Path::new("values").to_path_buf(), Clone::clone)
-}
-
-fn last(files: &[std::path::PathBuf]) -> std::path::PathBuf {
-    files.last().map_or_else(|| Path::new("values").to_path_buf(), Clone::clone)
+/// Where a scope's key is set ([`ScopeRef::locate`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub at: Location,
+    /// The key path as written at `at`.
+    pub key: KeyPath,
+    /// The scope's own key, when `at` is a default outside it.
+    pub own: Option<(Location, KeyPath)>,
 }
 
 impl fmt::Display for ScopeRef {

@@ -14,7 +14,9 @@ pub struct Settings {
     /// Repository root holding values/, templates/ and rendered/.
     pub root: PathBuf,
     pub rendered: PathBuf,
+    /// Colour on stdout (diffs, reports) and on stderr (diagnostics of a render).
     pub color: bool,
+    pub color_stderr: bool,
 }
 
 impl Settings {
@@ -23,13 +25,13 @@ impl Settings {
         if !root.is_dir() {
             return Err(Error::Usage { message: format!("`{}` is not a directory (given with -C)", root.display()) });
         }
-        let color = match arguments.color {
+        let color_on = |terminal: bool| match arguments.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
-            }
+            ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && terminal,
         };
-        Ok(Settings { rendered: root.join(RENDERED_DIR), root, color })
+        let (color, color_stderr) =
+            (color_on(std::io::stdout().is_terminal()), color_on(std::io::stderr().is_terminal()));
+        Ok(Settings { rendered: root.join(RENDERED_DIR), root, color, color_stderr })
     }
 }

@@ -38,19 +38,22 @@ spec:
     )
 }
 
-/// The lines of the finding blocks (`error[...]`/`warning[...]` and their
-/// `at:`/`help:` lines) in plan output, for exact comparison.
-fn finding_lines(stdout: &str) -> Vec<&str> {
+/// The headline, object field (`at: …`) and help of each finding in plan
+/// output, for exact comparison; the values spans are asserted on their own.
+fn finding_lines(stdout: &str) -> Vec<String> {
     let mut lines = Vec::new();
     let mut inside = false;
     for line in stdout.lines() {
-        let trimmed = line.trim_start();
-        if trimmed.starts_with("error[") || trimmed.starts_with("warning[") {
+        if line.starts_with("error[") || line.starts_with("warning[") {
             inside = true;
-            lines.push(trimmed);
-        } else if inside && (trimmed.starts_with("at: ") || trimmed.starts_with("help: ")) {
-            lines.push(trimmed);
-        } else {
+            lines.push(line.to_string());
+        } else if let (true, Some(object)) = (inside, line.strip_prefix("  = object: ")) {
+            if let Some((_, field)) = object.rsplit_once(", at ") {
+                lines.push(format!("at: {field}"));
+            }
+        } else if let (true, Some(help)) = (inside, line.strip_prefix("  = help: ")) {
+            lines.push(format!("help: {help}"));
+        } else if !line.starts_with("  ") {
             inside = false;
         }
     }
@@ -135,7 +138,13 @@ fn hpa_max_shortfall_is_a_warning() {
             "help: lower maxReplicas to what the nodes can hold, or lower the pods' requests",
         ]
     );
-    assert!(run.stdout.contains("rendered/namespaces/apps/horizontalpodautoscaler-web.yaml\n"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(
+            "  = rendered: rendered/namespaces/apps/horizontalpodautoscaler-web.yaml from templates/workloads/extra.yaml"
+        ),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -52,38 +52,38 @@ fn minimal_repository_is_clean() {
 #[test]
 fn schema_unknown_field() {
     let repo = with_extra(&deployment("", "").replace("  selector:", "  replcas: 2\n  selector:"));
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[schema]: unknown field `replcas`
-    at: spec.replcas
-    help: did you mean `replicas`?
+    repo.kiln(&["validate"]).code(1).stdout("error[schema]: unknown field `replcas`
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: Deployment.apps apps/extra, at spec.replcas
+  = rendered: rendered/namespaces/apps/deployment-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: did you mean `replicas`?
 
-1 error, 0 warnings in 1 file",
-        extra("namespaces/apps/deployment-extra.yaml", "Deployment.apps apps/extra", 1)
-    ));
+1 error, 0 warnings in 1 file");
 }
 
 #[test]
 fn schema_wrong_type_integer_env_value() {
     let repo = with_extra(&deployment("          env: [{name: WORKERS, value: 4}]\n", ""));
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[schema]: wrong type: found integer `4`, expected string
-    at: spec.template.spec.containers[0].env[0].value
+    repo.kiln(&["validate"]).code(1).stdout("error[schema]: wrong type: found integer `4`, expected string
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: Deployment.apps apps/extra, at spec.template.spec.containers[0].env[0].value
+  = rendered: rendered/namespaces/apps/deployment-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
 
-1 error, 0 warnings in 1 file",
-        extra("namespaces/apps/deployment-extra.yaml", "Deployment.apps apps/extra", 1)
-    ));
+1 error, 0 warnings in 1 file");
 }
 
 #[test]
 fn schema_missing_required_field() {
     let repo = with_extra(&deployment("          env: [{value: \"4\"}]\n", ""));
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[schema]: missing required field `name`
-    at: spec.template.spec.containers[0].env[0].name
+    repo.kiln(&["validate"]).code(1).stdout("error[schema]: missing required field `name`
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: Deployment.apps apps/extra, at spec.template.spec.containers[0].env[0].name
+  = rendered: rendered/namespaces/apps/deployment-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
 
-1 error, 0 warnings in 1 file",
-        extra("namespaces/apps/deployment-extra.yaml", "Deployment.apps apps/extra", 1)
-    ));
+1 error, 0 warnings in 1 file");
 }
 
 #[test]
@@ -91,27 +91,27 @@ fn schema_api_version_not_served() {
     let repo = with_extra(
         "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata:\n  name: extra\nspec:\n  maxUnavailable: 1\n",
     );
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[schema]: Kubernetes 1.31 does not serve `PodDisruptionBudget` as `policy/v1beta1`
-    at: apiVersion
-    help: use apiVersion `policy/v1`
+    repo.kiln(&["validate"]).code(1).stdout("error[schema]: Kubernetes 1.31 does not serve `PodDisruptionBudget` as `policy/v1beta1`
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: PodDisruptionBudget.policy apps/extra, at apiVersion
+  = rendered: rendered/namespaces/apps/poddisruptionbudget-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: use apiVersion `policy/v1`
 
-1 error, 0 warnings in 1 file",
-        extra("namespaces/apps/poddisruptionbudget-extra.yaml", "PodDisruptionBudget.policy apps/extra", 1)
-    ));
+1 error, 0 warnings in 1 file");
 }
 
 #[test]
 fn schema_custom_resource_without_crd() {
     let repo = with_extra("apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: extra\nspec: {}\n");
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[schema]: no schema for custom resource `Widget` (`example.com/v1`): its CRD is neither vendored in schemas/crds/ nor rendered in the tree
-    at: apiVersion
-    help: vendor the operator's CRD schema into schemas/crds/<group>/ (see docs/validation.md), or render the CustomResourceDefinition
+    repo.kiln(&["validate"]).code(1).stdout("error[schema]: no schema for custom resource `Widget` (`example.com/v1`): its CRD is neither vendored in schemas/crds/ nor rendered in the tree
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: Widget.example.com apps/extra, at apiVersion
+  = rendered: rendered/namespaces/apps/widget-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: vendor the operator's CRD schema into schemas/crds/<group>/ (see docs/validation.md), or render the CustomResourceDefinition
 
-1 error, 0 warnings in 1 file",
-        extra("namespaces/apps/widget-extra.yaml", "Widget.example.com apps/extra", 1)
-    ));
+1 error, 0 warnings in 1 file");
 }
 
 #[test]
@@ -119,17 +119,21 @@ fn schema_custom_resource_against_vendored_crd() {
     let repo = with_extra(
         "apiVersion: helm.cattle.io/v1\nkind: HelmChartConfig\nmetadata:\n  name: traefik\n  labelz: {a: b}\nspec:\n  valuesContent: \"x: 1\"\n  failurePolicy: abort\n  timeout: 5m\n",
     );
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[schema]: unknown field `labelz`
-    at: metadata.labelz
-    help: did you mean `labels`?
-  error[schema]: unknown field `timeout`
-    at: spec.timeout
-    help: known fields here: failurePolicy, values, valuesContent, valuesSecrets
+    repo.kiln(&["validate"]).code(1).stdout("error[schema]: unknown field `labelz`
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: HelmChartConfig.helm.cattle.io apps/traefik, at metadata.labelz
+  = rendered: rendered/namespaces/apps/helmchartconfig-traefik.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: did you mean `labels`?
 
-2 errors, 0 warnings in 1 file",
-        extra("namespaces/apps/helmchartconfig-traefik.yaml", "HelmChartConfig.helm.cattle.io apps/traefik", 1)
-    ));
+error[schema]: unknown field `timeout`
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: HelmChartConfig.helm.cattle.io apps/traefik, at spec.timeout
+  = rendered: rendered/namespaces/apps/helmchartconfig-traefik.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: known fields here: failurePolicy, values, valuesContent, valuesSecrets
+
+2 errors, 0 warnings in 1 file");
 }
 
 const WIDGET_CRD: &str = "\
@@ -163,16 +167,20 @@ fn schema_custom_resource_against_rendered_crd() {
         "templates/workloads/extra.yaml",
         "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: extra\n  annotations: {argocd.argoproj.io/sync-wave: \"1\"}\nspec:\n  size: big\n  port: http\n  colour: red\n  extra: {anything: [1, 2]}\n",
     );
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[schema]: unknown field `colour`
-    at: spec.colour
-    help: known fields here: extra, port, size
-  error[schema]: wrong type: found string `big`, expected integer
-    at: spec.size
+    repo.kiln(&["validate"]).code(1).stdout("error[schema]: unknown field `colour`
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: Widget.example.com apps/extra, at spec.colour
+  = rendered: rendered/namespaces/apps/widget-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: known fields here: extra, port, size
 
-2 errors, 0 warnings in 1 file",
-        extra("namespaces/apps/widget-extra.yaml", "Widget.example.com apps/extra", 1)
-    ));
+error[schema]: wrong type: found string `big`, expected integer
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: Widget.example.com apps/extra, at spec.size
+  = rendered: rendered/namespaces/apps/widget-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+
+2 errors, 0 warnings in 1 file");
 }
 
 #[test]
@@ -181,56 +189,60 @@ fn policy_requests_limits() {
         "          resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 128Mi}}\n",
         "          resources: {requests: {cpu: 100m}}\n",
     ));
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[requests-limits]: container `app` sets no requests.memory, limits.memory
-    at: spec.template.spec.containers[0].resources
-    help: set `resources` in the workload's values: requests place the pod, a memory limit contains leaks
+    repo.kiln(&["validate"]).code(1).stdout("error[requests-limits]: container `app` sets no requests.memory, limits.memory
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: Deployment.apps apps/extra, at spec.template.spec.containers[0].resources
+  = rendered: rendered/namespaces/apps/deployment-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: set `resources` in the workload's values: requests place the pod, a memory limit contains leaks
 
-1 error, 0 warnings in 1 file",
-        extra("namespaces/apps/deployment-extra.yaml", "Deployment.apps apps/extra", 1)
-    ));
+1 error, 0 warnings in 1 file");
 }
 
 #[test]
 fn policy_image_pinned() {
     let repo = with_extra(&deployment("", "").replace("nginx:1.27", "nginx:latest"));
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[image-pinned]: image `nginx:latest` uses the mutable tag `latest`
-    at: spec.template.spec.containers[0].image
-    help: pin a version tag or a digest (`<name>@sha256:<digest>`) so every sync runs the same image
+    repo.kiln(&["validate"]).code(1).stdout("error[image-pinned]: image `nginx:latest` uses the mutable tag `latest`
+  --> values/namespaces/apps.yaml:5:5
+  = key: workloads.web.image
+  = object: Deployment.apps apps/extra, at spec.template.spec.containers[0].image
+  = rendered: rendered/namespaces/apps/deployment-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: pin a version tag or a digest (`<name>@sha256:<digest>`) so every sync runs the same image
 
-1 error, 0 warnings in 1 file",
-        extra("namespaces/apps/deployment-extra.yaml", "Deployment.apps apps/extra", 1)
-    ));
+1 error, 0 warnings in 1 file");
 }
 
 #[test]
 fn policy_readiness_probe() {
     let repo = with_extra(&deployment("          ports: [{name: http, containerPort: 8080}]\n", ""));
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[readiness-probe]: container `app` serves ports but has no readinessProbe
-    at: spec.template.spec.containers[0].readinessProbe
-    help: declare `probes.readiness` in the workload's values so Services only route to ready pods
+    repo.kiln(&["validate"]).code(1).stdout("error[readiness-probe]: container `app` serves ports but has no readinessProbe
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: Deployment.apps apps/extra, at spec.template.spec.containers[0].readinessProbe
+  = rendered: rendered/namespaces/apps/deployment-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: declare `probes.readiness` in the workload's values so Services only route to ready pods
 
-1 error, 0 warnings in 1 file",
-        extra("namespaces/apps/deployment-extra.yaml", "Deployment.apps apps/extra", 1)
-    ));
+1 error, 0 warnings in 1 file");
 }
 
 #[test]
 fn policy_restricted_security_context() {
     let repo = with_extra(&deployment("", "").replace("allowPrivilegeEscalation: false", "privileged: true"));
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[restricted-security-context]: container `app` does not set `allowPrivilegeEscalation: false`
-    at: spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation
-    help: namespace `apps` enforces the `restricted` Pod Security level, which rejects this pod; fix the template's securityContext, or lower the namespace's `podSecurity.level` with a `reason`
-  error[restricted-security-context]: container `app` is privileged
-    at: spec.template.spec.containers[0].securityContext.privileged
-    help: namespace `apps` enforces the `restricted` Pod Security level, which rejects this pod; fix the template's securityContext, or lower the namespace's `podSecurity.level` with a `reason`
+    repo.kiln(&["validate"]).code(1).stdout("error[restricted-security-context]: container `app` does not set `allowPrivilegeEscalation: false`
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: Deployment.apps apps/extra, at spec.template.spec.containers[0].securityContext.allowPrivilegeEscalation
+  = rendered: rendered/namespaces/apps/deployment-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: namespace `apps` enforces the `restricted` Pod Security level, which rejects this pod; fix the template's securityContext, or lower the namespace's `podSecurity.level` with a `reason`
 
-2 errors, 0 warnings in 1 file",
-        extra("namespaces/apps/deployment-extra.yaml", "Deployment.apps apps/extra", 1)
-    ));
+error[restricted-security-context]: container `app` is privileged
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: Deployment.apps apps/extra, at spec.template.spec.containers[0].securityContext.privileged
+  = rendered: rendered/namespaces/apps/deployment-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: namespace `apps` enforces the `restricted` Pod Security level, which rejects this pod; fix the template's securityContext, or lower the namespace's `podSecurity.level` with a `reason`
+
+2 errors, 0 warnings in 1 file");
 }
 
 #[test]
@@ -253,20 +265,28 @@ fn policy_gpu_placement() {
         &deployment("", "").replace("limits: {memory: 128Mi}", "limits: {memory: 128Mi, nvidia.com/gpu: 1}"),
     )
     .file("values/nodes/gpu1.yaml", GPU_NODE);
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[gpu-placement]: pod requests nvidia.com/gpu but may be scheduled on `n1`, which has no GPU
-    at: spec.template.spec.nodeSelector
-    help: pin it to GPU nodes with a nodeSelector or node affinity on a GPU node label (or `gpu.product` in the workload's values)
-  error[gpu-placement]: pod sets no `runtimeClassName: nvidia` and GPU node `gpu1` does not default to the nvidia runtime
-    at: spec.template.spec.runtimeClassName
-    help: set `runtimeClassName: nvidia` (k3s ships that RuntimeClass) or `k3s.defaultRuntime: nvidia` in the node's values
-  error[gpu-placement]: pod does not tolerate taint `nvidia.com/gpu=present:NoSchedule` of GPU node `gpu1`
-    at: spec.template.spec.tolerations
-    help: add the toleration, or select only the GPU nodes it should run on
+    repo.kiln(&["validate"]).code(1).stdout("error[gpu-placement]: pod requests nvidia.com/gpu but may be scheduled on `n1`, which has no GPU
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: Deployment.apps apps/extra, at spec.template.spec.nodeSelector
+  = rendered: rendered/namespaces/apps/deployment-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: pin it to GPU nodes with a nodeSelector or node affinity on a GPU node label (or `gpu.product` in the workload's values)
 
-3 errors, 0 warnings in 1 file",
-        extra("namespaces/apps/deployment-extra.yaml", "Deployment.apps apps/extra", 1)
-    ));
+error[gpu-placement]: pod sets no `runtimeClassName: nvidia` and GPU node `gpu1` does not default to the nvidia runtime
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: Deployment.apps apps/extra, at spec.template.spec.runtimeClassName
+  = rendered: rendered/namespaces/apps/deployment-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: set `runtimeClassName: nvidia` (k3s ships that RuntimeClass) or `k3s.defaultRuntime: nvidia` in the node's values
+
+error[gpu-placement]: pod does not tolerate taint `nvidia.com/gpu=present:NoSchedule` of GPU node `gpu1`
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: Deployment.apps apps/extra, at spec.template.spec.tolerations
+  = rendered: rendered/namespaces/apps/deployment-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: add the toleration, or select only the GPU nodes it should run on
+
+3 errors, 0 warnings in 1 file");
     let pinned = deployment("", "      nodeSelector: {nvidia.com/gpu.present: \"true\"}\n      runtimeClassName: nvidia\n      tolerations: [{key: nvidia.com/gpu, operator: Exists, effect: NoSchedule}]\n")
         .replace("limits: {memory: 128Mi}", "limits: {memory: 128Mi, nvidia.com/gpu: 1}");
     repo.write("templates/workloads/extra.yaml", pinned.as_bytes());
@@ -277,30 +297,28 @@ fn policy_gpu_placement() {
 fn policy_namespace_network_policy() {
     let repo = Repo::minimal();
     repo.remove("templates/namespaces/network-policy.yaml");
-    repo.kiln(&["validate"]).code(1).stdout(
-        "values/namespaces/apps.yaml
-  object: namespace apps
-  values: values/cluster.yaml, values/namespaces/apps.yaml
-  error[namespace-network-policy]: app namespace `apps` has no NetworkPolicy allowing DNS egress (UDP port 53) for all pods
-    help: set `networkPolicy: {defaultDeny: true, allowDns: true}` in values/namespaces/apps.yaml and render the policies
-  error[namespace-network-policy]: app namespace `apps` has no default-deny NetworkPolicy (empty podSelector, policyTypes Ingress and Egress, no rules)
-    help: set `networkPolicy: {defaultDeny: true, allowDns: true}` in values/namespaces/apps.yaml and render the policies
+    repo.kiln(&["validate"]).code(1).stdout("error[namespace-network-policy]: app namespace `apps` has no NetworkPolicy allowing DNS egress (UDP port 53) for all pods
+  --> values/namespaces/apps.yaml:1:1
+  = help: set `networkPolicy: {defaultDeny: true, allowDns: true}` in values/namespaces/apps.yaml and render the policies
 
-2 errors, 0 warnings in 1 file",
-    );
+error[namespace-network-policy]: app namespace `apps` has no default-deny NetworkPolicy (empty podSelector, policyTypes Ingress and Egress, no rules)
+  --> values/namespaces/apps.yaml:1:1
+  = help: set `networkPolicy: {defaultDeny: true, allowDns: true}` in values/namespaces/apps.yaml and render the policies
+
+2 errors, 0 warnings in 1 file");
 }
 
 #[test]
 fn policy_service_selector() {
     let repo = with_extra("apiVersion: v1\nkind: Service\nmetadata:\n  name: extra\nspec:\n  selector: {app: wbe}\n  ports: [{port: 80}]\n");
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[service-selector]: selector `app=wbe` matches no pod template in namespace `apps`
-    at: spec.selector
-    help: did you mean `app=web`?
+    repo.kiln(&["validate"]).code(1).stdout("error[service-selector]: selector `app=wbe` matches no pod template in namespace `apps`
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: Service apps/extra, at spec.selector
+  = rendered: rendered/namespaces/apps/service-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: did you mean `app=web`?
 
-1 error, 0 warnings in 1 file",
-        extra("namespaces/apps/service-extra.yaml", "Service apps/extra", 1)
-    ));
+1 error, 0 warnings in 1 file");
 }
 
 #[test]
@@ -308,17 +326,21 @@ fn policy_ingress_backend() {
     let repo = with_extra(
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports: [{name: http, port: 80}]\n---\napiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: extra\nspec:\n  rules:\n    - host: web.example.com\n      http:\n        paths:\n          - {path: /, pathType: Prefix, backend: {service: {name: web, port: {name: https}}}}\n          - {path: /api, pathType: Prefix, backend: {service: {name: wbe, port: {number: 80}}}}\n",
     );
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[ingress-backend]: Service `web` has no port `https`
-    at: spec.rules[0].http.paths[0].backend.service.port
-    help: its ports: 80 (http)
-  error[ingress-backend]: backend Service `wbe` does not exist in namespace `apps`
-    at: spec.rules[0].http.paths[1].backend.service.name
-    help: did you mean `web`?
+    repo.kiln(&["validate"]).code(1).stdout("error[ingress-backend]: Service `web` has no port `https`
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: Ingress.networking.k8s.io apps/extra, at spec.rules[0].http.paths[0].backend.service.port
+  = rendered: rendered/namespaces/apps/ingress-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 2)
+  = help: its ports: 80 (http)
 
-2 errors, 0 warnings in 1 file",
-        extra("namespaces/apps/ingress-extra.yaml", "Ingress.networking.k8s.io apps/extra", 2)
-    ));
+error[ingress-backend]: backend Service `wbe` does not exist in namespace `apps`
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: Ingress.networking.k8s.io apps/extra, at spec.rules[0].http.paths[1].backend.service.name
+  = rendered: rendered/namespaces/apps/ingress-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 2)
+  = help: did you mean `web`?
+
+2 errors, 0 warnings in 1 file");
 }
 
 #[test]
@@ -326,20 +348,20 @@ fn policy_hpa_target() {
     let repo = with_extra(
         "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata:\n  name: extra\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: wbe}\n  minReplicas: 3\n  maxReplicas: 2\n",
     );
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[hpa-target]: minReplicas 3 is greater than maxReplicas 2
-    at: spec.minReplicas
-  error[hpa-target]: scale target Deployment `wbe` (`apps/v1`) does not exist in namespace `apps`
-    at: spec.scaleTargetRef
-    help: did you mean `web`?
+    repo.kiln(&["validate"]).code(1).stdout("error[hpa-target]: minReplicas 3 is greater than maxReplicas 2
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: HorizontalPodAutoscaler.autoscaling apps/extra, at spec.minReplicas
+  = rendered: rendered/namespaces/apps/horizontalpodautoscaler-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
 
-2 errors, 0 warnings in 1 file",
-        extra(
-            "namespaces/apps/horizontalpodautoscaler-extra.yaml",
-            "HorizontalPodAutoscaler.autoscaling apps/extra",
-            1
-        )
-    ));
+error[hpa-target]: scale target Deployment `wbe` (`apps/v1`) does not exist in namespace `apps`
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: HorizontalPodAutoscaler.autoscaling apps/extra, at spec.scaleTargetRef
+  = rendered: rendered/namespaces/apps/horizontalpodautoscaler-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: did you mean `web`?
+
+2 errors, 0 warnings in 1 file");
 }
 
 #[test]
@@ -347,14 +369,14 @@ fn policy_pdb_allows_eviction() {
     let repo = with_extra(
         "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: extra\nspec:\n  minAvailable: 1\n  selector: {matchLabels: {app: web}}\n",
     );
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[pdb-allows-eviction]: PodDisruptionBudget can never allow an eviction: minAvailable 1 keeps all 1 selected pods (Deployment.apps apps/web with 1)
-    at: spec.minAvailable
-    help: use `maxUnavailable: 1`, or drop the PDB of a single-replica workload; as it is, draining the node never finishes
+    repo.kiln(&["validate"]).code(1).stdout("error[pdb-allows-eviction]: PodDisruptionBudget can never allow an eviction: minAvailable 1 keeps all 1 selected pods (Deployment.apps apps/web with 1)
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: PodDisruptionBudget.policy apps/extra, at spec.minAvailable
+  = rendered: rendered/namespaces/apps/poddisruptionbudget-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: use `maxUnavailable: 1`, or drop the PDB of a single-replica workload; as it is, draining the node never finishes
 
-1 error, 0 warnings in 1 file",
-        extra("namespaces/apps/poddisruptionbudget-extra.yaml", "PodDisruptionBudget.policy apps/extra", 1)
-    ));
+1 error, 0 warnings in 1 file");
 }
 
 #[test]
@@ -371,14 +393,14 @@ fn policy_crd_sync_order() {
             "templates/workloads/extra.yaml",
             "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: extra\nspec:\n  size: 1\n",
         );
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[crd-sync-order]: custom resource syncs in wave 0 but its CustomResourceDefinition `widgets.example.com` in wave 5; it must come later
-    at: metadata.annotations
-    help: give the custom resource (or the Application that syncs it) a higher `argocd.argoproj.io/sync-wave` than its CRD's
+    repo.kiln(&["validate"]).code(1).stdout("error[crd-sync-order]: custom resource syncs in wave 0 but its CustomResourceDefinition `widgets.example.com` in wave 5; it must come later
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: Widget.example.com apps/extra, at metadata.annotations
+  = rendered: rendered/namespaces/apps/widget-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: give the custom resource (or the Application that syncs it) a higher `argocd.argoproj.io/sync-wave` than its CRD's
 
-1 error, 0 warnings in 1 file",
-        extra("namespaces/apps/widget-extra.yaml", "Widget.example.com apps/extra", 1)
-    ));
+1 error, 0 warnings in 1 file");
 }
 
 #[test]
@@ -386,14 +408,14 @@ fn policy_crd_sync_order_warns_when_the_operator_is_not_in_the_tree() {
     let repo = with_extra(
         "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata:\n  name: extra\nspec:\n  selector: {matchLabels: {app: web}}\n  endpoints: [{port: http}]\n",
     );
-    repo.kiln(&["validate"]).code(0).stdout(&format!(
-        "{}  warning[crd-sync-order]: no Argo CD Application in the tree installs the CRDs of `monitoring.coreos.com` (expected a chart named `kube-prometheus-stack` or `prometheus-operator-crds`), so the sync order cannot be checked
-    at: apiVersion
-    help: add the operator as a component in values/cluster.yaml, or make sure it is installed before this syncs
+    repo.kiln(&["validate"]).code(0).stdout("warning[crd-sync-order]: no Argo CD Application in the tree installs the CRDs of `monitoring.coreos.com` (expected a chart named `kube-prometheus-stack` or `prometheus-operator-crds`), so the sync order cannot be checked
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: ServiceMonitor.monitoring.coreos.com apps/extra, at apiVersion
+  = rendered: rendered/namespaces/apps/servicemonitor-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: add the operator as a component in values/cluster.yaml, or make sure it is installed before this syncs
 
-0 errors, 1 warning in 1 file",
-        extra("namespaces/apps/servicemonitor-extra.yaml", "ServiceMonitor.monitoring.coreos.com apps/extra", 1)
-    ));
+0 errors, 1 warning in 1 file");
 }
 
 #[test]
@@ -417,28 +439,24 @@ fn exception_without_justification_is_an_error() {
             crate::harness::MINIMAL_NAMESPACE
         ),
     );
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[image-pinned]: image `nginx:latest` uses the mutable tag `latest`
-    at: spec.template.spec.containers[0].image
-    help: pin a version tag or a digest (`<name>@sha256:<digest>`) so every sync runs the same image
+    repo.kiln(&["validate"]).code(1).stdout("error[image-pinned]: image `nginx:latest` uses the mutable tag `latest`
+  --> values/namespaces/apps.yaml:5:5
+  = key: workloads.web.image
+  = object: Deployment.apps apps/extra, at spec.template.spec.containers[0].image
+  = rendered: rendered/namespaces/apps/deployment-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: pin a version tag or a digest (`<name>@sha256:<digest>`) so every sync runs the same image
 
-values/namespaces/apps.yaml:9:7
-  object: workload apps/web
-  values: values/namespaces/apps.yaml
-  error[policy-exception]: the exception from `image-pinned` has no written justification
-    at: policyExceptions.image-pinned
-    help: say why this workload cannot follow the policy; an empty reason waives nothing
+error[policy-exception]: the exception from `image-pinned` has no written justification
+  --> values/namespaces/apps.yaml:9:7
+  = key: workloads.web.policyExceptions.image-pinned
+  = help: say why this workload cannot follow the policy; an empty reason waives nothing
 
-values/namespaces/apps.yaml:10:7
-  object: workload apps/web
-  values: values/namespaces/apps.yaml
-  error[policy-exception]: policyExceptions names unknown policy `readiness-probes`
-    at: policyExceptions.readiness-probes
-    help: did you mean `readiness-probe`?
+error[policy-exception]: policyExceptions names unknown policy `readiness-probes`
+  --> values/namespaces/apps.yaml:10:7
+  = key: workloads.web.policyExceptions.readiness-probes
+  = help: did you mean `readiness-probe`?
 
-3 errors, 0 warnings in 3 files",
-        extra("namespaces/apps/deployment-extra.yaml", "Deployment.apps apps/extra", 1)
-    ));
+3 errors, 0 warnings in 1 file");
 }
 
 #[test]
@@ -450,14 +468,23 @@ fn json_format_lists_findings_with_their_origin() {
     assert_eq!(json["errors"], 1);
     assert_eq!(json["warnings"], 0);
     let finding = &json["findings"][0];
-    assert_eq!(finding["id"], "image-pinned");
-    assert_eq!(finding["severity"], "error");
-    assert_eq!(finding["file"], "rendered/namespaces/apps/deployment-extra.yaml");
-    assert_eq!(finding["object"], "Deployment.apps apps/extra");
-    assert_eq!(finding["path"], "spec.template.spec.containers[0].image");
-    assert_eq!(finding["message"], "image `nginx` has no tag, which means `latest`");
-    assert_eq!(finding["template"], "templates/workloads/extra.yaml (rendering workload apps/web, document 1)");
-    assert_eq!(finding["values"], serde_json::json!(["values/cluster.yaml", "values/namespaces/apps.yaml"]));
+    assert_eq!(
+        finding,
+        &serde_json::json!({
+            "severity": "error",
+            "code": "image-pinned",
+            "message": "image `nginx` has no tag, which means `latest`",
+            "span": {"file": "values/namespaces/apps.yaml", "line": 5, "column": 5, "key": "workloads.web.image"},
+            "scope": "workload apps/web",
+            "object": {
+                "identity": "Deployment.apps apps/extra",
+                "file": "rendered/namespaces/apps/deployment-extra.yaml",
+                "field": "spec.template.spec.containers[0].image",
+                "template": "templates/workloads/extra.yaml (rendering workload apps/web, document 1)"
+            },
+            "help": "pin a version tag or a digest (`<name>@sha256:<digest>`) so every sync runs the same image"
+        })
+    );
 }
 
 #[test]
@@ -508,16 +535,12 @@ fn plaintext_secret_cannot_be_waived() {
             crate::harness::MINIMAL_NAMESPACE
         ),
     );
-    repo.kiln(&["validate"]).code(1).stdout(
-        "values/namespaces/apps.yaml:9:7
-  object: workload apps/web
-  values: values/namespaces/apps.yaml
-  error[policy-exception]: `no-plaintext-secret` cannot be waived: kiln refuses to render a Secret with data or stringData
-    at: policyExceptions.no-plaintext-secret
-    help: seal the value with kubeseal and declare it under `secrets:` in the namespace values
+    repo.kiln(&["validate"]).code(1).stdout("error[policy-exception]: `no-plaintext-secret` cannot be waived: kiln refuses to render a Secret with data or stringData
+  --> values/namespaces/apps.yaml:9:7
+  = key: workloads.web.policyExceptions.no-plaintext-secret
+  = help: seal the value with kubeseal and declare it under `secrets:` in the namespace values
 
-1 error, 0 warnings in 1 file",
-    );
+1 error, 0 warnings in 1 file");
 }
 
 #[test]
@@ -536,14 +559,14 @@ fn policy_crd_sync_order_after_the_operator_application() {
         "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata:\n  name: extra\nspec:\n  selector: {matchLabels: {app: web}}\n  endpoints: [{port: http}]\n",
     )
     .file("templates/cluster/applications.yaml", &apps);
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[crd-sync-order]: custom resource syncs in wave 0 (Application `apps`) but Application `kube-prometheus-stack`, which installs its CRDs (chart `kube-prometheus-stack`), syncs in wave 0; it must come later
-    at: metadata.annotations
-    help: give the namespace (or component) that holds it a higher `syncWave` than the operator's
+    repo.kiln(&["validate"]).code(1).stdout("error[crd-sync-order]: custom resource syncs in wave 0 (Application `apps`) but Application `kube-prometheus-stack`, which installs its CRDs (chart `kube-prometheus-stack`), syncs in wave 0; it must come later
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: ServiceMonitor.monitoring.coreos.com apps/extra, at metadata.annotations
+  = rendered: rendered/namespaces/apps/servicemonitor-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: give the namespace (or component) that holds it a higher `syncWave` than the operator's
 
-1 error, 0 warnings in 1 file",
-        extra("namespaces/apps/servicemonitor-extra.yaml", "ServiceMonitor.monitoring.coreos.com apps/extra", 1)
-    ));
+1 error, 0 warnings in 1 file");
     repo.write(
         "templates/cluster/applications.yaml",
         apps.replacen("sync-wave: \"0\"", "sync-wave: \"-1\"", 1).as_bytes(),
@@ -562,12 +585,12 @@ fn policy_crd_sync_order_inside_the_installing_application() {
     let early =
         monitor.replace("  name: extra\n", "  name: extra\n  annotations: {argocd.argoproj.io/sync-wave: \"-1\"}\n");
     let repo = with_extra(&early).file("templates/cluster/applications.yaml", app);
-    repo.kiln(&["validate"]).code(1).stdout(&format!(
-        "{}  error[crd-sync-order]: custom resource syncs in wave -1 of Application `kube-prometheus-stack`, before the CRDs its chart installs in wave 0 of the same sync
-    at: metadata.annotations
-    help: give it a sync wave of 0 or more
+    repo.kiln(&["validate"]).code(1).stdout("error[crd-sync-order]: custom resource syncs in wave -1 of Application `kube-prometheus-stack`, before the CRDs its chart installs in wave 0 of the same sync
+  --> values/namespaces/apps.yaml:3:3
+  = key: workloads.web
+  = object: ServiceMonitor.monitoring.coreos.com apps/extra, at metadata.annotations
+  = rendered: rendered/namespaces/apps/servicemonitor-extra.yaml from templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  = help: give it a sync wave of 0 or more
 
-1 error, 0 warnings in 1 file",
-        extra("namespaces/apps/servicemonitor-extra.yaml", "ServiceMonitor.monitoring.coreos.com apps/extra", 1)
-    ));
+1 error, 0 warnings in 1 file");
 }

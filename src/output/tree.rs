@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 use super::canonical;
 use super::object::{Identity, Object, Origin, PlainFile};
 use crate::diagnostic::display_path;
-use crate::finding::Finding;
+use crate::diagnostic::Diagnostic as Finding;
 use crate::render::filters::hex;
 use crate::values::check::dns_label_problem;
 use crate::{parallel, Error, Result};
@@ -325,7 +325,15 @@ pub struct Lock {
     pub objects: usize,
     pub inputs: BTreeMap<String, String>,
     /// What `validate` and `plan` reported on the render that wrote the tree.
+    /// Another kiln may have written them in another form: those are not
+    /// reused (the fast path needs this build's lock anyway), not an error.
+    #[serde(deserialize_with = "findings_of_any_kiln")]
     pub findings: Vec<Finding>,
+}
+
+fn findings_of_any_kiln<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Finding>, D::Error> {
+    let value = <serde_yaml::Value as serde::Deserialize>::deserialize(deserializer)?;
+    Ok(serde_yaml::from_value(value).unwrap_or_default())
 }
 
 impl Lock {

@@ -20,7 +20,8 @@ pub mod workloads;
 use serde::Serialize;
 
 use crate::build::Build;
-use crate::finding::{plural, Finding, Findings, Locator, Severity};
+use crate::diagnostic::{Diagnostic as Finding, Severity};
+use crate::finding::{plural, Findings, Locator};
 use nodes::Node;
 use resources::Amount;
 use schedule::{explain, Cluster, State, WhyNot};

@@ -8,7 +8,7 @@ use super::resources::{format, Amount, GPU};
 use super::{NodeUsage, Plan};
 
 impl Plan {
-    pub fn to_text(&self) -> String {
+    pub fn to_text(&self, color: bool) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "nodes (allocatable = capacity - reserved; GPUs × time-slicing replicas)");
         let mut rows = vec![row(&["node", "cpu", "memory", GPU, "pods", "taints"])];
@@ -34,7 +34,7 @@ impl Plan {
         }
         out.push('\n');
         if !self.findings.findings.is_empty() {
-            out.push_str(&self.findings.to_text());
+            out.push_str(&self.findings.to_text(color));
         } else {
             out.push_str(&self.findings.summary());
         }

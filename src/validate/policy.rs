@@ -10,14 +10,16 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_yaml::Value;
 
 use crate::build::Build;
-use crate::diagnostic::{did_you_mean, display_path};
-use crate::finding::{Finding, Locator, Severity};
+use crate::diagnostic::did_you_mean;
+use crate::diagnostic::{Diagnostic as Finding, Severity, Span};
+use crate::finding::Locator;
 use crate::kube::{self, PodTemplate, Selector};
 use crate::output::object::{Identity, Object};
 use crate::plan::nodes::{self, Node};
 use crate::plan::schedule::{selection_reason, untolerated};
 use crate::plan::workloads::{self, int_or_percent, Kind, Workload};
 use crate::values::key_path::KeyPath;
+use crate::scope::ScopeRef;
 use crate::values::schema::PodSecurityLevel;
 
 pub struct Policy {
@@ -725,17 +727,12 @@ impl<'b> Context<'b> {
                     Some(object) => {
                         self.locator.finding(object, NETWORK_POLICY, Self::severity(NETWORK_POLICY), "", message)
                     }
-                    None => Finding {
-                        id: NETWORK_POLICY.into(),
-                        severity: Self::severity(NETWORK_POLICY),
-                        file: values.namespace.files.last().map(|p| display_path(p)).unwrap_or_default(),
-                        object: Some(format!("namespace {name}")),
-                        path: String::new(),
-                        message,
-                        help: None,
-                        template: None,
-                        values: values.namespace.files.iter().map(|p| display_path(p)).collect(),
-                    },
+                    None => {
+                        let scope = ScopeRef::Namespace(name.clone());
+                        let mut finding = Finding::new(Self::severity(NETWORK_POLICY), NETWORK_POLICY, message);
+                        finding.span = self.locator.span(&scope, &KeyPath::parse("networkPolicy"));
+                        finding.with_scope(scope)
+                    }
                 };
                 self.findings.push(finding.with_help(help.clone()));
             }
@@ -926,17 +923,13 @@ impl<'b> Context<'b> {
                     } else {
                         continue;
                     };
-                    self.findings.push(Finding {
-                        id: POLICY_EXCEPTION.into(),
-                        severity: Self::severity(POLICY_EXCEPTION),
-                        file: location.to_string(),
-                        object: Some(format!("workload {namespace}/{name}")),
-                        path: key.to_string(),
-                        message,
-                        help: Some(help),
-                        template: None,
-                        values: vec![display_path(&location.path)],
-                    });
+                    let own = KeyPath::root().key("workloads").key(name.clone()).join(&key);
+                    self.findings.push(
+                        Finding::new(Self::severity(POLICY_EXCEPTION), POLICY_EXCEPTION, message)
+                            .with_span(Span::at(&location, own))
+                            .with_scope(ScopeRef::Workload { namespace: namespace.clone(), name: name.clone() })
+                            .with_help(help),
+                    );
                 }
             }
         }

@@ -16,11 +16,13 @@ use super::catalog::{KubeVersion, CRDS, KUBERNETES};
 use super::prune::{self, Usage};
 use crate::build::Build;
 use crate::diagnostic::did_you_mean;
-use crate::finding::{Finding, Locator, Severity};
+use crate::diagnostic::{Diagnostic as Finding, Severity, Span};
+use crate::finding::Locator;
 use crate::kube;
 use crate::output::object::Object;
 use crate::parallel;
 use crate::values::key_path::KeyPath;
+use crate::scope::ScopeRef;
 
 pub const ID: &str = "schema";
 const CRD_ID: &str = "https://kiln.invalid/crds/";
@@ -162,23 +164,17 @@ fn select_version(build: &Build) -> (&'static KubeVersion, Vec<Finding>) {
         .unwrap_or(&KUBERNETES[0]);
     let key = KeyPath::root().key("kubernetesVersion");
     let location = cluster.locate(&key);
-    let finding = Finding {
-        id: ID.into(),
-        severity: Severity::Warning,
-        file: location.to_string(),
-        object: None,
-        path: key.to_string(),
-        message: format!(
-            "kiln vendors no Kubernetes schemas for `{wanted}`; validating against {}, the closest it has",
-            closest.version
-        ),
-        help: Some(format!(
+    let message = format!(
+        "kiln vendors no Kubernetes schemas for `{wanted}`; validating against {}, the closest it has",
+        closest.version
+    );
+    let finding = Finding::new(Severity::Warning, ID, message)
+        .with_span(Span::at(&location, &key))
+        .with_scope(ScopeRef::Cluster)
+        .with_help(format!(
             "vendored versions: {}; add one with schemas/kubernetes/vendor.py",
             KUBERNETES.iter().map(|version| version.version).collect::<Vec<_>>().join(", ")
-        )),
-        template: None,
-        values: vec![location.path.to_string_lossy().into_owned()],
-    };
+        ));
     (closest, vec![finding])
 }
 

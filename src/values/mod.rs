@@ -3,6 +3,7 @@
 //! defaults → namespace defaults → workload) with provenance, and
 //! cross-checked (names, references, file names). The entry point is [`load`].
 
+pub mod acknowledgements;
 pub mod bounds;
 pub mod check;
 pub mod key_path;
@@ -139,6 +140,7 @@ pub fn load(inputs: &InputFiles, keep: Keep) -> Result<Values> {
     files.sort_by(|a, b| a.path.cmp(&b.path));
     let mut values = Values { cluster, nodes, namespaces, files };
     check::cross_check(&values)?;
+    Error::from_list(acknowledgements::check(&values))?;
     // Templates see the typed values; a big cluster's workloads would
     // otherwise be held a second time as YAML.
     if keep == Keep::Typed {

@@ -28,7 +28,22 @@ pub struct Cluster {
     /// Platform components installed as pinned Helm charts through Argo CD.
     pub components: Option<BTreeMap<String, Component>>,
     pub defaults: Option<Defaults>,
+    /// Standing findings of `validate` and `plan` the team has accepted, each
+    /// with its reason: they are counted, not printed (see `finding`).
+    pub acknowledgements: Option<Vec<Acknowledgement>>,
     pub vars: Option<Vars>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Acknowledgement {
+    /// The finding's code, e.g. `plan-node-loss`.
+    pub code: String,
+    /// The scope instance it is about: `cluster`, `node <name>`,
+    /// `namespace <name>` or `workload <namespace>/<name>`.
+    pub scope: String,
+    /// Why it is accepted; required.
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
