@@ -58,6 +58,17 @@ impl Repo {
         repo
     }
 
+    /// A copy of this repository's `values/` and `templates/`, nothing rendered.
+    pub fn this_repository() -> Repo {
+        let repo = Repo::new();
+        for dir in ["values", "templates"] {
+            for (path, bytes) in read_tree(&root().join(dir)) {
+                repo.write(&format!("{dir}/{path}"), &bytes);
+            }
+        }
+        repo
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -133,9 +144,14 @@ impl Repo {
     }
 }
 
+/// This crate's root: the repository with its own values, templates and docs.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
 /// `tests/fixtures/<name>` in this crate.
 pub fn fixture_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    root().join("tests/fixtures").join(name)
 }
 
 /// Every file below `dir` by relative path (with `/`), with its bytes.
