@@ -1,33 +1,15 @@
 //! This repository's own cluster (values/ + templates/): the specifics the
 //! migration plan asks for, checked on the rendered objects.
 
-use std::path::Path;
-
 use serde_yaml::Value;
 
 use crate::harness::Repo;
 
 /// A temp copy of this repository's values and templates, rendered.
 fn rendered_cluster() -> Repo {
-    let repo = Repo::new();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for dir in ["values", "templates"] {
-        copy_dir(&root.join(dir), &repo.path().join(dir));
-    }
+    let repo = Repo::this_repository();
     repo.kiln(&["render"]).code(0);
     repo
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }
 
 fn object(repo: &Repo, path: &str) -> Value {

@@ -1,6 +1,7 @@
 //! A small builder for fixture repositories and `kiln` invocations.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
@@ -53,6 +54,17 @@ impl Repo {
         }
         for (path, bytes) in files {
             repo.write(&path, &bytes);
+        }
+        repo
+    }
+
+    /// A copy of this repository's `values/` and `templates/`, nothing rendered.
+    pub fn this_repository() -> Repo {
+        let repo = Repo::new();
+        for dir in ["values", "templates"] {
+            for (path, bytes) in read_tree(&root().join(dir)) {
+                repo.write(&format!("{dir}/{path}"), &bytes);
+            }
         }
         repo
     }
@@ -132,9 +144,14 @@ impl Repo {
     }
 }
 
+/// This crate's root: the repository with its own values, templates and docs.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
 /// `tests/fixtures/<name>` in this crate.
 pub fn fixture_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    root().join("tests/fixtures").join(name)
 }
 
 /// Every file below `dir` by relative path (with `/`), with its bytes.
@@ -286,4 +303,33 @@ pub fn rejects(change: impl FnOnce(&Repo), expected: &str) {
 /// The minimal namespace with `extra` appended to its `web` workload.
 pub fn web_with(extra: &str) -> String {
     format!("{MINIMAL_NAMESPACE}{extra}")
+}
+
+/// Whether `KILN_UPDATE_SNAPSHOTS` asks the snapshot tests to rewrite their
+/// expected trees. In CI it panics instead: a snapshot CI rewrote would pass
+/// whatever the output became, so a stale snapshot must fail there.
+pub fn update_snapshots() -> bool {
+    let var = |name: &str| std::env::var_os(name);
+    snapshot_update(var("KILN_UPDATE_SNAPSHOTS").as_deref(), var("CI").as_deref(), var("TF_BUILD").as_deref())
+        .unwrap_or_else(|refusal| panic!("{refusal}"))
+}
+
+/// The decision behind [`update_snapshots`], from the variables' values.
+/// CI is detected as insta detects it (mitsuhiko/insta `insta/src/utils.rs`,
+/// `is_ci`): `CI` set to anything but empty, `0` or `false`, or else
+/// `TF_BUILD` (Azure Pipelines) set. insta's default (`INSTA_UPDATE=auto`,
+/// `insta/src/env.rs`) writes no snapshot in CI; kiln refuses the request
+/// outright, so a CI job cannot be configured into accepting new output.
+pub fn snapshot_update(update: Option<&OsStr>, ci: Option<&OsStr>, tf_build: Option<&OsStr>) -> Result<bool, String> {
+    let in_ci = match ci.map(|value| value.to_string_lossy()) {
+        Some(value) => !matches!(value.as_ref(), "" | "0" | "false"),
+        None => tf_build.is_some(),
+    };
+    match (update.is_some(), in_ci) {
+        (true, true) => Err("KILN_UPDATE_SNAPSHOTS is set in CI (the CI or TF_BUILD environment variable is set): \
+             CI never rewrites snapshots, a stale one must fail; refresh them locally with \
+             `KILN_UPDATE_SNAPSHOTS=1 cargo test --locked snapshot`, review `git diff tests/fixtures` and commit"
+            .to_string()),
+        (update, _) => Ok(update),
+    }
 }

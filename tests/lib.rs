@@ -11,6 +11,7 @@ mod bench;
 mod cli;
 mod cluster;
 mod diff;
+mod docs;
 mod escaping;
 mod fuzz_corpus;
 mod monitoring;

@@ -5,6 +5,7 @@
 //! workload), layering, partials and filters; `expected/` is its rendered
 //! tree. After an intended output change, refresh it with
 //! `KILN_UPDATE_SNAPSHOTS=1 cargo test snapshot` and review the git diff.
+//! CI refuses that variable (`CI` set): the test panics instead of writing.
 //!
 //! The lock records kiln's build identity, which changes with every edit to
 //! kiln's source; the snapshot stores [`ANY_BUILD`] in its place (and the
@@ -14,7 +15,7 @@ use std::collections::BTreeMap;
 
 use sha2::{Digest, Sha256};
 
-use crate::harness::{fixture_dir, read_tree, Repo};
+use crate::harness::{fixture_dir, read_tree, snapshot_update, update_snapshots, Repo};
 
 const FIXTURE: &str = "homelab";
 /// What the snapshot's kiln.lock says instead of the build identity.
@@ -51,7 +52,7 @@ fn homelab_fixture_renders_exactly_the_expected_tree() {
     repo.kiln(&["render"]).code(0).stdout("rendered 18 objects into 24 files: 24 added, 0 changed, 0 removed");
     let actual = with_build(read_tree(&repo.path().join("rendered")), ANY_BUILD);
     let expected_dir = fixture_dir(FIXTURE).join("expected");
-    if std::env::var_os("KILN_UPDATE_SNAPSHOTS").is_some() {
+    if update_snapshots() {
         let _ = std::fs::remove_dir_all(&expected_dir);
         for (path, bytes) in &actual {
             let target = expected_dir.join(path);
@@ -205,4 +206,54 @@ fn parallel_and_single_threaded_renders_are_identical() {
     command.args(["-c", "0", crate::harness::KILN, "render"]).current_dir(single.path()).env_remove("KILN_ROOT");
     single.run(&mut command).code(0);
     assert_same_tree(&read_tree(&parallel.path().join("rendered")), &read_tree(&single.path().join("rendered")));
+}
+
+#[test]
+fn snapshots_cannot_be_updated_in_ci() {
+    use std::ffi::OsStr;
+    let some = |text: &'static str| Some(OsStr::new(text));
+    let refusal = "KILN_UPDATE_SNAPSHOTS is set in CI (the CI or TF_BUILD environment variable is set): \
+                   CI never rewrites snapshots, a stale one must fail; refresh them locally with \
+                   `KILN_UPDATE_SNAPSHOTS=1 cargo test --locked snapshot`, review `git diff tests/fixtures` and commit";
+    // .ci/run runs with CI=true; GitHub Actions, GitLab and most runners set CI=true, Azure TF_BUILD.
+    for (ci, tf_build) in [(some("true"), None), (some("1"), None), (None, some("True")), (some("yes"), some("True"))] {
+        assert_eq!(
+            snapshot_update(some("1"), ci, tf_build),
+            Err(refusal.to_string()),
+            "CI={ci:?} TF_BUILD={tf_build:?}"
+        );
+    }
+    // Outside CI (no CI, or CI explicitly off) the request is honoured; without it nothing is written.
+    for ci in [None, some(""), some("0"), some("false")] {
+        assert_eq!(snapshot_update(some("1"), ci, None), Ok(true), "CI={ci:?}");
+        assert_eq!(snapshot_update(None, ci, None), Ok(false), "CI={ci:?}");
+    }
+    assert_eq!(snapshot_update(None, some("true"), None), Ok(false), "CI alone only compares");
+}
+
+#[test]
+fn snapshot_test_refuses_to_update_in_ci_and_writes_nothing() {
+    // The snapshot test itself, run by this test binary as CI would run it with the variable set.
+    // While this run refreshes the snapshot (locally), the tree is being rewritten beside us.
+    if std::env::var_os("KILN_UPDATE_SNAPSHOTS").is_some() {
+        return;
+    }
+    let expected_dir = fixture_dir(FIXTURE).join("expected");
+    let before = read_tree(&expected_dir);
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["snapshot::homelab_fixture_renders_exactly_the_expected_tree", "--exact", "--test-threads=1"])
+        .env("KILN_UPDATE_SNAPSHOTS", "1")
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!output.status.success(), "the snapshot test must fail:\n{stdout}");
+    assert!(stdout.contains("1 failed"), "exactly the snapshot test ran and failed:\n{stdout}");
+    // libtest prints a failed test's panic message in its stdout report.
+    assert!(stdout.contains("panicked at tests/harness.rs"), "{stdout}");
+    assert!(
+        stdout.contains("KILN_UPDATE_SNAPSHOTS is set in CI (the CI or TF_BUILD environment variable is set)"),
+        "{stdout}"
+    );
+    assert_eq!(before, read_tree(&expected_dir), "a refused update must not touch the snapshot");
 }
