@@ -45,7 +45,12 @@ fn measure(name: &str, inputs: &InputFiles, runs: usize) {
         let start = Instant::now();
         let plan = plan::plan(&build);
         times[2].push(start.elapsed());
-        assert!(!findings.has_errors() && !plan.findings.has_errors(), "{}{}", findings.to_text(false), plan.to_text(false));
+        assert!(
+            !findings.has_errors() && !plan.findings.has_errors(),
+            "{}{}",
+            findings.to_text(false),
+            plan.to_text(false)
+        );
         objects = build.objects.len();
     }
     let [build, validate, plan] = times.map(median);

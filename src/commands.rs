@@ -33,11 +33,12 @@ where
             return if error.use_stderr() { Outcome::Error } else { Outcome::Ok };
         }
     };
-    let result = Settings::from_arguments(&arguments).and_then(|settings| execute(&arguments.command, &settings));
-    match result {
+    let settings = Settings::from_arguments(&arguments);
+    let color = settings.as_ref().is_ok_and(|settings| settings.color_stderr);
+    match settings.and_then(|settings| execute(&arguments.command, &settings)) {
         Ok(outcome) => outcome,
         Err(error) => {
-            eprintln!("{error}");
+            eprintln!("{}", error.to_text(color));
             Outcome::Error
         }
     }

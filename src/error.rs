@@ -5,7 +5,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::diagnostic::Location;
+use crate::diagnostic::{display_path, print, Diagnostic, Location, Severity, Span};
 use crate::scope::ScopeRef;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -64,104 +64,96 @@ impl Error {
     }
 }
 
-fn write_help(f: &mut fmt::Formatter<'_>, help: &Option<String>) -> fmt::Result {
-    match help {
-        Some(help) => write!(f, "\n  = help: {help}"),
-        None => Ok(()),
+impl Error {
+    /// This error as a diagnostic (a `Many` as its first), for the one printer.
+    pub fn diagnostic(&self) -> Diagnostic {
+        let error = |message: String| Diagnostic::new(Severity::Error, "", message);
+        let path_of = |path: &std::path::Path| Span::file(display_path(path));
+        match self {
+            Error::Io { action, path, source } => error(format!("could not {action} `{}`: {source}", path.display())),
+            Error::MissingDir { path, what } => error(format!("{what} directory `{}` does not exist", path.display()))
+                .with_help("run kiln from the repository root or pass `-C <dir>`"),
+            Error::NotUtf8 { location } => error("file is not valid UTF-8".into())
+                .with_span(Span::at(location, ""))
+                .with_help("save the file as UTF-8"),
+            Error::EmptyFile { path, what } => {
+                error(format!("{what} `{}` is empty", path.display())).with_help("declare its keys or delete the file")
+            }
+            Error::YamlSyntax { location, message } => {
+                error(format!("invalid YAML: {message}")).with_span(Span::at(location, ""))
+            }
+            Error::Values { location, key_path, message, help } => {
+                error(message.clone()).with_span(Span::at(location, key_path)).with_help_opt(help.clone())
+            }
+            Error::Template { template, location, scope, causes, also } => {
+                let mut headline = match scope {
+                    None => format!("template `{template}` does not parse"),
+                    Some(scope) => format!("template `{template}` failed while rendering {scope}"),
+                };
+                match also {
+                    0 => {}
+                    1 => headline.push_str(" (and 1 other scope)"),
+                    n => headline.push_str(&format!(" (and {n} other scopes)")),
+                }
+                let mut diagnostic = error(headline).with_span(Span::file(location.clone()));
+                diagnostic.scope = scope.clone();
+                diagnostic.notes = causes.iter().map(|cause| format!("cause: {cause}")).collect();
+                diagnostic.with_help_opt(template_help(causes, scope.as_ref()))
+            }
+            Error::Output { template, scope, message, help } => {
+                let at = match scope {
+                    Some(scope) => format!("{template} (rendering {scope})"),
+                    None => template.clone(),
+                };
+                let mut diagnostic = error(message.clone()).with_span(Span::file(at)).with_help_opt(help.clone());
+                diagnostic.scope = scope.clone();
+                diagnostic
+            }
+            Error::Duplicate { what, first, second } => error(format!("{what} is produced twice"))
+                .with_span(Span::file(first.clone()))
+                .with_related("produced again by", Span::file(second.clone()))
+                .with_help("rename one of them or render it from one template only"),
+            Error::NotAFile { path, kind } => error(format!(
+                "`{}` is {kind}, not a regular file; kiln reads only regular files as inputs",
+                path.display()
+            ))
+            .with_help("replace it with a regular file or move it out of values/ and templates/"),
+            Error::Rendered { path, message, help } => {
+                error(message.clone()).with_span(path_of(path)).with_help_opt(help.clone())
+            }
+            Error::Busy { pid } => {
+                let pid = pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default();
+                error(format!("another kiln render{pid} is writing rendered/; nothing was changed"))
+                    .with_help("wait for it to finish, then render again")
+            }
+            Error::Git { repo, message, cause, help } => {
+                let diagnostic = error(message.clone()).with_span(path_of(repo));
+                let diagnostic = match cause {
+                    Some(cause) => diagnostic.with_note(format!("git: {cause}")),
+                    None => diagnostic,
+                };
+                diagnostic.with_help_opt(help.clone())
+            }
+            Error::Usage { message } => error(message.clone()),
+            Error::Many(errors) => errors.first().map_or_else(|| error("no error".into()), Error::diagnostic),
+        }
+    }
+
+    /// The text kiln prints for this error, coloured on a terminal.
+    pub fn to_text(&self, color: bool) -> String {
+        match self {
+            Error::Many(errors) => {
+                let texts: Vec<String> = errors.iter().map(|error| error.to_text(color)).collect();
+                format!("{}\nerror: {} problems found, nothing was written", texts.join("\n\n"), errors.len())
+            }
+            error => print::one(&error.diagnostic(), color),
+        }
     }
 }
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Error::Io { action, path, source } => {
-                write!(f, "error: could not {action} `{}`: {source}", path.display())
-            }
-            Error::MissingDir { path, what } => write!(
-                f,
-                "error: {what} directory `{}` does not exist\n  = help: run kiln from the repository root or pass `-C <dir>`",
-                path.display()
-            ),
-            Error::NotUtf8 { location } => write!(
-                f,
-                "error: file is not valid UTF-8\n  --> {location}\n  = help: save the file as UTF-8"
-            ),
-            Error::EmptyFile { path, what } => write!(
-                f,
-                "error: {what} `{}` is empty\n  = help: declare its keys or delete the file",
-                path.display()
-            ),
-            Error::YamlSyntax { location, message } => {
-                write!(f, "error: invalid YAML: {message}\n  --> {location}")
-            }
-            Error::Values { location, key_path, message, help } => {
-                write!(f, "error: {message}\n  --> {location}")?;
-                if !key_path.is_empty() {
-                    write!(f, "\n  = key: {key_path}")?;
-                }
-                write_help(f, help)
-            }
-            Error::Template { template, location, scope, causes, also } => {
-                match scope {
-                    None => write!(f, "error: template `{template}` does not parse")?,
-                    Some(scope) => write!(f, "error: template `{template}` failed while rendering {scope}")?,
-                }
-                match also {
-                    0 => {}
-                    1 => write!(f, " (and 1 other scope)")?,
-                    n => write!(f, " (and {n} other scopes)")?,
-                }
-                write!(f, "\n  --> {location}")?;
-                for cause in causes {
-                    write!(f, "\n  = cause: {cause}")?;
-                }
-                write_help(f, &template_help(causes, scope.as_ref()))
-            }
-            Error::Output { template, scope, message, help } => {
-                write!(f, "error: {message}\n  --> {template}")?;
-                if let Some(scope) = scope {
-                    write!(f, " (rendering {scope})")?;
-                }
-                write_help(f, help)
-            }
-            Error::Duplicate { what, first, second } => write!(
-                f,
-                "error: {what} is produced twice\n  --> first: {first}\n  --> again: {second}\n  = help: rename one of them or render it from one template only"
-            ),
-            Error::NotAFile { path, kind } => write!(
-                f,
-                "error: `{}` is {kind}, not a regular file; kiln reads only regular files as inputs\n  = help: replace it with a regular file or move it out of values/ and templates/",
-                path.display()
-            ),
-            Error::Rendered { path, message, help } => {
-                write!(f, "error: {message}\n  --> {}", path.display())?;
-                write_help(f, help)
-            }
-            Error::Busy { pid } => {
-                let pid = pid.map(|pid| format!(" (pid {pid})")).unwrap_or_default();
-                write!(
-                    f,
-                    "error: another kiln render{pid} is writing rendered/; nothing was changed\n  = help: wait for it to finish, then render again"
-                )
-            }
-            Error::Git { repo, message, cause, help } => {
-                write!(f, "error: {message}\n  --> {}", repo.display())?;
-                if let Some(cause) = cause {
-                    write!(f, "\n  = git: {cause}")?;
-                }
-                write_help(f, help)
-            }
-            Error::Usage { message } => write!(f, "error: {message}"),
-            Error::Many(errors) => {
-                for (index, error) in errors.iter().enumerate() {
-                    if index > 0 {
-                        writeln!(f)?;
-                    }
-                    writeln!(f, "{error}")?;
-                }
-                write!(f, "error: {} problems found, nothing was written", errors.len())
-            }
-        }
+        write!(f, "{}", self.to_text(false))
     }
 }
 

@@ -236,8 +236,8 @@ fn two_objects_with_the_same_identity() {
             repo.write("templates/workloads/extra.yaml", template.as_bytes());
         },
         "error: object ConfigMap apps/web-env is produced twice
-  --> first: templates/workloads/deployment.yaml (rendering workload apps/web, document 1)
-  --> again: templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  --> templates/workloads/deployment.yaml (rendering workload apps/web, document 1)
+  = produced again by: templates/workloads/extra.yaml (rendering workload apps/web, document 1)
   = help: rename one of them or render it from one template only",
     );
 }
@@ -251,8 +251,8 @@ fn same_name_in_another_api_group_is_a_different_object() {
     // Different identity (group) but the same output path: still refused, by path.
     repo.kiln(&["render"]).code(2).stderr(
         "error: output file `rendered/namespaces/apps/configmap-web-env.yaml` is produced twice
-  --> first: templates/workloads/deployment.yaml (rendering workload apps/web, document 1)
-  --> again: templates/workloads/extra.yaml (rendering workload apps/web, document 1)
+  --> templates/workloads/deployment.yaml (rendering workload apps/web, document 1)
+  = produced again by: templates/workloads/extra.yaml (rendering workload apps/web, document 1)
   = help: rename one of them or render it from one template only",
     );
     assert!(!repo.exists("rendered"), "nothing may be written");
@@ -267,8 +267,8 @@ fn two_files_with_the_same_path() {
             repo.write("templates/nodes/b.yaml", file.as_bytes());
         },
         "error: output file `rendered/nodes/n1/config.yaml` is produced twice
-  --> first: templates/nodes/a.yaml (rendering node n1)
-  --> again: templates/nodes/b.yaml (rendering node n1)
+  --> templates/nodes/a.yaml (rendering node n1)
+  = produced again by: templates/nodes/b.yaml (rendering node n1)
   = help: rename one of them or render it from one template only",
     );
 }

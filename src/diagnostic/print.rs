@@ -67,7 +67,10 @@ mod tests {
     fn prints_every_part_in_order() {
         let finding = Diagnostic::new(Severity::Warning, "image-pinned", "image `x` has no tag")
             .with_span(Span::at(&Location::new("values/namespaces/apps.yaml", 12, 7), "workloads.web.image"))
-            .with_related("also set here", Span::at(&Location::new("values/cluster.yaml", 3, 5), "defaults.workload.image"))
+            .with_related(
+                "also set here",
+                Span::at(&Location::new("values/cluster.yaml", 3, 5), "defaults.workload.image"),
+            )
             .with_help("pin it");
         let mut finding = finding;
         finding.object = Some(ObjectRef {

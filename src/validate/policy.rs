@@ -18,8 +18,8 @@ use crate::output::object::{Identity, Object};
 use crate::plan::nodes::{self, Node};
 use crate::plan::schedule::{selection_reason, untolerated};
 use crate::plan::workloads::{self, int_or_percent, Kind, Workload};
-use crate::values::key_path::KeyPath;
 use crate::scope::ScopeRef;
+use crate::values::key_path::KeyPath;
 use crate::values::schema::PodSecurityLevel;
 
 pub struct Policy {

@@ -21,8 +21,8 @@ use crate::finding::Locator;
 use crate::kube;
 use crate::output::object::Object;
 use crate::parallel;
-use crate::values::key_path::KeyPath;
 use crate::scope::ScopeRef;
+use crate::values::key_path::KeyPath;
 
 pub const ID: &str = "schema";
 const CRD_ID: &str = "https://kiln.invalid/crds/";
