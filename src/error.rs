@@ -26,6 +26,10 @@ pub enum Error {
     YamlSyntax { location: Location, message: String },
     /// A values file breaks kiln's schema or a cross-check.
     Values { location: Location, key_path: String, message: String, help: Option<String> },
+    /// Two layers give one key different shapes: `location` is the
+    /// overriding layer, `also` where the layer below sets it (boxed to keep
+    /// `Error` small).
+    ValuesClash { location: Location, also: Box<Location>, key_path: String, message: String, help: Option<String> },
     /// A template failed to parse (`scope` empty) or to render. `location` is
     /// `file:line` of the failing expression (which may be in a partial);
     /// `also` counts the other scope instances that failed the same way.
@@ -98,6 +102,10 @@ impl fmt::Display for Error {
                 if !key_path.is_empty() {
                     write!(f, "\n  = key: {key_path}")?;
                 }
+                write_help(f, help)
+            }
+            Error::ValuesClash { location, also, key_path, message, help } => {
+                write!(f, "error: {message}\n  --> {location}\n  = key: {key_path}\n  = also set here: {also}")?;
                 write_help(f, help)
             }
             Error::Template { template, location, scope, causes, also } => {
