@@ -338,7 +338,9 @@ fn json_schema() {
                 "namespaces/apps/configmap-web-env.yaml",
                 "namespaces/apps/deployment-web.yaml"
             ],
-            "removed": []
+            "removed": [],
+            "foreignManifests": [],
+            "special": []
         })
     );
 }
