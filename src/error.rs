@@ -27,6 +27,10 @@ pub enum Error {
     YamlSyntax { location: Location, message: String },
     /// A values file breaks kiln's schema or a cross-check.
     Values { location: Location, key_path: String, message: String, help: Option<String> },
+    /// Two layers give one key different shapes: `location` is the
+    /// overriding layer, `also` where the layer below sets it (boxed to keep
+    /// `Error` small).
+    ValuesClash { location: Location, also: Box<Location>, key_path: String, message: String, help: Option<String> },
     /// A template failed to parse (`scope` empty) or to render. `location` is
     /// `file:line` of the failing expression (which may be in a partial);
     /// `also` counts the other scope instances that failed the same way.
@@ -85,6 +89,10 @@ impl Error {
             Error::Values { location, key_path, message, help } => {
                 error(message.clone()).with_span(Span::at(location, key_path)).with_help_opt(help.clone())
             }
+            Error::ValuesClash { location, also, key_path, message, help } => error(message.clone())
+                .with_span(Span::at(location, key_path))
+                .with_related("also set here", Span::at(also, ""))
+                .with_help_opt(help.clone()),
             Error::Template { template, location, scope, causes, also } => {
                 let mut headline = match scope {
                     None => format!("template `{template}` does not parse"),

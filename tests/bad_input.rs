@@ -389,22 +389,6 @@ fn missing_required_workload_key() {
 }
 
 #[test]
-fn layers_with_different_shapes() {
-    rejects(
-        |repo| {
-            let cluster = crate::harness::MINIMAL_CLUSTER
-                .replace("replicas: 1", "replicas: 1\n    vars:\n      tier: {name: web}");
-            repo.write("values/cluster.yaml", cluster.as_bytes());
-            repo.write("values/namespaces/apps.yaml", web_with("    vars:\n      tier: web\n").as_bytes());
-        },
-        "error: `tier` is a string here but a mapping in the layer below
-  --> values/namespaces/apps.yaml:9:7
-  = key: workloads.web.vars.tier
-  = help: the other value is set at values/cluster.yaml:10:7; use the same shape in both, or `null` to remove it first",
-    );
-}
-
-#[test]
 fn template_that_does_not_parse() {
     rejects(
         |repo| repo.write("templates/workloads/extra.yaml", b"a: 1\nb: {{ workload.name \n"),

@@ -144,6 +144,29 @@ fn plaintext_secret_in_values_is_refused_and_nothing_is_written() {
 }
 
 #[test]
+fn misspelt_secret_env_key_in_this_repository_is_refused_as_the_readme_shows() {
+    let repo = rendered_cluster();
+    let before = repo.snapshot();
+    let path = "values/namespaces/ai-system-core.yaml";
+    let values = repo.read(path);
+    let written = "key: POSTGRES_PASSWORD}";
+    let start = values.find(written).expect("memory-stack's secretEnv key");
+    repo.write(path, values.replacen(written, "key: POSTGRES_PASSWD}", 1).as_bytes());
+    let line = values[..start].lines().count();
+    let column = start - values[..start].rfind('\n').unwrap();
+    let expected = format!(
+        "error: secret `memory-db-credentials` has no key `POSTGRES_PASSWD`
+  --> {path}:{line}:{column}
+  = key: workloads.memory-stack.secretEnv.POSTGRES_PASSWORD.key
+  = help: did you mean `POSTGRES_PASSWORD`? secret `memory-db-credentials` has keys `POSTGRES_PASSWORD`, `QDRANT_API_KEY`"
+    );
+    repo.kiln(&["render"]).code(2).stdout("").stderr(&expected);
+    assert_eq!(before, repo.snapshot());
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    assert!(readme.contains(&format!("```text\n{expected}\n```")), "README's example differs from:\n{expected}");
+}
+
+#[test]
 fn node_files_carry_k3s_settings_and_no_token() {
     let repo = rendered_cluster();
     let server = repo.read("rendered/nodes/mainpc/etc/rancher/k3s/config.yaml");

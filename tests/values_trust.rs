@@ -256,7 +256,7 @@ fn credential_url_in_node_vars_is_refused() {
 }
 
 /// A structurally valid sealed value (tests/fixtures/seal-placeholder.py).
-fn sealed_placeholder() -> String {
+pub(crate) fn sealed_placeholder() -> String {
     let mut bytes = 256u16.to_be_bytes().to_vec();
     bytes.extend([7u8; 256 + 16 + 4]);
     use base64::Engine as _;
@@ -555,6 +555,11 @@ error: secret key `a/b` may only hold letters, digits, `-`, `_` and `.`
   --> values/namespaces/apps.yaml:11:28
   = key: workloads.web.secretEnv.1BAD.key
   = help: secret keys are letters, digits, `-`, `_` and `.`, e.g. `tls.crt`
-error: 7 problems found, nothing was written",
+
+error: secret `db` has no key `a/b`
+  --> values/namespaces/apps.yaml:11:28
+  = key: workloads.web.secretEnv.1BAD.key
+  = help: secret `db` has keys `../x`; seal a new key under `secrets.db.encryptedData` (see README, Secrets)
+error: 8 problems found, nothing was written",
     );
 }

@@ -1,6 +1,7 @@
 //! Cross-checks that need the whole declared cluster: required keys, names
 //! that are valid DNS-1123 labels and match their file, references that point
-//! at declared nodes, namespaces, labels and secrets, and no plaintext secrets.
+//! at declared nodes, namespaces and labels, and no plaintext secrets.
+//! References to secrets and their keys are checked in [`super::secret_refs`].
 
 use std::collections::BTreeSet;
 
@@ -26,6 +27,7 @@ pub fn cross_check(values: &Values) -> Result<()> {
     for (stem, namespace) in &values.namespaces {
         check_namespace(values, stem, namespace, &mut problems);
     }
+    problems.0.extend(super::secret_refs::check(values));
     Error::from_list(problems.0)
 }
 
@@ -53,16 +55,27 @@ pub fn dns_label_problem(name: &str) -> Option<&'static str> {
     }
 }
 
+/// Checks a node's or namespace's `name` against DNS-1123 and its file name
+/// (`stem`). A file name has no line, so a bad file name is reported at the
+/// `name` key, or at the start of the file when the key is missing, and the
+/// message says that it is the file name that must change.
 fn check_name<T>(scope: &Scoped<T>, declared: Option<&String>, stem: &str, what: &str, problems: &mut Problems) {
     let key = KeyPath::root().key("name");
+    let bad_stem = dns_label_problem(stem).map(|problem| format!("the file name `{stem}` {problem}"));
     match declared {
-        None => problems.add(
-            scope,
-            key.clone(),
-            &key,
-            format!("missing required key `name` for {what} `{stem}`"),
-            Some(format!("add `name: {stem}`")),
-        ),
+        None => {
+            let help = match &bad_stem {
+                None => format!("add `name: {stem}`"),
+                Some(bad_stem) => format!("add `name:` and rename the file to `<name>.yaml`: {bad_stem}"),
+            };
+            problems.add(
+                scope,
+                key.clone(),
+                &key,
+                format!("missing required key `name` for {what} `{stem}`"),
+                Some(help),
+            );
+        }
         Some(name) => {
             if let Some(problem) = dns_label_problem(name) {
                 problems.add(
@@ -73,12 +86,16 @@ fn check_name<T>(scope: &Scoped<T>, declared: Option<&String>, stem: &str, what:
                     Some("names must be DNS-1123 labels, e.g. `ai-system-gpu`".into()),
                 );
             } else if name != stem {
+                let help = match &bad_stem {
+                    None => format!("rename the file to `{name}.yaml` or set `name: {stem}`"),
+                    Some(bad_stem) => format!("rename the file to `{name}.yaml`: {bad_stem}"),
+                };
                 problems.add(
                     scope,
                     key.clone(),
                     &key,
                     format!("{what} is named `{name}` but its file is `{stem}.yaml`"),
-                    Some(format!("rename the file to `{name}.yaml` or set `name: {stem}`")),
+                    Some(help),
                 );
             }
         }
@@ -176,7 +193,7 @@ fn check_namespace(values: &Values, stem: &str, namespace: &NamespaceValues, pro
     }
     for (name, secret) in typed.secrets.iter().flatten() {
         let base = KeyPath::root().key("secrets").key(name.clone());
-        check_object_name(scope, &base, name, "secret", problems);
+        check_object_name(scope, &base, &base, name, "secret", problems);
         for (key, ciphertext) in secret.encrypted_data.iter().flatten() {
             if let Some(problem) = secrets::sealed_problem(ciphertext) {
                 let path = base.key("encryptedData").key(key.clone());
@@ -186,17 +203,25 @@ fn check_namespace(values: &Values, stem: &str, namespace: &NamespaceValues, pro
     }
     for (name, workload) in &namespace.workloads {
         let shown = KeyPath::root().key("workloads").key(name.clone());
-        check_object_name(workload, &KeyPath::root(), name, "workload", problems);
+        check_object_name(workload, &KeyPath::root(), &shown, name, "workload", problems);
         check_workload(values, namespace, workload, &shown, problems);
     }
 }
 
-fn check_object_name<T>(scope: &Scoped<T>, at: &KeyPath, name: &str, what: &str, problems: &mut Problems) {
+/// Checks the name of the object declared at `at` in `scope` (`shown` in messages).
+fn check_object_name<T>(
+    scope: &Scoped<T>,
+    at: &KeyPath,
+    shown: &KeyPath,
+    name: &str,
+    what: &str,
+    problems: &mut Problems,
+) {
     if let Some(problem) = dns_label_problem(name) {
         problems.add(
             scope,
             at.clone(),
-            at,
+            shown,
             format!("{what} name `{name}` {problem}"),
             Some("names must be DNS-1123 labels".into()),
         );
@@ -217,20 +242,9 @@ fn check_workload(
         ("image", workload.image.is_some(), "set `image:` on the workload or in `defaults.workload`"),
     ] {
         if !present {
-            // An unset key has no origin in the merged scope; point at the
-            // workload's own entry in its namespace file instead.
-            let (_, display) = at(key);
-            let location = values
-                .files
-                .iter()
-                .find(|source| scope.files.last() == Some(&source.path))
-                .map_or_else(|| scope.locate(&KeyPath::root()), |source| source.locate(&display));
-            problems.0.push(Error::Values {
-                location,
-                key_path: display.to_string(),
-                message: format!("missing required key `{key}`"),
-                help: Some(help.into()),
-            });
+            // An unset key has no origin of its own: this points at the workload's entry.
+            let (path, display) = at(key);
+            problems.add(scope, path, &display, format!("missing required key `{key}`"), Some(help.into()));
         }
     }
     if let Some(node) = &workload.node {
@@ -250,28 +264,6 @@ fn check_workload(
     if let Some(selector) = &workload.node_selector {
         let (path, display) = at("nodeSelector");
         check_node_selector(values, scope, &path, &display, selector, problems);
-    }
-    let declared: BTreeSet<&str> =
-        namespace.namespace.typed.secrets.iter().flatten().map(|(name, _)| name.as_str()).collect();
-    let mut check_secret = |path: KeyPath, display: KeyPath, secret: Option<&String>| match secret {
-        None => problems.add(scope, path, &display, "secret reference without `secret`".into(), None),
-        Some(secret) if !declared.contains(secret.as_str()) => {
-            let help = did_you_mean(secret, declared.iter().copied())
-                .map(|s| format!("did you mean `{s}`?"))
-                .unwrap_or_else(|| "declare it under `secrets:` in this namespace file".into());
-            problems.add(scope, path, &display, format!("reference to undeclared secret `{secret}`"), Some(help));
-        }
-        Some(_) => {}
-    };
-    // Point at the `secret:` key itself, falling back to its entry when it is absent.
-    for (env, reference) in workload.secret_env.iter().flatten() {
-        let (path, display) = at("secretEnv");
-        let (path, display) = (path.key(env.clone()).key("secret"), display.key(env.clone()).key("secret"));
-        check_secret(path, display, reference.secret.as_ref());
-    }
-    for (index, mount) in workload.secret_mounts.iter().flatten().enumerate() {
-        let (path, display) = at("secretMounts");
-        check_secret(path.index(index).key("secret"), display.index(index).key("secret"), mount.secret.as_ref());
     }
     for (key, value) in workload.env.iter().flatten() {
         let (path, display) = at("env");
@@ -307,7 +299,8 @@ fn check_workload(
             }
         }
     }
-    let sealed: BTreeSet<&str> = declared.iter().copied().collect();
+    let sealed: BTreeSet<&str> =
+        namespace.namespace.typed.secrets.iter().flatten().map(|(name, _)| name.as_str()).collect();
     scan_free_form(scope, &KeyPath::root().key("vars"), &shown.key("vars"), workload.vars.as_ref(), &sealed, problems);
     if let Some(product) = workload.gpu.as_ref().and_then(|gpu| gpu.product.as_ref()) {
         let known: BTreeSet<&str> = values
@@ -412,7 +405,7 @@ fn check_free_form(values: &Values, problems: &mut Problems) {
     }
 }
 
-fn join<'a>(items: impl Iterator<Item = impl AsRef<str> + 'a>) -> String {
+pub(super) fn join<'a>(items: impl Iterator<Item = impl AsRef<str> + 'a>) -> String {
     let items: Vec<String> = items.map(|item| format!("`{}`", item.as_ref())).collect();
     if items.is_empty() {
         "none".to_string()

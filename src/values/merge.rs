@@ -111,19 +111,16 @@ fn merge_into(
                 merge_into(existing, value, layer, &child, origins)?;
             }
             (Some(existing), value) if existing.is_mapping() != value.is_mapping() => {
-                let before = origins.locate(&child).cloned();
-                return Err(Error::Values {
-                    location: layer.source.locate(&layer.prefix.join(&child)),
-                    key_path: layer.prefix.join(&child).to_string(),
-                    message: format!(
-                        "`{key_text}` is {} here but {} in the layer below",
-                        kind_of(value),
-                        kind_of(existing)
-                    ),
-                    help: Some(match before {
-                        Some(location) => format!("the other value is set at {location}; use the same shape in both, or `null` to remove it first"),
-                        None => "use the same shape in every layer".to_string(),
-                    }),
+                let location = layer.source.locate(&layer.prefix.join(&child));
+                let key_path = layer.prefix.join(&child).to_string();
+                let message =
+                    format!("`{key_text}` is {} here but {} in the layer below", kind_of(value), kind_of(existing));
+                let help =
+                    Some("use the same shape in both layers, or a key of another name for the other shape".into());
+                // Every merged key has an origin; without one only this layer can be named.
+                return Err(match origins.locate(&child).cloned() {
+                    Some(also) => Error::ValuesClash { location, also: Box::new(also), key_path, message, help },
+                    None => Error::Values { location, key_path, message, help },
                 });
             }
             _ => {
@@ -232,7 +229,7 @@ mod tests {
         let error = merge(&[Layer::new(&base, KeyPath::root()), Layer::new(&top, KeyPath::root())]).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "error: `a` is a number here but a mapping in the layer below\n  --> top.yaml:1:1\n  = key: a\n  = help: the other value is set at base.yaml:1:1; use the same shape in both, or `null` to remove it first"
+            "error: `a` is a number here but a mapping in the layer below\n  --> top.yaml:1:1\n  = key: a\n  = also set here: base.yaml:1:1\n  = help: use the same shape in both layers, or a key of another name for the other shape"
         );
     }
 

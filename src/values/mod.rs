@@ -9,6 +9,7 @@ pub mod check;
 pub mod key_path;
 pub mod merge;
 pub mod schema;
+pub mod secret_refs;
 pub mod secrets;
 pub mod source;
 pub mod syntax;
@@ -232,11 +233,14 @@ fn namespace(cluster: &Source, source: &Source) -> Result<NamespaceValues> {
     let mut workloads = BTreeMap::new();
     for name in typed.workloads.iter().flat_map(BTreeMap::keys) {
         let own = KeyPath::root().key("workloads").key(name.clone());
-        let merged = merge::merge(&[
+        let mut merged = merge::merge(&[
             Layer::new(cluster, KeyPath::parse("defaults.workload")),
             Layer::new(source, KeyPath::parse("defaults.workload")),
             Layer::new(source, own.clone()),
         ])?;
+        // The workload itself is where its key is written, so a problem with
+        // the whole workload (its name, a missing key) points there.
+        merged.origins.0.insert(KeyPath::root(), source.locate(&own));
         let workload = typed_from(&merged, source, &own)?;
         workloads.insert(
             name.clone(),
