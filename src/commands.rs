@@ -113,10 +113,12 @@ fn rendered_summary(objects: usize, files: usize, changes: &write::Changes) -> S
         bookkeeping::split_off(&mut paths, &mut bookkeeping);
         paths.len()
     });
+    // A special entry where kiln writes a file is both added and changed.
     bookkeeping.sort();
+    bookkeeping.dedup();
     let mut line =
         format!("rendered {objects} objects into {files} files: {added} added, {changed} changed, {removed} removed");
-    if let Some(only) = bookkeeping::only(&bookkeeping, added + changed + removed, "were rewritten") {
+    if let Some(only) = bookkeeping::only(&bookkeeping, added + changed + removed, bookkeeping::REWRITTEN) {
         line.push_str(&format!("; {only}"));
     }
     line

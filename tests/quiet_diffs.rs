@@ -139,4 +139,17 @@ fn summary_does_not_count_bookkeeping_files() {
         "rendered 4 objects into 4 files: 0 added, 0 changed, 0 removed; only SHA256SUMS and kiln.lock were rewritten",
     );
     repo.kiln(&["render", "--diff", "--stat"]).code(0).stdout("in sync: 0 added, 0 changed, 0 removed");
+
+    // A symlink where the lock belongs is a special entry (never followed),
+    // not a bookkeeping change; render replaces it, and only it.
+    repo.write("elsewhere.txt", b"not a lock\n");
+    std::fs::remove_file(repo.path().join("rendered/kiln.lock")).unwrap();
+    std::os::unix::fs::symlink(repo.path().join("elsewhere.txt"), repo.path().join("rendered/kiln.lock")).unwrap();
+    repo.kiln(&["render", "--diff", "--stat"]).code(1).stdout(
+        "! rendered/kiln.lock  (a symbolic link, never followed)\ndrift: 0 added, 0 changed, 0 removed, 1 special file",
+    );
+    repo.kiln(&["render"])
+        .code(0)
+        .stdout("rendered 4 objects into 4 files: 0 added, 0 changed, 0 removed; only kiln.lock was rewritten");
+    repo.kiln(&["verify"]).code(0);
 }

@@ -129,7 +129,7 @@ fn summary(report: &Report, detail: Detail) -> String {
             listed.push(format!("and {} more", paths.len() - DRIFT_PATHS));
         }
         let backticked: Vec<String> = drift.bookkeeping.iter().map(|path| format!("`{path}`")).collect();
-        listed.extend(bookkeeping::only(&backticked, paths.len(), "are out of date"));
+        listed.extend(bookkeeping::only(&backticked, paths.len(), bookkeeping::OUT_OF_DATE));
         let _ = writeln!(
             out,
             "> [!CAUTION]\n> **Drift:** head's committed `rendered/` is not what its inputs render to: {}. Run \

@@ -113,7 +113,7 @@ fn not_kilns(drift: &super::DriftGate) -> String {
         let _ = write!(counts, ", {special} {}", plural(special, "special file", "special files"));
     }
     let others = drift.added.len() + drift.changed.len() + drift.removed.len() + manifests + special;
-    if let Some(only) = bookkeeping::only(&drift.bookkeeping, others, "are out of date") {
+    if let Some(only) = bookkeeping::only(&drift.bookkeeping, others, bookkeeping::OUT_OF_DATE) {
         let _ = write!(counts, "; {only}");
     }
     counts

@@ -26,10 +26,17 @@ pub fn split_off(paths: &mut Vec<String>, bookkeeping: &mut Vec<String>) {
 }
 
 /// `only SHA256SUMS and kiln.lock <state>`, when the bookkeeping files are
-/// all that differs (`others` counts everything else the summary reports).
-pub fn only(bookkeeping: &[String], others: usize, state: &str) -> Option<String> {
+/// all that differs (`others` counts everything else the summary reports);
+/// `state` is said of one file and of two, e.g. `("was rewritten", "were rewritten")`.
+pub fn only(bookkeeping: &[String], others: usize, state: (&str, &str)) -> Option<String> {
+    let state = if bookkeeping.len() == 1 { state.0 } else { state.1 };
     (others == 0 && !bookkeeping.is_empty()).then(|| format!("only {} {state}", bookkeeping.join(" and ")))
 }
+
+/// The state of stale bookkeeping files, for `render --diff` and `kiln diff`.
+pub const OUT_OF_DATE: (&str, &str) = ("is out of date", "are out of date");
+/// The state of rewritten bookkeeping files, for `render`.
+pub const REWRITTEN: (&str, &str) = ("was rewritten", "were rewritten");
 
 #[cfg(test)]
 mod tests {
@@ -47,8 +54,9 @@ mod tests {
     #[test]
     fn they_are_named_only_when_nothing_else_differs() {
         let both = ["SHA256SUMS".to_string(), "kiln.lock".into()];
-        assert_eq!(only(&both, 0, "were rewritten").as_deref(), Some("only SHA256SUMS and kiln.lock were rewritten"));
-        assert_eq!(only(&both, 1, "were rewritten"), None);
-        assert_eq!(only(&[], 0, "were rewritten"), None);
+        assert_eq!(only(&both, 0, REWRITTEN).as_deref(), Some("only SHA256SUMS and kiln.lock were rewritten"));
+        assert_eq!(only(&both[1..], 0, OUT_OF_DATE).as_deref(), Some("only kiln.lock is out of date"));
+        assert_eq!(only(&both, 1, REWRITTEN), None);
+        assert_eq!(only(&[], 0, REWRITTEN), None);
     }
 }

@@ -77,15 +77,15 @@ pub fn argo_cd_reads(path: &str) -> bool {
 /// Computes the drift between the expected tree and disk.
 pub fn compare(tree: &Tree, on_disk: &OnDisk) -> Drift {
     let Changes { mut added, mut changed, mut removed, foreign } = plan(tree, on_disk);
+    // Special entries are reported on their own, wherever they are, and never
+    // diffed (where kiln writes a file, `plan` lists one as added and changed).
+    added.retain(|path| !on_disk.special.contains_key(path));
+    changed.retain(|path| !on_disk.special.contains_key(path));
     let mut bookkeeping = Vec::new();
     for paths in [&mut added, &mut changed, &mut removed] {
         split_off(paths, &mut bookkeeping);
     }
     bookkeeping.sort();
-    // Special entries are reported on their own, wherever they are, and never
-    // diffed (where kiln writes a file, `plan` lists one as added and changed).
-    added.retain(|path| !on_disk.special.contains_key(path));
-    changed.retain(|path| !on_disk.special.contains_key(path));
     let (foreign_manifests, foreign): (Vec<String>, Vec<String>) =
         foreign.into_iter().filter(|path| !on_disk.special.contains_key(path)).partition(|path| argo_cd_reads(path));
     let special = special_entries(on_disk);
@@ -188,7 +188,7 @@ impl Drift {
             let _ = write!(out, ", {special} {}", plural(special, "special file", "special files"));
         }
         let others = self.added.len() + self.changed.len() + self.removed.len() + manifests + special;
-        if let Some(only) = bookkeeping::only(&self.bookkeeping, others, "are out of date") {
+        if let Some(only) = bookkeeping::only(&self.bookkeeping, others, bookkeeping::OUT_OF_DATE) {
             let _ = write!(out, "; {only}");
         }
         out
