@@ -16,7 +16,7 @@ use crate::cli::{Arguments, Command, DiffFormat, Format};
 use crate::finding::{self, Findings};
 use crate::input::InputFiles;
 use crate::output::verify::Reuse;
-use crate::output::{disk, drift, tree, verify, write};
+use crate::output::{bookkeeping, disk, drift, tree, verify, write};
 use crate::settings::Settings;
 use crate::{build, diff, explain, parallel, plan, validate, Error, Outcome, Result};
 
@@ -101,18 +101,28 @@ fn render(settings: &Settings) -> Result<Outcome> {
     for path in &changes.foreign {
         eprintln!("note: kept rendered/{path}, which kiln does not own");
     }
-    print(&rendered_summary(build.tree.objects(), build.tree.files.len(), &changes));
+    print(&rendered_summary(build.tree.objects(), build.tree.cluster_files(), &changes));
     exit_without_freeing(build);
     Ok(Outcome::Ok)
 }
 
+/// Counts the cluster's files, not SHA256SUMS and kiln.lock (`output::bookkeeping`).
 fn rendered_summary(objects: usize, files: usize, changes: &write::Changes) -> String {
-    format!(
-        "rendered {objects} objects into {files} files: {} added, {} changed, {} removed",
-        changes.added.len(),
-        changes.changed.len(),
-        changes.removed.len()
-    )
+    let mut bookkeeping = Vec::new();
+    let [added, changed, removed] = [&changes.added, &changes.changed, &changes.removed].map(|paths| {
+        let mut paths = paths.clone();
+        bookkeeping::split_off(&mut paths, &mut bookkeeping);
+        paths.len()
+    });
+    // A special entry where kiln writes a file is both added and changed.
+    bookkeeping.sort();
+    bookkeeping.dedup();
+    let mut line =
+        format!("rendered {objects} objects into {files} files: {added} added, {changed} changed, {removed} removed");
+    if let Some(only) = bookkeeping::only(&bookkeeping, added + changed + removed, bookkeeping::REWRITTEN) {
+        line.push_str(&format!("; {only}"));
+    }
+    line
 }
 
 fn render_diff(settings: &Settings, stat: bool, format: Format) -> Result<Outcome> {

@@ -333,12 +333,11 @@ fn json_schema() {
             "inSync": false,
             "added": [],
             "changed": [
-                "SHA256SUMS",
-                "kiln.lock",
                 "namespaces/apps/configmap-web-env.yaml",
                 "namespaces/apps/deployment-web.yaml"
             ],
             "removed": [],
+            "bookkeeping": ["SHA256SUMS", "kiln.lock"],
             "foreignManifests": [],
             "special": []
         })
@@ -472,14 +471,39 @@ kiln diff HEAD ({}) → the working tree
     ~ data.MODE
 ~ Deployment.apps apps/web
     ~ spec.template.metadata.annotations[\"checksum/configmap-web-env\"]
-drift gate: head's rendered/ is not what its inputs render to (0 to add, 4 to change, 0 to remove); run `kiln render` and commit rendered/
-    ~ rendered/SHA256SUMS
-    ~ rendered/kiln.lock
+drift gate: head's rendered/ is not what its inputs render to (0 to add, 2 to change, 0 to remove); run `kiln render` and commit rendered/
     ~ rendered/namespaces/apps/configmap-web-env.yaml
     ~ rendered/namespaces/apps/deployment-web.yaml
 changes: 0 added, 0 removed, 2 changed, 3 unchanged, 0 moved",
         short(&base)
     ));
+}
+
+/// Issue 11, "Quiet diffs": the drift gate counts and lists the cluster's
+/// files; SHA256SUMS and kiln.lock are named only when they alone are stale.
+#[test]
+fn drift_gate_does_not_count_bookkeeping_files() {
+    let (repo, _git, base) = base();
+    edit(&repo, "values/namespaces/apps.yaml", "name: apps\n", "# The web tier.\nname: apps\n");
+    repo.kiln(&["diff", "--base", "HEAD", "--stat"]).code(1).stdout(&format!(
+        "\
+kiln diff HEAD ({}) → the working tree
+drift gate: head's rendered/ is not what its inputs render to (0 to add, 0 to change, 0 to remove; only SHA256SUMS and kiln.lock are out of date); run `kiln render` and commit rendered/
+no changes: 0 added, 0 removed, 0 changed, 5 unchanged, 0 moved",
+        short(&base)
+    ));
+    let json = repo.kiln(&["diff", "--base", "HEAD", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(json["drift"]["changed"], serde_json::json!([]));
+    assert_eq!(json["drift"]["bookkeeping"], serde_json::json!(["SHA256SUMS", "kiln.lock"]));
+    let markdown = repo.kiln(&["diff", "--base", "HEAD", "--format", "markdown"]).stdout;
+    assert!(
+        markdown.contains(
+            "**Drift:** head's committed `rendered/` is not what its inputs render to: only `SHA256SUMS` and \
+             `kiln.lock` are out of date. Run `kiln render`"
+        ),
+        "{markdown}"
+    );
 }
 
 /// Issue 10: the drift gate of `kiln diff` saw only kiln's own files, while

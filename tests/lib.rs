@@ -17,6 +17,7 @@ mod escaping;
 mod fuzz_corpus;
 mod monitoring;
 mod plan;
+mod quiet_diffs;
 mod render;
 mod render_diff;
 mod shape;

@@ -23,6 +23,7 @@ fn in_sync_exits_zero() {
   "added": [],
   "changed": [],
   "removed": [],
+  "bookkeeping": [],
   "foreign": [],
   "foreignManifests": [],
   "special": []
@@ -59,11 +60,9 @@ fn drift_shows_unified_diffs_and_exits_one() {
     assert!(!run.stdout.contains('\x1b'), "no colour when NO_COLOR is set or stdout is not a terminal");
     assert!(
         run.stdout.ends_with(
-            "~ rendered/SHA256SUMS
-~ rendered/kiln.lock
-~ ConfigMap apps/web-env  (rendered/namespaces/apps/configmap-web-env.yaml)
+            "~ ConfigMap apps/web-env  (rendered/namespaces/apps/configmap-web-env.yaml)
 ~ Deployment.apps apps/web  (rendered/namespaces/apps/deployment-web.yaml)
-drift: 0 added, 4 changed, 0 removed
+drift: 0 added, 2 changed, 0 removed
 "
         ),
         "{}",
@@ -75,11 +74,9 @@ drift: 0 added, 4 changed, 0 removed
 #[test]
 fn stat_prints_only_the_summary() {
     drifted().kiln(&["render", "--diff", "--stat"]).code(1).stdout(
-        "~ rendered/SHA256SUMS
-~ rendered/kiln.lock
-~ ConfigMap apps/web-env  (rendered/namespaces/apps/configmap-web-env.yaml)
+        "~ ConfigMap apps/web-env  (rendered/namespaces/apps/configmap-web-env.yaml)
 ~ Deployment.apps apps/web  (rendered/namespaces/apps/deployment-web.yaml)
-drift: 0 added, 4 changed, 0 removed",
+drift: 0 added, 2 changed, 0 removed",
     );
 }
 
@@ -93,14 +90,6 @@ fn json_for_machines() {
   "added": [],
   "changed": [
     {
-      "path": "SHA256SUMS",
-      "object": null
-    },
-    {
-      "path": "kiln.lock",
-      "object": null
-    },
-    {
       "path": "namespaces/apps/configmap-web-env.yaml",
       "object": "ConfigMap apps/web-env"
     },
@@ -110,6 +99,10 @@ fn json_for_machines() {
     }
   ],
   "removed": [],
+  "bookkeeping": [
+    "SHA256SUMS",
+    "kiln.lock"
+  ],
   "foreign": [
     "notes.md"
   ],
@@ -147,11 +140,9 @@ fn added_and_removed_objects_diff_against_dev_null() {
         run.stdout.ends_with(
             "+ ConfigMap apps/api-env  (rendered/namespaces/apps/configmap-api-env.yaml)
 + Deployment.apps apps/api  (rendered/namespaces/apps/deployment-api.yaml)
-~ rendered/SHA256SUMS
-~ rendered/kiln.lock
 - ConfigMap apps/web-env  (rendered/namespaces/apps/configmap-web-env.yaml)
 - Deployment.apps apps/web  (rendered/namespaces/apps/deployment-web.yaml)
-drift: 2 added, 2 changed, 2 removed
+drift: 2 added, 0 changed, 2 removed
 "
         ),
         "{}",
@@ -163,13 +154,11 @@ drift: 2 added, 2 changed, 2 removed
 fn nothing_rendered_yet_is_all_drift() {
     let repo = Repo::minimal();
     repo.kiln(&["render", "--diff", "--stat"]).code(1).stdout(
-        "+ rendered/SHA256SUMS
-+ rendered/kiln.lock
-+ ConfigMap apps/web-env  (rendered/namespaces/apps/configmap-web-env.yaml)
+        "+ ConfigMap apps/web-env  (rendered/namespaces/apps/configmap-web-env.yaml)
 + Deployment.apps apps/web  (rendered/namespaces/apps/deployment-web.yaml)
 + NetworkPolicy.networking.k8s.io apps/allow-dns  (rendered/namespaces/apps/networkpolicy-allow-dns.yaml)
 + NetworkPolicy.networking.k8s.io apps/default-deny  (rendered/namespaces/apps/networkpolicy-default-deny.yaml)
-drift: 6 added, 0 changed, 0 removed",
+drift: 4 added, 0 changed, 0 removed",
     );
     assert!(!repo.exists("rendered"), "--diff never writes");
 }
@@ -224,10 +213,8 @@ fn removed_object_is_named_with_its_api_group_like_added_ones() {
     repo.kiln(&["render"]).code(0);
     repo.write("values/namespaces/apps.yaml", b"name: apps\n");
     repo.kiln(&["render", "--diff", "--stat"]).code(1).stdout(
-        "~ rendered/SHA256SUMS
-~ rendered/kiln.lock
-- ConfigMap apps/web-env  (rendered/namespaces/apps/configmap-web-env.yaml)
+        "- ConfigMap apps/web-env  (rendered/namespaces/apps/configmap-web-env.yaml)
 - Deployment.apps apps/web  (rendered/namespaces/apps/deployment-web.yaml)
-drift: 0 added, 2 changed, 2 removed",
+drift: 0 added, 0 changed, 2 removed",
     );
 }

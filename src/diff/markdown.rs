@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 
 use super::text::describe;
 use super::{Change, ChangeKind, Report};
+use crate::output::bookkeeping;
 
 /// GitHub's limit on the body of an issue or pull-request comment.
 pub const LIMIT: usize = 65_536;
@@ -127,6 +128,8 @@ fn summary(report: &Report, detail: Detail) -> String {
         if paths.len() > DRIFT_PATHS {
             listed.push(format!("and {} more", paths.len() - DRIFT_PATHS));
         }
+        let backticked: Vec<String> = drift.bookkeeping.iter().map(|path| format!("`{path}`")).collect();
+        listed.extend(bookkeeping::only(&backticked, paths.len(), bookkeeping::OUT_OF_DATE));
         let _ = writeln!(
             out,
             "> [!CAUTION]\n> **Drift:** head's committed `rendered/` is not what its inputs render to: {}. Run \

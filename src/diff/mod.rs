@@ -162,10 +162,12 @@ pub struct Moved {
 #[serde(rename_all = "camelCase")]
 pub struct DriftGate {
     pub in_sync: bool,
-    /// Paths below `rendered/` a render would add, change or remove.
+    /// Paths below `rendered/` of the cluster's files a render would add, change or remove.
     pub added: Vec<String>,
     pub changed: Vec<String>,
     pub removed: Vec<String>,
+    /// `SHA256SUMS` and `kiln.lock` when a render would write them (drift, listed apart).
+    pub bookkeeping: Vec<String>,
     /// Files kiln does not own that Argo CD would sync (`*.yaml`, `*.yml`, `*.json`, `*.jsonnet`).
     pub foreign_manifests: Vec<String>,
     /// Entries that are not regular files or directories (symlinks, FIFOs, devices), never followed.
@@ -286,6 +288,7 @@ fn drift_gate(build: &mut Build, committed: &disk::OnDisk) -> DriftGate {
         added: paths(drift.added),
         changed: paths(drift.changed),
         removed: paths(drift.removed),
+        bookkeeping: drift.bookkeeping,
         foreign_manifests: drift.foreign_manifests,
         special: drift.special,
     }

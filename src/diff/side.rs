@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_yaml::Value;
 
 use crate::build::Build;
+use crate::output::bookkeeping::is_bookkeeping;
 use crate::output::object::Identity;
-use crate::output::tree::{parse_sums, LOCK_FILE, SUMS_FILE};
+use crate::output::tree::{parse_sums, SUMS_FILE};
 
 /// What items are paired by: objects by identity, plain files by path.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -84,12 +85,6 @@ impl Side {
         }
         Side { items }
     }
-}
-
-/// SHA256SUMS and kiln.lock change whenever anything does; they are not
-/// part of what the cluster runs.
-fn is_bookkeeping(path: &str) -> bool {
-    path == SUMS_FILE || path == LOCK_FILE
 }
 
 /// Splits kiln's two header lines (after a shebang, if any) off a rendered

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 
 use super::{ChangeKind, Report, SideInfo};
 use crate::finding::plural;
+use crate::output::bookkeeping;
 use crate::output::drift::colorize;
 
 /// Renders the report; `stat` leaves out the unified diffs.
@@ -101,7 +102,7 @@ pub fn describe(side: &SideInfo) -> String {
     }
 }
 
-/// The drift that is not kiln's own files, as the render summary counts it.
+/// The drift that is not the cluster's files, as the render summary counts it.
 fn not_kilns(drift: &super::DriftGate) -> String {
     let mut counts = String::new();
     let (manifests, special) = (drift.foreign_manifests.len(), drift.special.len());
@@ -110,6 +111,10 @@ fn not_kilns(drift: &super::DriftGate) -> String {
     }
     if special > 0 {
         let _ = write!(counts, ", {special} {}", plural(special, "special file", "special files"));
+    }
+    let others = drift.added.len() + drift.changed.len() + drift.removed.len() + manifests + special;
+    if let Some(only) = bookkeeping::only(&drift.bookkeeping, others, bookkeeping::OUT_OF_DATE) {
+        let _ = write!(counts, "; {only}");
     }
     counts
 }

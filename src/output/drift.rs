@@ -17,12 +17,17 @@
 //! sockets, devices) are drift wherever they are (`special`), and are never
 //! followed or read: a symlink could point anywhere, `/dev/zero` never ends
 //! and a FIFO blocks.
+//!
+//! `added`, `changed` and `removed` list the cluster's files; `SHA256SUMS`
+//! and `kiln.lock` are drift too, but listed apart (`bookkeeping`, see
+//! [`super::bookkeeping`]) and not diffed.
 
 use std::fmt::Write as _;
 
 use serde::Serialize;
 use similar::TextDiff;
 
+use super::bookkeeping::{self, split_off};
 use super::disk::OnDisk;
 use super::object::Identity;
 use super::tree::Tree;
@@ -37,6 +42,8 @@ pub struct Drift {
     pub added: Vec<FileChange>,
     pub changed: Vec<FileChange>,
     pub removed: Vec<FileChange>,
+    /// `SHA256SUMS` and `kiln.lock` when a render would write them: drift, not counted as the cluster's changes.
+    pub bookkeeping: Vec<String>,
     /// Files in `rendered/` that kiln does not own and Argo CD would not read; kept, never compared.
     pub foreign: Vec<String>,
     /// Files kiln does not own that Argo CD would sync (`*.yaml`, `*.yml`, `*.json`, `*.jsonnet`): drift.
@@ -69,11 +76,16 @@ pub fn argo_cd_reads(path: &str) -> bool {
 
 /// Computes the drift between the expected tree and disk.
 pub fn compare(tree: &Tree, on_disk: &OnDisk) -> Drift {
-    let Changes { mut added, mut changed, removed, foreign } = plan(tree, on_disk);
+    let Changes { mut added, mut changed, mut removed, foreign } = plan(tree, on_disk);
     // Special entries are reported on their own, wherever they are, and never
     // diffed (where kiln writes a file, `plan` lists one as added and changed).
     added.retain(|path| !on_disk.special.contains_key(path));
     changed.retain(|path| !on_disk.special.contains_key(path));
+    let mut bookkeeping = Vec::new();
+    for paths in [&mut added, &mut changed, &mut removed] {
+        split_off(paths, &mut bookkeeping);
+    }
+    bookkeeping.sort();
     let (foreign_manifests, foreign): (Vec<String>, Vec<String>) =
         foreign.into_iter().filter(|path| !on_disk.special.contains_key(path)).partition(|path| argo_cd_reads(path));
     let special = special_entries(on_disk);
@@ -91,11 +103,13 @@ pub fn compare(tree: &Tree, on_disk: &OnDisk) -> Drift {
         in_sync: added.is_empty()
             && changed.is_empty()
             && removed.is_empty()
+            && bookkeeping.is_empty()
             && foreign_manifests.is_empty()
             && special.is_empty(),
         added: added.into_iter().map(change).collect(),
         changed: changed.into_iter().map(change).collect(),
         removed: removed.into_iter().map(change).collect(),
+        bookkeeping,
         foreign,
         foreign_manifests,
         special,
@@ -172,6 +186,10 @@ impl Drift {
         }
         if special > 0 {
             let _ = write!(out, ", {special} {}", plural(special, "special file", "special files"));
+        }
+        let others = self.added.len() + self.changed.len() + self.removed.len() + manifests + special;
+        if let Some(only) = bookkeeping::only(&self.bookkeeping, others, bookkeeping::OUT_OF_DATE) {
+            let _ = write!(out, "; {only}");
         }
         out
     }

@@ -2,6 +2,7 @@
 //! serialize canonically and place everything in an in-memory [`tree::Tree`];
 //! then write it atomically, compare it with disk, or verify disk alone.
 
+pub mod bookkeeping;
 pub mod canonical;
 pub mod checksum;
 pub mod disk;

@@ -54,6 +54,12 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// Whether the cluster scope rendered it: the one scope without a node or
+    /// namespace, and the one that reads every values file.
+    pub fn is_cluster_scope(&self) -> bool {
+        self.scope == ScopeRef::Cluster
+    }
+
     pub fn describe(&self) -> String {
         match self.document {
             0 => format!("{} (rendering {})", self.template, self.scope),

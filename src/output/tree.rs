@@ -23,16 +23,18 @@
 //! must not trust a tree it did not write.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
 use sha2::{Digest, Sha256};
 
+use super::bookkeeping::is_bookkeeping;
 use super::canonical;
 use super::object::{Identity, Object, Origin, PlainFile};
 use crate::diagnostic::display_path;
 use crate::diagnostic::Diagnostic as Finding;
 use crate::render::filters::hex;
 use crate::values::check::dns_label_problem;
+use crate::values::VALUES_DIR;
 use crate::{parallel, Error, Result};
 
 pub const SUMS_FILE: &str = "SHA256SUMS";
@@ -68,6 +70,11 @@ pub struct Tree {
 impl Tree {
     pub fn objects(&self) -> usize {
         self.files.values().filter(|entry| entry.object.is_some()).count()
+    }
+
+    /// The files of the cluster: every file but SHA256SUMS and kiln.lock.
+    pub fn cluster_files(&self) -> usize {
+        self.files.keys().filter(|path| !is_bookkeeping(path)).count()
     }
 
     /// Records the findings of `validate` and `plan` in the lock, and
@@ -106,11 +113,7 @@ pub fn build(objects: &[Object], files: Vec<PlainFile>, inputs: &BTreeMap<String
     let placed = parallel::map(objects.iter().collect(), |object| {
         let described = object.origin.describe();
         object_path(object).map(|path| {
-            let text = format!(
-                "{}{}",
-                header(&object.origin.template, &object.origin.values, "#"),
-                canonical::to_yaml(&object.value)
-            );
+            let text = format!("{}{}", header(&object.origin, "#"), canonical::to_yaml(&object.value));
             (path, Entry::new(text.into_bytes(), Some(object.identity.clone()), described))
         })
     });
@@ -139,7 +142,7 @@ pub fn build(objects: &[Object], files: Vec<PlainFile>, inputs: &BTreeMap<String
             // An empty rendering means "not for this node" (e.g. server-only files).
             continue;
         }
-        let text = with_file_header(&path, &body, &file.origin.template, &file.origin.values);
+        let text = with_file_header(&path, &body, &file.origin);
         insert(&mut tree, path, Entry::new(text.into_bytes(), None, described), &mut errors);
     }
     Error::from_list(errors)?;
@@ -159,18 +162,29 @@ fn insert(tree: &mut Tree, path: String, entry: Entry, errors: &mut Vec<Error>) 
     tree.files.insert(path, entry);
 }
 
-fn header(template: &str, values: &[PathBuf], comment: &str) -> String {
-    let values: Vec<String> = values.iter().map(|path| display_path(path)).collect();
-    format!("{comment} Source: {template}\n{comment} Values: {}\n", values.join(", "))
+/// The provenance header: the template, and the values files of the scope
+/// instance that rendered it. A node, namespace or workload lists its own
+/// files (`values/cluster.yaml` and the node's or namespace's file), which
+/// adding another node, namespace or workload does not change. The cluster
+/// scope reads every values file; listing them would rewrite every
+/// cluster-scope file whenever a file is added, so it says so instead
+/// (`kiln explain` shows where each value was set).
+fn header(origin: &Origin, comment: &str) -> String {
+    let values = if origin.is_cluster_scope() {
+        format!("every file in {VALUES_DIR}/ (cluster scope)")
+    } else {
+        origin.values.iter().map(|path| display_path(path)).collect::<Vec<_>>().join(", ")
+    };
+    format!("{comment} Source: {}\n{comment} Values: {values}\n", origin.template)
 }
 
 /// Files get the `# Source:` header where `#` starts a comment; a shebang stays first.
-fn with_file_header(path: &str, body: &str, template: &str, values: &[PathBuf]) -> String {
+fn with_file_header(path: &str, body: &str, origin: &Origin) -> String {
     let commented = [".yaml", ".yml", ".sh", ".toml", ".conf", ".env"].iter().any(|ext| path.ends_with(ext));
     if !commented {
         return body.to_string();
     }
-    let header = header(template, values, "#");
+    let header = header(origin, "#");
     match body.strip_prefix("#!") {
         Some(rest) => {
             let (shebang, rest) = rest.split_once('\n').unwrap_or((rest, ""));

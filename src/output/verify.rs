@@ -21,6 +21,7 @@ use std::path::Path;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use super::bookkeeping::is_bookkeeping;
 use super::disk::{self, OnDisk, Special};
 use super::tree::{inputs_digest, outputs_digest, sums_text, Lock, LOCK_FILE, SUMS_FILE};
 use crate::render::filters::hex;
@@ -136,7 +137,8 @@ pub fn verify(dir: &Path, on_disk: &OnDisk, inputs: &BTreeMap<String, String>) -
 
 /// Whether a render can answer from `rendered/kiln.lock`.
 pub enum Reuse {
-    /// The tree verifies and its lock was written by this build from these inputs.
+    /// The tree verifies and its lock was written by this build from these
+    /// inputs; `files` counts the cluster's files (not SHA256SUMS and the lock).
     Lock { lock: Lock, files: usize },
     /// Why the full render must run.
     Render(&'static str),
@@ -176,7 +178,9 @@ pub fn reusable(dir: &Path, inputs: &BTreeMap<String, String>) -> Reuse {
         return Reuse::Render("rendered/kiln.lock changed while kiln read it");
     }
     match verify(dir, &on_disk, inputs) {
-        Ok(report) if report.ok() => Reuse::Lock { lock, files: on_disk.sums.len() + 1 },
+        Ok(report) if report.ok() => {
+            Reuse::Lock { lock, files: on_disk.sums.keys().filter(|path| !is_bookkeeping(path)).count() }
+        }
         _ => Reuse::Render("rendered/ does not verify (see `kiln verify`)"),
     }
 }
