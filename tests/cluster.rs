@@ -162,7 +162,7 @@ fn misspelt_secret_env_key_in_this_repository_is_refused_as_the_readme_shows() {
     );
     repo.kiln(&["render"]).code(2).stdout("").stderr(&expected);
     assert_eq!(before, repo.snapshot());
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
     assert!(readme.contains(&format!("```text\n{expected}\n```")), "README's example differs from:\n{expected}");
 }
 
