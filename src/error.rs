@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::diagnostic::Location;
+use crate::root::Boundary;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -42,6 +43,9 @@ pub enum Error {
     Busy { pid: Option<u32> },
     /// Reading a git repository or revision failed (`kiln diff`).
     Git { repo: PathBuf, message: String, cause: Option<String>, help: Option<String> },
+    /// No directory from `start` up to `stop` is a kiln repository
+    /// (`crate::root`); `partial` names the nearest one that nearly is.
+    NoRepository { start: PathBuf, stop: PathBuf, boundary: Boundary, partial: Option<String> },
     /// An argument or its combination is invalid.
     Usage { message: String },
     /// Several independent errors, all reported.
@@ -150,6 +154,24 @@ impl fmt::Display for Error {
                     write!(f, "\n  = git: {cause}")?;
                 }
                 write_help(f, help)
+            }
+            Error::NoRepository { start, stop, boundary, partial } => {
+                write!(f, "error: no kiln repository in `{}` or its parent directories", start.display())?;
+                if start == stop {
+                    write!(f, "\n  = note: kiln looked for `values/` and `templates/` in `{}` only, {}", start.display(), boundary.describe())?;
+                } else {
+                    write!(
+                        f,
+                        "\n  = note: kiln looked for `values/` and `templates/` from `{}` up to `{}`, {}",
+                        start.display(),
+                        stop.display(),
+                        boundary.describe()
+                    )?;
+                }
+                if let Some(partial) = partial {
+                    write!(f, "\n  = note: {partial}")?;
+                }
+                write!(f, "\n  = help: run kiln in the repository or a directory below it, or pass `-C <dir>` (or set KILN_ROOT)")
             }
             Error::Usage { message } => write!(f, "error: {message}"),
             Error::Many(errors) => {

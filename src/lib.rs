@@ -23,7 +23,8 @@
 //! them through `git`, the only module that touches git2.
 //!
 //! `cli` parses raw arguments, `settings` turns them into a validated run
-//! configuration, and `commands` executes one subcommand against it. Every
+//! configuration (with the repository root that `root` finds), and
+//! `commands` executes one subcommand against it. Every
 //! failure is an [`Error`] that names the file, position and key path involved.
 
 // No input can make kiln panic: no unchecked indexing or slicing, no
@@ -50,6 +51,7 @@ pub mod output;
 pub mod parallel;
 pub mod plan;
 pub mod render;
+pub mod root;
 pub mod settings;
 pub mod validate;
 pub mod values;

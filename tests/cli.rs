@@ -113,3 +113,64 @@ fn usage_errors_exit_two() {
         assert!(run.stderr.starts_with("error: ") || run.stderr.starts_with("Usage: "), "{args:?}: {}", run.stderr);
     }
 }
+
+/// Runs kiln in `dir` (below the repository) without `-C`.
+fn kiln_in(repo: &Repo, dir: &str, args: &[&str]) -> crate::harness::Run {
+    let mut command = repo.command();
+    command.current_dir(repo.path().join(dir)).args(args).env("NO_COLOR", "1");
+    repo.run(&mut command)
+}
+
+#[test]
+fn kiln_finds_the_root_from_a_subdirectory() {
+    let repo = Repo::minimal().file(".git/HEAD", "ref: refs/heads/main\n");
+    // Some tool's own `values/` below the root is not mistaken for it.
+    repo.write("charts/web/values/defaults.yaml", b"a: 1\n");
+    kiln_in(&repo, "values/namespaces", &["render"])
+        .code(0)
+        .stderr("")
+        .stdout("rendered 4 objects into 6 files: 6 added, 0 changed, 0 removed");
+    kiln_in(&repo, "rendered/namespaces", &["render", "--diff", "--stat"]).code(0).stderr("");
+    kiln_in(&repo, "charts/web/values", &["verify"]).code(0).stderr("");
+    // Paths in messages stay relative to the repository root.
+    repo.write("values/nodes/n1.yaml", b"name: n1\nrole: server\nrol: agent\n");
+    kiln_in(&repo, "templates/workloads", &["explain", "cluster"]).code(2).stderr(
+        "error: unknown key `rol`
+  --> values/nodes/n1.yaml:3:1
+  = key: rol
+  = help: did you mean `role`?",
+    );
+    // `-C` starts the walk elsewhere, as the current directory does.
+    let mut command = repo.command();
+    command.current_dir(repo.path().join("charts")).args(["-C", "../values/nodes", "explain", "cluster"]);
+    repo.run(&mut command).code(2).stderr(
+        "error: unknown key `rol`
+  --> values/nodes/n1.yaml:3:1
+  = key: rol
+  = help: did you mean `role`?",
+    );
+}
+
+#[test]
+fn kiln_says_where_it_looked_for_the_root() {
+    let repo = Repo::new().file(".git/HEAD", "ref: refs/heads/main\n").file("docs/values/a.yaml", "a: 1\n");
+    kiln_in(&repo, "docs/values", &["render"]).code(2).stdout("").stderr(
+        "error: no kiln repository in `<repo>/docs/values` or its parent directories
+  = note: kiln looked for `values/` and `templates/` from `<repo>/docs/values` up to `<repo>`, the top of its git repository
+  = note: `<repo>/docs` has `values/` but no `templates/`
+  = help: run kiln in the repository or a directory below it, or pass `-C <dir>` (or set KILN_ROOT)",
+    );
+    // The walk never leaves the git repository, even for a kiln root above it.
+    let outer = Repo::minimal();
+    outer.write("nested/.git", b"gitdir: ../.git/modules/nested\n");
+    let mut command = outer.command();
+    command.current_dir(outer.path().join("nested")).arg("render").env("NO_COLOR", "1");
+    outer.run(&mut command).code(2).stderr(
+        "error: no kiln repository in `<repo>/nested` or its parent directories
+  = note: kiln looked for `values/` and `templates/` in `<repo>/nested` only, the top of its git repository
+  = help: run kiln in the repository or a directory below it, or pass `-C <dir>` (or set KILN_ROOT)",
+    );
+    assert!(!outer.exists("rendered"), "nothing was rendered into the outer repository");
+    // Completions need no repository.
+    kiln_in(&repo, "docs", &["completions", "bash"]).code(0);
+}

@@ -582,6 +582,15 @@ fn bare_clone_needs_a_head_revision() {
         String::from_utf8_lossy(&output.stderr).trim_end(),
         format!("error: `{}` is a bare repository without a working tree; pass `--head <rev>`", bare.display())
     );
+    let output = kiln(&["render"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim_end(),
+        format!(
+            "error: `{}` is a bare git repository without a working tree; run kiln in a clone (`kiln diff --head <rev>` reads revisions from a bare one)",
+            bare.canonicalize().unwrap().display()
+        )
+    );
     let output = kiln(&["diff", "--base", "HEAD~1", "--head", "HEAD", "--stat"]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
