@@ -1,0 +1,130 @@
+//! Head's findings in a diff report: `kiln diff` runs on head the checks that
+//! `kiln render` runs (validate and plan), so a pull request that `kiln render`
+//! would refuse fails review too, and marks each finding that base had as
+//! well, so reviewers see what the change brings. Findings are the same when
+//! their id, severity, object, field path, message and file agree (the file
+//! without a `:line:col`, which moves with any edit above it).
+
+use serde::Serialize;
+
+use crate::finding::{Finding, Findings, Severity};
+
+/// What the report says about head's findings.
+#[derive(Debug, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Checks {
+    pub errors: usize,
+    pub warnings: usize,
+    /// Findings that base does not have; all of them when base was not checked.
+    pub new: usize,
+    /// Whether base was checked: `false` when it did not render (see `fallback`).
+    pub base_checked: bool,
+    /// Errors first, then new before old, each in file order.
+    pub findings: Vec<CheckedFinding>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckedFinding {
+    #[serde(flatten)]
+    pub finding: Finding,
+    /// Base has the same finding; `None` when base was not checked.
+    pub in_base: Option<bool>,
+}
+
+impl Checks {
+    /// Marks each of head's findings with whether `base` (when it was checked) has it.
+    pub fn new(head: Findings, base: Option<&Findings>) -> Checks {
+        let in_base = |finding: &Finding| base.map(|base| base.findings.iter().any(|other| same(other, finding)));
+        let mut findings: Vec<CheckedFinding> =
+            head.findings.into_iter().map(|finding| CheckedFinding { in_base: in_base(&finding), finding }).collect();
+        // Stable: within each group the findings keep their file order.
+        findings.sort_by_key(|checked| (checked.finding.severity != Severity::Error, checked.in_base == Some(true)));
+        Checks {
+            errors: head.errors,
+            warnings: head.warnings,
+            new: findings.iter().filter(|checked| checked.in_base != Some(true)).count(),
+            base_checked: base.is_some(),
+            findings,
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.errors > 0
+    }
+
+    /// What the text and markdown forms list one by one: every error and
+    /// every finding base does not have. Warnings base had too only stand,
+    /// and are counted by [`Checks::standing`].
+    pub fn listed(&self) -> impl Iterator<Item = &CheckedFinding> {
+        self.findings.iter().filter(|checked| !checked.is_standing())
+    }
+
+    /// Warnings base had too, counted by id in order of first appearance.
+    pub fn standing(&self) -> Vec<(&str, usize)> {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for checked in self.findings.iter().filter(|checked| checked.is_standing()) {
+            match counts.iter_mut().find(|(id, _)| *id == checked.finding.id) {
+                Some((_, count)) => *count += 1,
+                None => counts.push((&checked.finding.id, 1)),
+            }
+        }
+        counts
+    }
+}
+
+impl CheckedFinding {
+    fn is_standing(&self) -> bool {
+        self.finding.severity == Severity::Warning && self.in_base == Some(true)
+    }
+}
+
+fn same(a: &Finding, b: &Finding) -> bool {
+    let file = |finding: &Finding| finding.file.split(':').next().unwrap_or_default().to_string();
+    (&a.id, a.severity, &a.object, &a.path, &a.message) == (&b.id, b.severity, &b.object, &b.path, &b.message)
+        && file(a) == file(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(id: &str, severity: Severity, file: &str) -> Finding {
+        Finding {
+            id: id.into(),
+            severity,
+            file: file.into(),
+            object: Some("Deployment.apps apps/web".into()),
+            path: "spec".into(),
+            message: "m".into(),
+            help: None,
+            template: None,
+            values: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn marks_findings_base_had_and_puts_errors_and_new_ones_first() {
+        let head = Findings::new(vec![
+            finding("a", Severity::Warning, "values/x.yaml:9:1"),
+            finding("b", Severity::Warning, "rendered/b.yaml"),
+            finding("c", Severity::Error, "rendered/c.yaml"),
+        ]);
+        // The same warning, located two lines higher in base.
+        let base = Findings::new(vec![finding("a", Severity::Warning, "values/x.yaml:7:1")]);
+        let checks = Checks::new(head, Some(&base));
+        let order: Vec<(&str, Option<bool>)> =
+            checks.findings.iter().map(|checked| (checked.finding.id.as_str(), checked.in_base)).collect();
+        assert_eq!(order, [("c", Some(false)), ("b", Some(false)), ("a", Some(true))]);
+        assert_eq!((checks.errors, checks.warnings, checks.new, checks.base_checked), (1, 2, 2, true));
+        let listed: Vec<&str> = checks.listed().map(|checked| checked.finding.id.as_str()).collect();
+        assert_eq!(listed, ["c", "b"]);
+        assert_eq!(checks.standing(), [("a", 1)]);
+    }
+
+    #[test]
+    fn without_base_every_finding_counts_as_new() {
+        let checks = Checks::new(Findings::new(vec![finding("a", Severity::Warning, "rendered/a.yaml")]), None);
+        assert_eq!((checks.new, checks.base_checked, checks.findings[0].in_base), (1, false, None));
+    }
+}
