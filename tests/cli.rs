@@ -1,7 +1,7 @@
 //! The command line itself: `explain`, `completions`, `--help`, `--version`
 //! and usage errors (exit 2).
 
-use crate::harness::Repo;
+use crate::harness::{Repo, MINIMAL_NAMESPACE};
 
 #[test]
 fn explain_workload_shows_each_value_and_where_it_was_set() {
@@ -173,4 +173,48 @@ fn kiln_says_where_it_looked_for_the_root() {
     assert!(!outer.exists("rendered"), "nothing was rendered into the outer repository");
     // Completions need no repository.
     kiln_in(&repo, "docs", &["completions", "bash"]).code(0);
+}
+
+#[test]
+fn explain_quotes_keys_the_same_way_everywhere() {
+    let namespace = |value: &str| {
+        MINIMAL_NAMESPACE.replace("      MODE: prod\n", &format!("      MODE: prod\n      log.level: {value}\n"))
+    };
+    let repo = Repo::minimal().file("values/namespaces/apps.yaml", &namespace("debug"));
+    repo.kiln(&["explain", "workload", "apps/web"]).code(0).stdout(
+        r#"replicas = 1    # values/cluster.yaml:8:5
+kind = "Deployment"    # values/namespaces/apps.yaml:4:5
+image = "nginx:1.27"    # values/namespaces/apps.yaml:5:5
+env.MODE = "prod"    # values/namespaces/apps.yaml:7:7
+env."log.level" = "debug"    # values/namespaces/apps.yaml:8:7"#,
+    );
+    // An error at that key names it as explain does.
+    repo.write("values/namespaces/apps.yaml", namespace("[debug]").as_bytes());
+    repo.kiln(&["explain", "workload", "apps/web"]).code(2).stderr(
+        "error: wrong type: found a list, expected an environment value (string, number or boolean)
+  --> values/namespaces/apps.yaml:8:7
+  = key: workloads.web.env.\"log.level\"",
+    );
+}
+
+#[test]
+fn every_format_option_has_help_text() {
+    let repo = Repo::new();
+    let format_line = |command: &str| {
+        let run = repo.kiln(&[command, "-h"]);
+        run.code(0);
+        run.stdout.lines().find(|line| line.contains("--format")).map(str::trim).unwrap_or_default().to_string()
+    };
+    let plain = "--format <FORMAT>  Output format: text for people, json for scripts [default: text] [possible values: text, json]";
+    for command in ["verify", "validate", "plan"] {
+        assert_eq!(format_line(command), plain, "kiln {command} -h");
+    }
+    assert_eq!(
+        format_line("render"),
+        "--format <FORMAT>  Output format of --diff: text for people, json for scripts [default: text] [possible values: text, json]"
+    );
+    assert_eq!(
+        format_line("diff"),
+        "--format <FORMAT>  Output format: text for people, json for scripts (schema in docs/pr-workflow.md), markdown for a pull-request comment [default: text] [possible values: text, json, markdown]"
+    );
 }

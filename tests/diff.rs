@@ -93,7 +93,7 @@ kiln diff HEAD ({}) → the working tree
     ~ data.MODE
 ~ Deployment.apps apps/web
     ~ spec.replicas
-    ~ spec.template.metadata.annotations[\"checksum/configmap-web-env\"]
+    ~ spec.template.metadata.annotations.checksum/configmap-web-env
 checks: 0 errors, 1 warning in head (0 new, 1 also in base)
   = 1 warning also in base: crd-sync-order ×1
 drift gate: head's rendered/ is what its inputs render to
@@ -505,7 +505,7 @@ kiln diff HEAD ({}) → the working tree
 ~ ConfigMap apps/web-env
     ~ data.MODE
 ~ Deployment.apps apps/web
-    ~ spec.template.metadata.annotations[\"checksum/configmap-web-env\"]
+    ~ spec.template.metadata.annotations.checksum/configmap-web-env
 checks: 0 errors, 1 warning in head (0 new, 1 also in base)
   = 1 warning also in base: crd-sync-order ×1
 drift gate: head's rendered/ is not what its inputs render to (0 to add, 4 to change, 0 to remove); run `kiln render` and commit rendered/
@@ -641,7 +641,7 @@ kiln diff HEAD~1 ({}) → HEAD ({})
 ~ ConfigMap apps/web-env
     ~ data.MODE
 ~ Deployment.apps apps/web
-    ~ spec.template.metadata.annotations[\"checksum/configmap-web-env\"]
+    ~ spec.template.metadata.annotations.checksum/configmap-web-env
 checks: 0 errors, 1 warning in head (0 new, 1 also in base)
   = 1 warning also in base: crd-sync-order ×1
 drift gate: head's rendered/ is what its inputs render to
@@ -792,7 +792,7 @@ kiln diff HEAD ({}) → the working tree
 ~ ConfigMap apps/web-env
     ~ data.MODE
 ~ Deployment.apps apps/web
-    ~ spec.template.metadata.annotations[\"checksum/configmap-web-env\"]
+    ~ spec.template.metadata.annotations.checksum/configmap-web-env
 checks: 1 error, 1 warning in head (0 new, 2 also in base)
   = {IMAGE_ERROR}{STANDING_WARNING}\
 error: `kiln render` would refuse to write head's rendered/ until the 1 error above is fixed
@@ -809,6 +809,22 @@ drift gate: ",
     let run = repo.kiln(&["diff", "--base", "HEAD", "--format", "markdown"]);
     assert!(
         run.stdout.contains("| in base | ❌ `error[image-pinned]` | `Deployment.apps apps/web` | "),
+        "{}",
+        run.stdout
+    );
+}
+
+/// One path notation everywhere: the field `kiln explain` prints as
+/// `env."log.level"` renders to the ConfigMap key that diff names `data."log.level"`.
+#[test]
+fn diff_quotes_keys_as_explain_does() {
+    let (repo, _git, _base) = base();
+    edit(&repo, "values/namespaces/apps.yaml", "      MODE: prod\n", "      MODE: prod\n      log.level: debug\n");
+    let run = repo.kiln(&["diff", "--base", "HEAD", "--stat"]);
+    assert!(run.stdout.contains("\n~ ConfigMap apps/web-env\n    + data.\"log.level\"\n"), "{}", run.stdout);
+    let run = repo.kiln(&["explain", "workload", "apps/web"]);
+    assert!(
+        run.stdout.contains("\nenv.\"log.level\" = \"debug\"    # values/namespaces/apps.yaml:8:7"),
         "{}",
         run.stdout
     );
