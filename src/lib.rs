@@ -20,7 +20,8 @@
 //! `custom_metrics` checks the assembled objects: every HPA metric must be
 //! served by a rendered prometheus-adapter rule.
 //! `diff` compares two git revisions object by object (`kiln diff`), reading
-//! them through `git`, the only module that touches git2.
+//! them through `git`, the only module that touches git2, and checks both as
+//! `render` does.
 //!
 //! `cli` parses raw arguments, `settings` turns them into a validated run
 //! configuration (with the repository root that `root` finds), and

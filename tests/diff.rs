@@ -305,7 +305,7 @@ fn json_schema() {
     let run = repo.kiln(&["diff", "--base", "HEAD", "--format", "json"]);
     run.code(1);
     let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
-    assert_eq!(json["schemaVersion"], 1);
+    assert_eq!(json["schemaVersion"], 2);
     assert_eq!(
         json["base"],
         serde_json::json!({"rev": "HEAD", "commit": base, "worktree": false, "compared": "inputs"})

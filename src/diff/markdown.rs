@@ -458,7 +458,7 @@ mod tests {
             compared: Compared::Inputs,
         };
         Report {
-            schema_version: 1,
+            schema_version: 2,
             base: side("main"),
             head: side("topic"),
             fallback: None,

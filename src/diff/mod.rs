@@ -39,7 +39,8 @@ use fields::Field;
 use side::{Item, Key, Side};
 
 /// Version of the JSON schema (docs/pr-workflow.md); bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: field paths quote keys as `."key"` (1 wrote `["key"]`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
