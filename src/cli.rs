@@ -23,7 +23,8 @@ Exit codes: 0 ok / in sync, 1 drift or check failed, 2 error.";
 #[derive(Debug, Parser)]
 #[command(name = "kiln", version, about = "Render layered YAML values through Tera templates into a hashed, committed Kubernetes manifest tree", after_help = EXAMPLES)]
 pub struct Arguments {
-    /// Run as if kiln was started in DIR (the repository root)
+    /// Run as if kiln was started in DIR: the repository root is DIR or the nearest directory above it holding
+    /// values/ and templates/
     #[arg(short = 'C', value_name = "DIR", global = true, env = "KILN_ROOT")]
     pub root: Option<PathBuf>,
 
@@ -45,27 +46,30 @@ pub enum Command {
         /// With --diff: print only the per-object summary, not the unified diff
         #[arg(long, requires = "diff")]
         stat: bool,
-        /// Output format of --diff
+        /// Output format of --diff: text for people, json for scripts
         #[arg(long, value_enum, default_value_t = Format::Text, requires = "diff")]
         format: Format,
     },
     /// Check rendered/ against SHA256SUMS and kiln.lock against values/ and templates/, without rendering
     Verify {
+        /// Output format: text for people, json for scripts
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// Check every rendered object against the Kubernetes/CRD schemas and kiln's policies. Exit 1 on errors
     Validate {
+        /// Output format: text for people, json for scripts
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
     /// Simulate the scheduler on the declared nodes: steady state, HPA max, each rollout, each node lost
     Plan {
+        /// Output format: text for people, json for scripts
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Compare two git revisions object by object: what a change does to the cluster.
-    /// Exit 0 no change, 1 changes or head's rendered/ out of date, 2 error
+    /// Compare two git revisions object by object: what a change does to the cluster, and what `kiln render`'s
+    /// checks find in head. Exit 0 no change, 1 changes, head's rendered/ out of date or errors in head, 2 error
     Diff {
         /// The base revision (branch, tag or commit), read from git objects
         #[arg(long, value_name = "REV")]
@@ -79,6 +83,7 @@ pub enum Command {
         /// Print only the summary, not the unified diffs (text format)
         #[arg(long)]
         stat: bool,
+        /// Output format: text for people, json for scripts (schema in docs/pr-workflow.md), markdown for a pull-request comment
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
     },

@@ -55,7 +55,7 @@ fn execute(command: &Command, settings: &Settings) -> Result<Outcome> {
             if head.is_none() {
                 print_warnings(&write::recover_for_reading(&settings.rendered)?);
             }
-            let report = diff::diff(&settings.root, base, head.as_deref(), *merge_base)?;
+            let report = diff::diff(&settings.root, base, head.as_deref(), *merge_base, check_findings)?;
             Ok(print_diff(&report, *stat, *format, settings.color))
         }
         Command::Explain { scope, name } => {
@@ -217,7 +217,8 @@ fn verify(settings: &Settings, format: Format) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// Validation and the plan, run as part of a render.
+/// Validation and the plan, run as part of a render (and by `kiln diff` on
+/// both sides, so that it fails where `kiln render` would refuse).
 fn check_findings(build: &build::Build) -> Findings {
     // Independent read-only checks of the same build: run them side by side.
     let (plan, mut findings) = parallel::join(|| plan::findings(build), || validate::validate(build));

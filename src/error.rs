@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::diagnostic::{display_path, print, Diagnostic, Location, Severity, Span};
 use crate::scope::ScopeRef;
+use crate::root::Boundary;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -47,6 +48,9 @@ pub enum Error {
     Busy { pid: Option<u32> },
     /// Reading a git repository or revision failed (`kiln diff`).
     Git { repo: PathBuf, message: String, cause: Option<String>, help: Option<String> },
+    /// No directory from `start` up to `stop` is a kiln repository
+    /// (`crate::root`); `partial` names the nearest one that nearly is.
+    NoRepository { start: PathBuf, stop: PathBuf, boundary: Boundary, partial: Option<String> },
     /// An argument or its combination is invalid.
     Usage { message: String },
     /// Several independent errors, all reported.
@@ -141,6 +145,27 @@ impl Error {
                     None => diagnostic,
                 };
                 diagnostic.with_help_opt(help.clone())
+            }
+            Error::NoRepository { start, stop, boundary, partial } => {
+                let looked = if start == stop {
+                    format!("kiln looked for `values/` and `templates/` in `{}` only, {}", start.display(), boundary.describe())
+                } else {
+                    format!(
+                        "kiln looked for `values/` and `templates/` from `{}` up to `{}`, {}",
+                        start.display(),
+                        stop.display(),
+                        boundary.describe()
+                    )
+                };
+                let diagnostic = error(format!("no kiln repository in `{}` or its parent directories", start.display()))
+                    .with_note(format!("note: {looked}"));
+                let diagnostic = match partial {
+                    Some(partial) => diagnostic.with_note(format!("note: {partial}")),
+                    None => diagnostic,
+                };
+                diagnostic.with_help(
+                    "run kiln in the repository or a directory below it, or pass `-C <dir>` (or set KILN_ROOT)",
+                )
             }
             Error::Usage { message } => error(message.clone()),
             Error::Many(errors) => errors.first().map_or_else(|| error("no error".into()), Error::diagnostic),

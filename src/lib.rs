@@ -20,10 +20,12 @@
 //! `custom_metrics` checks the assembled objects: every HPA metric must be
 //! served by a rendered prometheus-adapter rule.
 //! `diff` compares two git revisions object by object (`kiln diff`), reading
-//! them through `git`, the only module that touches git2.
+//! them through `git`, the only module that touches git2, and checks both as
+//! `render` does.
 //!
 //! `cli` parses raw arguments, `settings` turns them into a validated run
-//! configuration, and `commands` executes one subcommand against it. Every
+//! configuration (with the repository root that `root` finds), and
+//! `commands` executes one subcommand against it. Every
 //! failure is an [`Error`] that names the file, position and key path involved.
 
 // No input can make kiln panic: no unchecked indexing or slicing, no
@@ -51,6 +53,7 @@ pub mod parallel;
 pub mod plan;
 pub mod render;
 pub mod scope;
+pub mod root;
 pub mod settings;
 pub mod validate;
 pub mod values;

@@ -342,21 +342,33 @@ fn values_file_kiln_does_not_read() {
     );
 }
 
+// Without `values/` or `templates/` the directory is no kiln repository, and
+// the walk up stops at the top of the git repository.
 #[test]
 fn missing_values_dir() {
     rejects(
-        |repo| std::fs::remove_dir_all(repo.path().join("values")).unwrap(),
-        "error: values directory `<repo>/values` does not exist
-  = help: run kiln from the repository root or pass `-C <dir>`",
+        |repo| {
+            repo.write(".git/HEAD", b"ref: refs/heads/main\n");
+            std::fs::remove_dir_all(repo.path().join("values")).unwrap();
+        },
+        "error: no kiln repository in `<repo>` or its parent directories
+  = note: kiln looked for `values/` and `templates/` in `<repo>` only, the top of its git repository
+  = note: `<repo>` has `templates/` but no `values/`
+  = help: run kiln in the repository or a directory below it, or pass `-C <dir>` (or set KILN_ROOT)",
     );
 }
 
 #[test]
 fn missing_templates_dir() {
     rejects(
-        |repo| std::fs::remove_dir_all(repo.path().join("templates")).unwrap(),
-        "error: templates directory `<repo>/templates` does not exist
-  = help: run kiln from the repository root or pass `-C <dir>`",
+        |repo| {
+            repo.write(".git/HEAD", b"ref: refs/heads/main\n");
+            std::fs::remove_dir_all(repo.path().join("templates")).unwrap();
+        },
+        "error: no kiln repository in `<repo>` or its parent directories
+  = note: kiln looked for `values/` and `templates/` in `<repo>` only, the top of its git repository
+  = note: `<repo>` has `values/` but no `templates/`
+  = help: run kiln in the repository or a directory below it, or pass `-C <dir>` (or set KILN_ROOT)",
     );
 }
 

@@ -93,7 +93,9 @@ kiln diff HEAD ({}) → the working tree
     ~ data.MODE
 ~ Deployment.apps apps/web
     ~ spec.replicas
-    ~ spec.template.metadata.annotations[\"checksum/configmap-web-env\"]
+    ~ spec.template.metadata.annotations.checksum/configmap-web-env
+checks: 0 errors, 1 warning in head (0 new, 1 also in base)
+  = 1 warning also in base: crd-sync-order ×1
 drift gate: head's rendered/ is what its inputs render to
 changes: 0 added, 0 removed, 2 changed, 3 unchanged, 0 moved
 ",
@@ -115,6 +117,8 @@ fn no_change_exits_zero() {
     repo.kiln(&["diff", "--base", "HEAD"]).code(0).stdout(&format!(
         "\
 kiln diff HEAD ({}) → the working tree
+checks: 0 errors, 1 warning in head (0 new, 1 also in base)
+  = 1 warning also in base: crd-sync-order ×1
 drift gate: head's rendered/ is what its inputs render to
 no changes: 0 added, 0 removed, 0 changed, 5 unchanged, 0 moved",
         short(&base)
@@ -134,6 +138,8 @@ kiln diff HEAD~1 ({}) → HEAD ({})
 - ConfigMap apps/web-env
 + Deployment.apps apps/api
 - Deployment.apps apps/web
+checks: 0 errors, 1 warning in head (0 new, 1 also in base)
+  = 1 warning also in base: crd-sync-order ×1
 drift gate: head's rendered/ is what its inputs render to
 changes: 2 added, 2 removed, 0 changed, 3 unchanged, 0 moved",
         short(&base),
@@ -164,6 +170,8 @@ fn merge_base_shows_only_what_the_branch_changed() {
 kiln diff merge base of mainline and HEAD ({}) → the working tree
 ~ Deployment.apps apps/web
     ~ spec.replicas
+checks: 0 errors, 1 warning in head (0 new, 1 also in base)
+  = 1 warning also in base: crd-sync-order ×1
 drift gate: head's rendered/ is what its inputs render to
 changes: 0 added, 0 removed, 1 changed, 4 unchanged, 0 moved",
         short(&base)
@@ -182,6 +190,8 @@ fn renamed_template_is_a_move_not_a_change() {
 kiln diff HEAD ({}) → the working tree
 = ConfigMap apps/web-env  (unchanged; template templates/workloads/deployment.yaml → templates/workloads/web.yaml)
 = Deployment.apps apps/web  (unchanged; template templates/workloads/deployment.yaml → templates/workloads/web.yaml)
+checks: 0 errors, 1 warning in head (0 new, 1 also in base)
+  = 1 warning also in base: crd-sync-order ×1
 drift gate: head's rendered/ is what its inputs render to
 no changes: 0 added, 0 removed, 0 changed, 3 unchanged, 2 moved",
         short(&base)
@@ -204,6 +214,8 @@ no changes: 0 added, 0 removed, 0 changed, 3 unchanged, 2 moved",
     assert!(
         markdown.stdout.contains(
             "**No change to the cluster**: 0 added · 0 removed · 0 changed · 3 unchanged · 2 moved\n\n\
+             **Checks** (`kiln validate`, `kiln plan`): 0 errors, 1 warning in head (0 new, 1 also in base)\n\n\
+             1 warning also in base: `crd-sync-order` ×1.\n\n\
              | | Object | Changed fields |\n|---|---|---|\n\
              | ↪️ moved | `ConfigMap apps/web-env` | unchanged; template `templates/workloads/deployment.yaml` → `templates/workloads/web.yaml` |\n"
         ),
@@ -293,7 +305,7 @@ fn json_schema() {
     let run = repo.kiln(&["diff", "--base", "HEAD", "--format", "json"]);
     run.code(1);
     let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
-    assert_eq!(json["schemaVersion"], 1);
+    assert_eq!(json["schemaVersion"], 2);
     assert_eq!(
         json["base"],
         serde_json::json!({"rev": "HEAD", "commit": base, "worktree": false, "compared": "inputs"})
@@ -342,6 +354,13 @@ fn json_schema() {
             "special": []
         })
     );
+    // The checks of `kiln render` on head, each finding marked with whether base had it.
+    assert_eq!(json["checks"]["errors"], 0);
+    assert_eq!(json["checks"]["warnings"], 1);
+    assert_eq!(json["checks"]["new"], 0);
+    assert_eq!(json["checks"]["baseChecked"], true);
+    assert_eq!(json["checks"]["findings"][0]["id"], "crd-sync-order");
+    assert_eq!(json["checks"]["findings"][0]["inBase"], true);
 }
 
 #[test]
@@ -357,6 +376,10 @@ fn markdown_comment() {
 ### kiln diff: `HEAD` (`{}`) → the working tree
 
 **5 objects and files change**: 2 added · 2 removed · 1 changed · 2 unchanged · 0 moved
+
+**Checks** (`kiln validate`, `kiln plan`): 0 errors, 1 warning in head (0 new, 1 also in base)
+
+1 warning also in base: `crd-sync-order` ×1.
 
 | | Object | Changed fields |
 |---|---|---|
@@ -432,6 +455,7 @@ fn base_that_does_not_render_falls_back_to_committed_trees() {
     edit(&repo, "values/cluster.yaml", "legacyFlag: true\n", "");
     edit(&repo, "values/cluster.yaml", "replicas: 1", "replicas: 3");
     repo.kiln(&["render"]).code(0);
+    edit(&repo, "values/namespaces/apps.yaml", "image: nginx:1.27", "image: nginx");
     let run = repo.kiln(&["diff", "--base", "HEAD", "--stat"]);
     run.code(1);
     assert!(
@@ -446,9 +470,19 @@ note: the base does not render with this kiln, so the committed rendered/ trees 
         run.stdout
     );
     assert!(run.stdout.contains("\n~ Deployment.apps apps/web\n    ~ spec.replicas\n"), "{}", run.stdout);
+    // Base's findings are unknown: each of head's is marked `*`, none as new or old.
+    assert!(
+        run.stdout.contains(
+            "\nchecks: 1 error, 0 warnings in head (base not checked: it does not render)\n  * error[image-pinned]: "
+        ),
+        "{}",
+        run.stdout
+    );
     let json = repo.kiln(&["diff", "--base", "HEAD", "--format", "json"]);
     let json: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(json["base"]["compared"], "rendered");
+    assert_eq!((&json["checks"]["baseChecked"], &json["checks"]["new"]), (&false.into(), &1.into()));
+    assert_eq!(json["checks"]["findings"][0]["inBase"], serde_json::Value::Null);
     assert!(json["fallback"]["error"].as_str().unwrap().contains("values/cluster.yaml"), "{}", json["fallback"]);
     let markdown = repo.kiln(&["diff", "--base", "HEAD", "--format", "markdown"]);
     assert!(
@@ -470,7 +504,9 @@ kiln diff HEAD ({}) → the working tree
 ~ ConfigMap apps/web-env
     ~ data.MODE
 ~ Deployment.apps apps/web
-    ~ spec.template.metadata.annotations[\"checksum/configmap-web-env\"]
+    ~ spec.template.metadata.annotations.checksum/configmap-web-env
+checks: 0 errors, 1 warning in head (0 new, 1 also in base)
+  = 1 warning also in base: crd-sync-order ×1
 drift gate: head's rendered/ is not what its inputs render to (0 to add, 2 to change, 0 to remove); run `kiln render` and commit rendered/
     ~ rendered/namespaces/apps/configmap-web-env.yaml
     ~ rendered/namespaces/apps/deployment-web.yaml
@@ -516,6 +552,8 @@ fn diff_drift_gate_misses_foreign_manifests_and_special_files() {
     repo.kiln(&["diff", "--base", "HEAD", "--stat"]).code(1).stdout(&format!(
         "\
 kiln diff HEAD ({}) → the working tree
+checks: 0 errors, 1 warning in head (0 new, 1 also in base)
+  = 1 warning also in base: crd-sync-order ×1
 drift gate: head's rendered/ is not what its inputs render to (0 to add, 0 to change, 0 to remove, 1 foreign manifest, 1 special file); run `kiln render` and commit rendered/
     ! rendered/namespaces/apps/backdoor.yaml  (not kiln's, and Argo CD would sync it)
     ! rendered/passwd.yaml  (a symbolic link, never followed)
@@ -608,6 +646,15 @@ fn bare_clone_needs_a_head_revision() {
         String::from_utf8_lossy(&output.stderr).trim_end(),
         format!("error: `{}` is a bare repository without a working tree; pass `--head <rev>`", bare.display())
     );
+    let output = kiln(&["render"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim_end(),
+        format!(
+            "error: `{}` is a bare git repository without a working tree; run kiln in a clone (`kiln diff --head <rev>` reads revisions from a bare one)",
+            bare.canonicalize().unwrap().display()
+        )
+    );
     let output = kiln(&["diff", "--base", "HEAD~1", "--head", "HEAD", "--stat"]);
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
@@ -618,7 +665,9 @@ kiln diff HEAD~1 ({}) → HEAD ({})
 ~ ConfigMap apps/web-env
     ~ data.MODE
 ~ Deployment.apps apps/web
-    ~ spec.template.metadata.annotations[\"checksum/configmap-web-env\"]
+    ~ spec.template.metadata.annotations.checksum/configmap-web-env
+checks: 0 errors, 1 warning in head (0 new, 1 also in base)
+  = 1 warning also in base: crd-sync-order ×1
 drift gate: head's rendered/ is what its inputs render to
 changes: 0 added, 0 removed, 2 changed, 3 unchanged, 0 moved",
             short(&base),
@@ -674,4 +723,133 @@ error: revision `HEAD~1` is not in this shallow clone
   --> {workdir}
   = help: fetch the history it needs (`git fetch --unshallow`, or `fetch-depth: 0` with actions/checkout)"
     ));
+}
+
+/// The warning every `base()` repository has: nothing installs the SealedSecret CRDs.
+const STANDING_WARNING: &str = "  = 1 warning also in base: crd-sync-order ×1\n";
+
+const IMAGE_ERROR: &str = "\
+error[image-pinned]: image `nginx` has no tag, which means `latest`
+      in: rendered/namespaces/apps/deployment-web.yaml (Deployment.apps apps/web)
+      at: spec.template.spec.containers[0].image
+      help: pin a version tag or a digest (`<name>@sha256:<digest>`) so every sync runs the same image
+";
+
+#[test]
+fn diff_reports_heads_policy_errors() {
+    let (repo, _git, base) = base();
+    edit(&repo, "values/namespaces/apps.yaml", "image: nginx:1.27", "image: nginx");
+    let before = repo.snapshot();
+    // Not "run `kiln render` and commit": kiln render refuses, and says so.
+    repo.kiln(&["diff", "--base", "HEAD", "--stat"]).code(1).stderr("").stdout(&format!(
+        "\
+kiln diff HEAD ({}) → the working tree
+~ Deployment.apps apps/web
+    ~ spec.template.spec.containers[name=app].image
+checks: 1 error, 1 warning in head (1 new, 1 also in base)
+  + {IMAGE_ERROR}{STANDING_WARNING}\
+error: `kiln render` would refuse to write head's rendered/ until the 1 error above is fixed
+drift gate: head's rendered/ is not what its inputs render to (0 to add, 3 to change, 0 to remove); fix head's errors (above), then run `kiln render` and commit rendered/
+    ~ rendered/SHA256SUMS
+    ~ rendered/kiln.lock
+    ~ rendered/namespaces/apps/deployment-web.yaml
+changes: 0 added, 0 removed, 1 changed, 4 unchanged, 0 moved",
+        short(&base)
+    ));
+    let run = repo.kiln(&["render"]);
+    run.code(1).stdout("");
+    assert!(run.stderr.contains("error[image-pinned]: image `nginx` has no tag"), "{}", run.stderr);
+    assert_eq!(before, repo.snapshot(), "neither diff nor the refused render writes rendered/");
+
+    let run = repo.kiln(&["diff", "--base", "HEAD", "--format", "json"]);
+    run.code(1);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    let checks = &json["checks"];
+    assert_eq!(
+        (&checks["errors"], &checks["warnings"], &checks["new"], &checks["baseChecked"]),
+        (&1.into(), &1.into(), &1.into(), &true.into())
+    );
+    let findings = checks["findings"].as_array().unwrap();
+    let summary: Vec<(&str, &str, bool)> = findings
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap(), f["severity"].as_str().unwrap(), f["inBase"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(summary, [("image-pinned", "error", false), ("crd-sync-order", "warning", true)]);
+    assert_eq!(findings[0]["path"], "spec.template.spec.containers[0].image");
+    assert_eq!(findings[0]["file"], "rendered/namespaces/apps/deployment-web.yaml");
+
+    let run = repo.kiln(&["diff", "--base", "HEAD", "--format", "markdown"]);
+    run.code(1);
+    assert!(
+        run.stdout.contains(
+            "\
+> [!CAUTION]
+> **`kiln render` would refuse** to write head's `rendered/`: 1 error, 1 warning (1 new, 1 also in base). Fix the errors below; `kiln validate` and `kiln plan` show every finding.
+
+| | Finding | Object | Message |
+|---|---|---|---|
+| 🆕 new | ❌ `error[image-pinned]` | `Deployment.apps apps/web` | `` image `nginx` has no tag, which means `latest` `` |
+
+1 warning also in base: `crd-sync-order` ×1.
+
+> [!CAUTION]
+> **Drift:** head's committed `rendered/` is not what its inputs render to: `~ rendered/SHA256SUMS`, `~ rendered/kiln.lock`, `~ rendered/namespaces/apps/deployment-web.yaml`. Fix head's errors, then run `kiln render` and commit `rendered/`.
+"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn diff_says_when_base_had_the_same_findings() {
+    let (repo, git, _) = base();
+    // Base already has the error (its rendered/ is stale: kiln render refused).
+    edit(&repo, "values/namespaces/apps.yaml", "image: nginx:1.27", "image: nginx");
+    let base = git.commit("untagged image");
+    edit(&repo, "values/namespaces/apps.yaml", "MODE: prod", "MODE: dev");
+    let run = repo.kiln(&["diff", "--base", "HEAD", "--stat"]);
+    run.code(1).stderr("");
+    let checks = format!(
+        "\
+kiln diff HEAD ({}) → the working tree
+~ ConfigMap apps/web-env
+    ~ data.MODE
+~ Deployment.apps apps/web
+    ~ spec.template.metadata.annotations.checksum/configmap-web-env
+checks: 1 error, 1 warning in head (0 new, 2 also in base)
+  = {IMAGE_ERROR}{STANDING_WARNING}\
+error: `kiln render` would refuse to write head's rendered/ until the 1 error above is fixed
+drift gate: ",
+        short(&base)
+    );
+    assert!(run.stdout.starts_with(&checks), "{}", run.stdout);
+    let run = repo.kiln(&["diff", "--base", "HEAD", "--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(json["checks"]["new"], 0);
+    let in_base: Vec<&serde_json::Value> =
+        json["checks"]["findings"].as_array().unwrap().iter().map(|f| &f["inBase"]).collect();
+    assert_eq!(in_base, [&serde_json::Value::Bool(true), &serde_json::Value::Bool(true)]);
+    let run = repo.kiln(&["diff", "--base", "HEAD", "--format", "markdown"]);
+    assert!(
+        run.stdout.contains("| in base | ❌ `error[image-pinned]` | `Deployment.apps apps/web` | "),
+        "{}",
+        run.stdout
+    );
+}
+
+/// One path notation everywhere: the field `kiln explain` prints as
+/// `env."log.level"` renders to the ConfigMap key that diff names `data."log.level"`.
+#[test]
+fn diff_quotes_keys_as_explain_does() {
+    let (repo, _git, _base) = base();
+    edit(&repo, "values/namespaces/apps.yaml", "      MODE: prod\n", "      MODE: prod\n      log.level: debug\n");
+    let run = repo.kiln(&["diff", "--base", "HEAD", "--stat"]);
+    assert!(run.stdout.contains("\n~ ConfigMap apps/web-env\n    + data.\"log.level\"\n"), "{}", run.stdout);
+    let run = repo.kiln(&["explain", "workload", "apps/web"]);
+    assert!(
+        run.stdout.contains("\nenv.\"log.level\" = \"debug\"    # values/namespaces/apps.yaml:8:7"),
+        "{}",
+        run.stdout
+    );
 }

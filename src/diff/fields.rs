@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_yaml::Value;
 
+use crate::values::key_path::write_key;
+
 /// How a field changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -142,18 +144,11 @@ pub fn key_text(key: &Value) -> Cow<'_, str> {
     }
 }
 
-/// `.key` for plain keys, `["app.kubernetes.io/name"]` for keys with other characters.
+/// Appends `key` to a field path, written as every kiln path is
+/// ([`crate::values::key_path::write_key`]).
 pub fn push_key(path: &mut String, key: &str) {
-    let plain = key.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if plain {
-        if !path.is_empty() {
-            path.push('.');
-        }
-        path.push_str(key);
-    } else {
-        path.push_str(&serde_json::to_string(&[key]).unwrap_or_default());
-    }
+    let first = path.is_empty();
+    let _ = write_key(path, key, first);
 }
 
 #[cfg(test)]
@@ -178,7 +173,7 @@ mod tests {
                 "{spec: {replicas: 1, old: x}, metadata: {labels: {app.kubernetes.io/name: a}}}",
                 "{spec: {replicas: 2, new: y}, metadata: {labels: {app.kubernetes.io/name: b}}}"
             ),
-            [r#"~ metadata.labels["app.kubernetes.io/name"]"#, "+ spec.new", "- spec.old", "~ spec.replicas"]
+            [r#"~ metadata.labels."app.kubernetes.io/name""#, "+ spec.new", "- spec.old", "~ spec.replicas"]
         );
     }
 

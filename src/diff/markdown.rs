@@ -1,5 +1,5 @@
-//! The pull-request comment form of a diff report: a summary table first, then
-//! one collapsible `<details>` diff per object, always within GitHub's
+//! The pull-request comment form of a diff report: head's findings and a
+//! summary table first, then one collapsible `<details>` diff per object, always within GitHub's
 //! 65,536-character comment limit. The summary is never cut: when it is too
 //! long it is shown with less detail (fewer field paths, then counts, then one
 //! row per kind). The diffs share what is left: the largest are shortened
@@ -9,8 +9,11 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::checks::Checks;
 use super::text::describe;
 use super::{Change, ChangeKind, Report};
+use crate::diagnostic::Severity;
+use crate::finding::plural;
 use crate::output::bookkeeping;
 
 /// GitHub's limit on the body of an issue or pull-request comment.
@@ -27,6 +30,9 @@ const MIN_EXCERPT: usize = 400;
 
 /// Paths of the drift gate listed before "and N more".
 const DRIFT_PATHS: usize = 10;
+
+/// Rows of head's findings listed before "and N more".
+const FINDING_ROWS: usize = 20;
 
 #[derive(Debug, Clone, Copy)]
 enum Detail {
@@ -116,6 +122,8 @@ fn summary(report: &Report, detail: Detail) -> String {
             inline(&shorten(&fallback.reason, 300))
         );
     }
+    // The least detailed summary keeps only the counts of findings.
+    checks(&mut out, &report.checks, if matches!(detail, Detail::Totals) { 0 } else { FINDING_ROWS });
     let drift = &report.drift;
     if !drift.in_sync {
         let not_kilns = drift.foreign_manifests.iter().chain(drift.special.iter().map(|entry| &entry.path));
@@ -130,9 +138,10 @@ fn summary(report: &Report, detail: Detail) -> String {
         }
         let backticked: Vec<String> = drift.bookkeeping.iter().map(|path| format!("`{path}`")).collect();
         listed.extend(bookkeeping::only(&backticked, paths.len(), bookkeeping::OUT_OF_DATE));
+        let advice = if report.checks.has_errors() { "Fix head's errors, then run" } else { "Run" };
         let _ = writeln!(
             out,
-            "> [!CAUTION]\n> **Drift:** head's committed `rendered/` is not what its inputs render to: {}. Run \
+            "> [!CAUTION]\n> **Drift:** head's committed `rendered/` is not what its inputs render to: {}. {advice} \
              `kiln render` and commit `rendered/`.\n",
             listed.join(", ")
         );
@@ -190,6 +199,71 @@ fn summary(report: &Report, detail: Detail) -> String {
     }
     out.push('\n');
     out
+}
+
+/// Head's findings: counts, a caution when `kiln render` would refuse, and up
+/// to `rows` rows, errors and new findings first.
+fn checks(out: &mut String, checks: &Checks, rows: usize) {
+    let (errors, warnings) = (checks.errors, checks.warnings);
+    let counts = format!(
+        "{errors} {}, {warnings} {}",
+        plural(errors, "error", "errors"),
+        plural(warnings, "warning", "warnings")
+    );
+    let new = match (checks.findings.is_empty(), checks.base_checked) {
+        (true, _) => String::new(),
+        (false, true) => format!(" ({} new, {} also in base)", checks.new, checks.findings.len() - checks.new),
+        (false, false) => " (base not checked: it does not render)".to_string(),
+    };
+    if errors > 0 {
+        let _ = writeln!(
+            out,
+            "> [!CAUTION]\n> **`kiln render` would refuse** to write head's `rendered/`: {counts}{new}. Fix the \
+             errors below; `kiln validate` and `kiln plan` show every finding.\n"
+        );
+    } else {
+        let _ = writeln!(out, "**Checks** (`kiln validate`, `kiln plan`): {counts} in head{new}\n");
+    }
+    if rows == 0 {
+        return;
+    }
+    let listed: Vec<_> = checks.listed().collect();
+    if !listed.is_empty() {
+        out.push_str("| | Finding | Object | Message |\n|---|---|---|---|\n");
+    }
+    for checked in listed.iter().take(rows) {
+        let finding = &checked.finding;
+        let new = match checked.in_base {
+            Some(false) => "🆕 new",
+            Some(true) => "in base",
+            None => "",
+        };
+        let icon = if finding.severity == Severity::Error { "❌" } else { "⚠️" };
+        let id = inline(&format!("{}[{}]", finding.severity.as_str(), shorten(&finding.code, 100)));
+        let span = finding.span.as_ref().map(ToString::to_string).unwrap_or_default();
+        let object = inline(&shorten(finding.object.as_ref().map_or(span.as_str(), |object| &object.identity), 200));
+        let _ = writeln!(
+            out,
+            "| {new} | {icon} {id} | {object} | {} |",
+            inline(&shorten(&finding.message.replace('\n', " "), 300))
+        );
+    }
+    if listed.len() > rows {
+        let _ = writeln!(out, "\nand {} more.", listed.len() - rows);
+    }
+    let standing = checks.standing();
+    if !standing.is_empty() {
+        let count: usize = standing.iter().map(|(_, count)| count).sum();
+        let ids: Vec<String> =
+            standing.iter().map(|(id, count)| format!("{} ×{count}", inline(&shorten(id, 100)))).collect();
+        if !listed.is_empty() {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{count} {} also in base: {}.", plural(count, "warning", "warnings"), ids.join(", "));
+    }
+    if !listed.is_empty() || !standing.is_empty() {
+        out.push('\n');
+    }
 }
 
 /// The command that repeats this comparison, by commit id (also right for `--merge-base`).
@@ -389,7 +463,7 @@ mod tests {
             compared: Compared::Inputs,
         };
         Report {
-            schema_version: 1,
+            schema_version: 2,
             base: side("main"),
             head: side("topic"),
             fallback: None,
@@ -397,6 +471,7 @@ mod tests {
             changes,
             moved: Vec::new(),
             drift: DriftGate { in_sync: true, ..DriftGate::default() },
+            checks: Checks::default(),
         }
     }
 

@@ -7,10 +7,13 @@
 //! then unified diffs, with secret values redacted. When the base no longer
 //! renders (it predates a schema change, say) the committed `rendered/` trees
 //! are compared instead, and the report says so. It also says whether head's
-//! committed `rendered/` is what head's inputs render to (the drift gate).
+//! committed `rendered/` is what head's inputs render to (the drift gate),
+//! and what the checks of `kiln render` (validate and plan) find in head, with
+//! the findings base had too marked as such ([`checks`]).
 //! The entry point is [`diff`]; [`text`], [`Report::to_json`] and
 //! [`markdown`] format the report.
 
+pub mod checks;
 pub mod fields;
 pub mod markdown;
 pub mod secret;
@@ -23,19 +26,21 @@ use serde::Serialize;
 use similar::TextDiff;
 
 use crate::build::{self, Build};
+use crate::finding::Findings;
 use crate::git::{Git, Revision};
 use crate::input::InputFiles;
 use crate::output::object::Identity;
-use crate::output::tree::{self, LOCK_FILE};
 use crate::output::verify::SpecialEntry;
 use crate::output::{canonical, disk, drift};
 use crate::settings::RENDERED_DIR;
 use crate::{Error, Result};
+use checks::Checks;
 use fields::Field;
 use side::{Item, Key, Side};
 
 /// Version of the JSON schema (docs/pr-workflow.md); bumped on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: field paths quote keys as `."key"` (1 wrote `["key"]`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -51,6 +56,8 @@ pub struct Report {
     /// Objects and files that are unchanged but now come from another template or path.
     pub moved: Vec<Moved>,
     pub drift: DriftGate,
+    /// Head's findings from the checks `kiln render` runs; errors mean it would refuse to write.
+    pub checks: Checks,
 }
 
 #[derive(Debug, Serialize)]
@@ -175,10 +182,10 @@ pub struct DriftGate {
 }
 
 impl Report {
-    /// Whether the exit code is 1: the cluster would change, or head's
-    /// `rendered/` is out of date.
+    /// Whether the exit code is 1: the cluster would change, head's
+    /// `rendered/` is out of date, or head has errors `kiln render` refuses.
     pub fn has_changes(&self) -> bool {
-        !self.changes.is_empty() || !self.drift.in_sync
+        !self.changes.is_empty() || !self.drift.in_sync || self.checks.has_errors()
     }
 
     /// The stable JSON form documented in docs/pr-workflow.md.
@@ -189,8 +196,12 @@ impl Report {
 
 /// Compares `base` with `head` (the working tree under `root` when `None`).
 /// With `merge_base`, the base is the best common ancestor of `base` and the
-/// head (`HEAD` for the working tree).
-pub fn diff(root: &Path, base: &str, head: Option<&str>, merge_base: bool) -> Result<Report> {
+/// head (`HEAD` for the working tree). `check` is what `kiln render` checks a
+/// build with; it runs on both sides.
+pub fn diff<F>(root: &Path, base: &str, head: Option<&str>, merge_base: bool, check: F) -> Result<Report>
+where
+    F: Fn(&Build) -> Findings + Sync,
+{
     let git = Git::open(root)?;
     let mut base_revision = git.resolve(base)?;
     let head_revision = head.map(|name| git.resolve(name)).transpose()?;
@@ -219,9 +230,16 @@ pub fn diff(root: &Path, base: &str, head: Option<&str>, merge_base: bool) -> Re
     let same_inputs = base_inputs.as_ref().is_ok_and(|base| base.files == head_inputs.files);
     std::thread::scope(|scope| {
         // The two renders are independent; the base renders on a second core.
-        let base_job = (!same_inputs)
-            .then(|| scope.spawn(move || base_inputs.and_then(|inputs| build::build(&inputs)).map(Side::from_build)));
+        let check = &check;
+        let base_job = (!same_inputs).then(|| {
+            scope.spawn(move || {
+                let build = base_inputs.and_then(|inputs| build::build(&inputs))?;
+                let findings = check(&build);
+                Ok::<_, Error>((Side::from_build(build), findings))
+            })
+        });
         let mut head_build = build::build(&head_inputs)?;
+        let head_findings = check(&head_build);
         let head_rendered = match &head_revision {
             // Named `<rev>:rendered` in messages, as git names a tree of a revision.
             Some(revision) => {
@@ -229,13 +247,19 @@ pub fn diff(root: &Path, base: &str, head: Option<&str>, merge_base: bool) -> Re
             }
             None => disk::read(&root.join(RENDERED_DIR))?,
         };
-        let drift = drift_gate(&mut head_build, &head_rendered);
+        let drift = drift_gate(&mut head_build, &head_findings, &head_rendered);
         let head_side = Side::from_build(head_build);
         let base_result = base_job.map(|job| job.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)));
-        let (compared, fallback, (changes, moved, unchanged)) = match base_result {
+        let (compared, fallback, (changes, moved, unchanged), checks) = match base_result {
             // Same inputs: the base side is the head side.
-            None => (Compared::Inputs, None, compare(&head_side, &head_side)),
-            Some(Ok(base_side)) => (Compared::Inputs, None, compare(&base_side, &head_side)),
+            None => {
+                let checks = Checks::new(head_findings.clone(), Some(&head_findings));
+                (Compared::Inputs, None, compare(&head_side, &head_side), checks)
+            }
+            Some(Ok((base_side, base_findings))) => {
+                let checks = Checks::new(head_findings, Some(&base_findings));
+                (Compared::Inputs, None, compare(&base_side, &head_side), checks)
+            }
             Some(Err(error)) => {
                 let base_rendered = git.rendered(&base_revision)?;
                 let text = error.to_string();
@@ -243,7 +267,7 @@ pub fn diff(root: &Path, base: &str, head: Option<&str>, merge_base: bool) -> Re
                 let fallback = Fallback { reason, error: text };
                 let compared =
                     compare(&Side::from_rendered(&base_rendered), &Side::from_rendered(&head_rendered.files));
-                (Compared::Rendered, Some(fallback), compared)
+                (Compared::Rendered, Some(fallback), compared, Checks::new(head_findings, None))
             }
         };
         let summary = Summary {
@@ -262,6 +286,7 @@ pub fn diff(root: &Path, base: &str, head: Option<&str>, merge_base: bool) -> Re
             changes,
             moved,
             drift,
+            checks,
         })
     })
 }
@@ -275,10 +300,9 @@ fn side_info(revision: Option<&Revision>, compared: Compared) -> SideInfo {
     }
 }
 
-fn drift_gate(build: &mut Build, committed: &disk::OnDisk) -> DriftGate {
-    // The lock records the findings of `validate` and `plan`, which kiln diff
-    // does not run: the gate takes the committed ones and compares the rest.
-    build.tree.record_findings(&tree::recorded_findings(committed.files.get(LOCK_FILE)));
+fn drift_gate(build: &mut Build, findings: &Findings, committed: &disk::OnDisk) -> DriftGate {
+    // The lock records the findings of the render that wrote it, as `kiln render` does.
+    build.tree.record_findings(&findings.findings);
     // The same comparison as `render --diff`: foreign manifests and special
     // entries are drift too, since Argo CD would sync or follow them.
     let drift = drift::compare(&build.tree, committed);

@@ -132,14 +132,14 @@ mod tests {
     #[test]
     fn key_paths_name_every_key() {
         let value: Value = serde_yaml::from_str("data: {tls.crt: x, user: y}\nstringData: {z: w}").unwrap();
-        assert_eq!(key_paths(&identity("Secret", ""), &value), ["data.user", "data[\"tls.crt\"]", "stringData.z"]);
+        assert_eq!(key_paths(&identity("Secret", ""), &value), ["data.\"tls.crt\"", "data.user", "stringData.z"]);
     }
 
     #[test]
     fn secret_paths() {
         let id = identity("Secret", "");
         assert!(is_secret_path(&id, "data.password"));
-        assert!(is_secret_path(&id, "data[\"tls.crt\"]"));
+        assert!(is_secret_path(&id, "data.\"tls.crt\""));
         assert!(!is_secret_path(&id, "dataset"));
         assert!(!is_secret(&identity("Secret", "example.com")));
     }

@@ -1,10 +1,12 @@
 //! The terminal form of a diff report: a summary of every added, removed,
-//! changed and moved object with its changed field paths, the drift gate,
-//! a count line, then the unified diffs. Coloured when asked to.
+//! changed and moved object with its changed field paths, head's findings,
+//! the drift gate, a count line, then the unified diffs. Coloured when asked to.
 
 use std::fmt::Write as _;
 
+use super::checks::Checks;
 use super::{ChangeKind, Report, SideInfo};
+use crate::diagnostic::Severity;
 use crate::finding::plural;
 use crate::output::bookkeeping;
 use crate::output::drift::colorize;
@@ -46,13 +48,20 @@ pub fn text(report: &Report, stat: bool, color: bool) -> String {
         let line = format!("= {}  (unchanged; {})", moved.display, how.join(", "));
         let _ = writeln!(out, "{}", paint("36", &line));
     }
+    checks(&mut out, &report.checks, &paint);
     let drift = &report.drift;
+    // `kiln render` refuses to write while head has errors: say so instead.
+    let advice = if report.checks.has_errors() {
+        "fix head's errors (above), then run `kiln render` and commit rendered/"
+    } else {
+        "run `kiln render` and commit rendered/"
+    };
     if drift.in_sync {
         let _ = writeln!(out, "drift gate: head's rendered/ is what its inputs render to");
     } else {
         let _ = writeln!(
             out,
-            "{} head's rendered/ is not what its inputs render to ({} to add, {} to change, {} to remove{}); run `kiln render` and commit rendered/",
+            "{} head's rendered/ is not what its inputs render to ({} to add, {} to change, {} to remove{}); {advice}",
             paint("31", "drift gate:"),
             drift.added.len(),
             drift.changed.len(),
@@ -92,6 +101,69 @@ pub fn text(report: &Report, stat: bool, color: bool) -> String {
         }
     }
     out
+}
+
+/// Head's findings: a count line, then each error and new finding, marked
+/// `+` when base does not have it, `=` when it does, `*` when base was not
+/// checked; the warnings base had too by id; and, with errors, that
+/// `kiln render` would refuse.
+fn checks(out: &mut String, checks: &Checks, paint: &dyn Fn(&str, &str) -> String) {
+    let (errors, warnings) = (checks.errors, checks.warnings);
+    let mut line = format!(
+        "checks: {errors} {}, {warnings} {} in head",
+        plural(errors, "error", "errors"),
+        plural(warnings, "warning", "warnings")
+    );
+    if !checks.findings.is_empty() {
+        if checks.base_checked {
+            let _ = write!(line, " ({} new, {} also in base)", checks.new, checks.findings.len() - checks.new);
+        } else {
+            line.push_str(" (base not checked: it does not render)");
+        }
+    }
+    let _ = writeln!(out, "{}", if errors > 0 { paint("31", &line) } else { line });
+    for checked in checks.listed() {
+        let finding = &checked.finding;
+        let mark = match checked.in_base {
+            Some(false) => "+",
+            Some(true) => "=",
+            None => "*",
+        };
+        let code = if finding.severity == Severity::Error { "31" } else { "33" };
+        let label = paint(code, &format!("{}[{}]", finding.severity.as_str(), finding.code));
+        let _ = writeln!(out, "  {mark} {label}: {}", finding.message);
+        if let Some(span) = &finding.span {
+            let key = span.key.as_deref().map(|key| format!(" ({key})")).unwrap_or_default();
+            let _ = writeln!(out, "      in: {span}{key}");
+        }
+        if let Some(object) = &finding.object {
+            match object.field.as_str() {
+                "" => {
+                    let _ = writeln!(out, "      object: {}", object.identity);
+                }
+                field => {
+                    let _ = writeln!(out, "      object: {}, at {field}", object.identity);
+                }
+            }
+        }
+        if let Some(help) = &finding.help {
+            let _ = writeln!(out, "      help: {help}");
+        }
+    }
+    let standing = checks.standing();
+    if !standing.is_empty() {
+        let count: usize = standing.iter().map(|(_, count)| count).sum();
+        let ids: Vec<String> = standing.iter().map(|(id, count)| format!("{id} ×{count}")).collect();
+        let _ = writeln!(out, "  = {count} {} also in base: {}", plural(count, "warning", "warnings"), ids.join(", "));
+    }
+    if errors > 0 {
+        let _ = writeln!(
+            out,
+            "{} `kiln render` would refuse to write head's rendered/ until the {errors} {} fixed",
+            paint("31", "error:"),
+            plural(errors, "error above is", "errors above are")
+        );
+    }
 }
 
 /// `origin/main (1a2b3c4)` or `the working tree`.

@@ -98,11 +98,6 @@ impl Tree {
     }
 }
 
-/// The findings a committed lock records; none when it cannot be read.
-pub fn recorded_findings(lock: Option<&Vec<u8>>) -> Vec<Finding> {
-    lock.and_then(|bytes| serde_yaml::from_slice::<Lock>(bytes).ok()).map(|lock| lock.findings).unwrap_or_default()
-}
-
 /// Places objects (already in canonical key order) and files, checks uniqueness and path safety, and adds the
 /// hash manifest and the lock.
 pub fn build(objects: &[Object], files: Vec<PlainFile>, inputs: &BTreeMap<String, String>) -> Result<Tree> {

@@ -1,5 +1,13 @@
 //! Key paths name a place inside a values document, e.g.
 //! `workloads.reasoning-suite.ports[0].port`, in messages and provenance.
+//!
+//! kiln writes every path one way, in errors, findings, `kiln explain` and
+//! `kiln diff` alike ([`write_key`]): keys joined by `.`, list indexes as
+//! `[0]`, and a key that is not only ASCII letters, digits, `-`, `_` and `/`
+//! written as a JSON string: `labels."nvidia.com/gpu.present"`,
+//! `env."MY VAR"`, `data."it's"`. That is one of the two forms the jq manual
+//! gives for keys with special characters (`."foo$"`), and the quoting is
+//! JSON's, as `kiln explain` prints values, so a path never reads two ways.
 
 use std::fmt;
 
@@ -77,22 +85,26 @@ impl fmt::Display for KeyPath {
         for (position, segment) in self.0.iter().enumerate() {
             match segment {
                 Segment::Index(index) => write!(f, "[{index}]")?,
-                Segment::Key(key) => {
-                    if position > 0 {
-                        f.write_str(".")?;
-                    }
-                    // Keys such as `nvidia.com/gpu` contain dots, and a key may hold
-                    // spaces or quotes; quote those so the path stays readable.
-                    let plain = |c: char| c.is_ascii_alphanumeric() || "-_/".contains(c);
-                    if key.is_empty() || !key.chars().all(plain) {
-                        write!(f, "\"{}\"", key.escape_debug())?;
-                    } else {
-                        f.write_str(key)?;
-                    }
-                }
+                Segment::Key(key) => write_key(f, key, position == 0)?,
             }
         }
         Ok(())
+    }
+}
+
+/// Writes `key` as the next segment of a path (see the module docs); `first`
+/// leaves out the `.` before it.
+pub fn write_key(out: &mut impl fmt::Write, key: &str, first: bool) -> fmt::Result {
+    if !first {
+        out.write_char('.')?;
+    }
+    // Keys such as `nvidia.com/gpu` contain dots, and a key may hold spaces,
+    // quotes or brackets; quote those so the path reads one way.
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_/".contains(c);
+    if !key.is_empty() && key.chars().all(plain) {
+        out.write_str(key)
+    } else {
+        out.write_str(&serde_json::to_string(key).unwrap_or_default())
     }
 }
 
@@ -106,6 +118,12 @@ mod tests {
         assert_eq!(path.to_string(), "workloads.web.ports[0].\"nvidia.com/gpu\"");
         let odd = KeyPath::root().key("labels").key("kind: Secret").key("a\"b\n");
         assert_eq!(odd.to_string(), "labels.\"kind: Secret\".\"a\\\"b\\n\"");
+    }
+
+    #[test]
+    fn quoted_keys_are_json_strings() {
+        let path = KeyPath::root().key("it's").key("").key("a[0]").key("\u{1b}").key("checksum/config").key("1x");
+        assert_eq!(path.to_string(), r#""it's".""."a[0]"."\u001b".checksum/config.1x"#);
     }
 
     #[test]
