@@ -141,7 +141,7 @@ fn report(hpa: &Object, tree: &Tree, adapters: &[Adapter], wanted: &Wanted, prob
     };
     Error::Output {
         template: hpa.origin.template.clone(),
-        scope: Some(hpa.origin.scope.clone()),
+        scope: Some(Box::new(hpa.origin.scope.clone())),
         message,
         help: Some(help),
     }

@@ -6,8 +6,8 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::diagnostic::{display_path, print, Diagnostic, Location, Severity, Span};
-use crate::scope::ScopeRef;
 use crate::root::Boundary;
+use crate::scope::ScopeRef;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -35,10 +35,10 @@ pub enum Error {
     /// A template failed to parse (`scope` empty) or to render. `location` is
     /// `file:line` of the failing expression (which may be in a partial);
     /// `also` counts the other scope instances that failed the same way.
-    Template { template: String, location: String, scope: Option<ScopeRef>, causes: Vec<String>, also: usize },
+    Template { template: String, location: String, scope: Option<Box<ScopeRef>>, causes: Vec<String>, also: usize },
     /// A template rendered output kiln cannot accept (invalid YAML, unsafe name, ...),
     /// or its front matter is wrong (`scope` empty).
-    Output { template: String, scope: Option<ScopeRef>, message: String, help: Option<String> },
+    Output { template: String, scope: Option<Box<ScopeRef>>, message: String, help: Option<String> },
     /// Two rendered objects or files claim the same identity or path.
     Duplicate { what: String, first: String, second: String },
     /// The committed `rendered/` tree is not in a state kiln can work with.
@@ -108,9 +108,9 @@ impl Error {
                     n => headline.push_str(&format!(" (and {n} other scopes)")),
                 }
                 let mut diagnostic = error(headline).with_span(Span::file(location.clone()));
-                diagnostic.scope = scope.clone();
+                diagnostic.scope = scope.as_deref().cloned();
                 diagnostic.notes = causes.iter().map(|cause| format!("cause: {cause}")).collect();
-                diagnostic.with_help_opt(template_help(causes, scope.as_ref()))
+                diagnostic.with_help_opt(template_help(causes, scope.as_deref()))
             }
             Error::Output { template, scope, message, help } => {
                 let at = match scope {
@@ -118,7 +118,7 @@ impl Error {
                     None => template.clone(),
                 };
                 let mut diagnostic = error(message.clone()).with_span(Span::file(at)).with_help_opt(help.clone());
-                diagnostic.scope = scope.clone();
+                diagnostic.scope = scope.as_deref().cloned();
                 diagnostic
             }
             Error::Duplicate { what, first, second } => error(format!("{what} is produced twice"))
@@ -148,7 +148,11 @@ impl Error {
             }
             Error::NoRepository { start, stop, boundary, partial } => {
                 let looked = if start == stop {
-                    format!("kiln looked for `values/` and `templates/` in `{}` only, {}", start.display(), boundary.describe())
+                    format!(
+                        "kiln looked for `values/` and `templates/` in `{}` only, {}",
+                        start.display(),
+                        boundary.describe()
+                    )
                 } else {
                     format!(
                         "kiln looked for `values/` and `templates/` from `{}` up to `{}`, {}",
@@ -157,8 +161,9 @@ impl Error {
                         boundary.describe()
                     )
                 };
-                let diagnostic = error(format!("no kiln repository in `{}` or its parent directories", start.display()))
-                    .with_note(format!("note: {looked}"));
+                let diagnostic =
+                    error(format!("no kiln repository in `{}` or its parent directories", start.display()))
+                        .with_note(format!("note: {looked}"));
                 let diagnostic = match partial {
                     Some(partial) => diagnostic.with_note(format!("note: {partial}")),
                     None => diagnostic,

@@ -359,7 +359,7 @@ fn json_schema() {
     assert_eq!(json["checks"]["warnings"], 1);
     assert_eq!(json["checks"]["new"], 0);
     assert_eq!(json["checks"]["baseChecked"], true);
-    assert_eq!(json["checks"]["findings"][0]["id"], "crd-sync-order");
+    assert_eq!(json["checks"]["findings"][0]["code"], "crd-sync-order");
     assert_eq!(json["checks"]["findings"][0]["inBase"], true);
 }
 
@@ -522,8 +522,9 @@ fn drift_gate_does_not_count_bookkeeping_files() {
     let (repo, _git, base) = base();
     edit(&repo, "values/namespaces/apps.yaml", "name: apps\n", "# The web tier.\nname: apps\n");
     repo.kiln(&["diff", "--base", "HEAD", "--stat"]).code(1).stdout(&format!(
-        "\
-kiln diff HEAD ({}) → the working tree
+        "kiln diff HEAD ({}) → the working tree
+checks: 0 errors, 1 warning in head (0 new, 1 also in base)
+  = 1 warning also in base: crd-sync-order ×1
 drift gate: head's rendered/ is not what its inputs render to (0 to add, 0 to change, 0 to remove; only SHA256SUMS and kiln.lock are out of date); run `kiln render` and commit rendered/
 no changes: 0 added, 0 removed, 0 changed, 5 unchanged, 0 moved",
         short(&base)
@@ -730,8 +731,8 @@ const STANDING_WARNING: &str = "  = 1 warning also in base: crd-sync-order ×1\n
 
 const IMAGE_ERROR: &str = "\
 error[image-pinned]: image `nginx` has no tag, which means `latest`
-      in: rendered/namespaces/apps/deployment-web.yaml (Deployment.apps apps/web)
-      at: spec.template.spec.containers[0].image
+      in: values/namespaces/apps.yaml:5:5 (workloads.web.image)
+      object: Deployment.apps apps/web, at spec.template.spec.containers[0].image
       help: pin a version tag or a digest (`<name>@sha256:<digest>`) so every sync runs the same image
 ";
 
@@ -742,16 +743,17 @@ fn diff_reports_heads_policy_errors() {
     let before = repo.snapshot();
     // Not "run `kiln render` and commit": kiln render refuses, and says so.
     repo.kiln(&["diff", "--base", "HEAD", "--stat"]).code(1).stderr("").stdout(&format!(
-        "\
-kiln diff HEAD ({}) → the working tree
+        "kiln diff HEAD ({}) → the working tree
 ~ Deployment.apps apps/web
     ~ spec.template.spec.containers[name=app].image
 checks: 1 error, 1 warning in head (1 new, 1 also in base)
-  + {IMAGE_ERROR}{STANDING_WARNING}\
+  + error[image-pinned]: image `nginx` has no tag, which means `latest`
+      in: values/namespaces/apps.yaml:5:5 (workloads.web.image)
+      object: Deployment.apps apps/web, at spec.template.spec.containers[0].image
+      help: pin a version tag or a digest (`<name>@sha256:<digest>`) so every sync runs the same image
+  = 1 warning also in base: crd-sync-order ×1
 error: `kiln render` would refuse to write head's rendered/ until the 1 error above is fixed
-drift gate: head's rendered/ is not what its inputs render to (0 to add, 3 to change, 0 to remove); fix head's errors (above), then run `kiln render` and commit rendered/
-    ~ rendered/SHA256SUMS
-    ~ rendered/kiln.lock
+drift gate: head's rendered/ is not what its inputs render to (0 to add, 1 to change, 0 to remove); fix head's errors (above), then run `kiln render` and commit rendered/
     ~ rendered/namespaces/apps/deployment-web.yaml
 changes: 0 added, 0 removed, 1 changed, 4 unchanged, 0 moved",
         short(&base)
@@ -772,11 +774,12 @@ changes: 0 added, 0 removed, 1 changed, 4 unchanged, 0 moved",
     let findings = checks["findings"].as_array().unwrap();
     let summary: Vec<(&str, &str, bool)> = findings
         .iter()
-        .map(|f| (f["id"].as_str().unwrap(), f["severity"].as_str().unwrap(), f["inBase"].as_bool().unwrap()))
+        .map(|f| (f["code"].as_str().unwrap(), f["severity"].as_str().unwrap(), f["inBase"].as_bool().unwrap()))
         .collect();
     assert_eq!(summary, [("image-pinned", "error", false), ("crd-sync-order", "warning", true)]);
-    assert_eq!(findings[0]["path"], "spec.template.spec.containers[0].image");
-    assert_eq!(findings[0]["file"], "rendered/namespaces/apps/deployment-web.yaml");
+    assert_eq!(findings[0]["object"]["field"], "spec.template.spec.containers[0].image");
+    assert_eq!(findings[0]["object"]["file"], "rendered/namespaces/apps/deployment-web.yaml");
+    assert_eq!(findings[0]["span"]["key"], "workloads.web.image");
 
     let run = repo.kiln(&["diff", "--base", "HEAD", "--format", "markdown"]);
     run.code(1);
@@ -793,7 +796,7 @@ changes: 0 added, 0 removed, 1 changed, 4 unchanged, 0 moved",
 1 warning also in base: `crd-sync-order` ×1.
 
 > [!CAUTION]
-> **Drift:** head's committed `rendered/` is not what its inputs render to: `~ rendered/SHA256SUMS`, `~ rendered/kiln.lock`, `~ rendered/namespaces/apps/deployment-web.yaml`. Fix head's errors, then run `kiln render` and commit `rendered/`.
+> **Drift:** head's committed `rendered/` is not what its inputs render to: `~ rendered/namespaces/apps/deployment-web.yaml`. Fix head's errors, then run `kiln render` and commit `rendered/`.
 "
         ),
         "{}",

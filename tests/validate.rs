@@ -4,13 +4,6 @@
 
 use crate::harness::Repo;
 
-/// The header every finding about the minimal repo's extra workload template prints.
-fn extra(file: &str, object: &str, document: usize) -> String {
-    format!(
-        "rendered/{file}\n  object: {object}\n  from: templates/workloads/extra.yaml (rendering workload apps/web, document {document})\n  values: values/cluster.yaml, values/namespaces/apps.yaml\n"
-    )
-}
-
 /// The minimal repository plus one more workload template.
 fn with_extra(yaml: &str) -> Repo {
     Repo::minimal().file("templates/workloads/extra.yaml", yaml)

@@ -134,7 +134,7 @@ fn invalid_yaml(origin: &Origin, text: &str, error: &serde_yaml::Error) -> Error
     };
     Error::Output {
         template: origin.template.clone(),
-        scope: Some(origin.scope.clone()),
+        scope: Some(Box::new(origin.scope.clone())),
         message: format!("template output is not valid YAML: {message}"),
         help: Some(format!(
             "{shown}check the indentation of the expression that produced it (`nindent`/`to_yaml` help)"
@@ -145,7 +145,7 @@ fn invalid_yaml(origin: &Origin, text: &str, error: &serde_yaml::Error) -> Error
 fn object(value: Value, origin: Origin) -> Result<Object> {
     let fail = |message: String| Error::Output {
         template: origin.template.clone(),
-        scope: Some(origin.scope.clone()),
+        scope: Some(Box::new(origin.scope.clone())),
         message: format!("document {}: {message}", origin.document),
         help: Some(
             "every document a template outputs must be a Kubernetes object with apiVersion, kind and metadata.name"
@@ -178,7 +178,7 @@ fn object(value: Value, origin: Origin) -> Result<Object> {
     if group.is_empty() && kind == "Secret" && ["data", "stringData"].iter().any(|key| map.contains_key(*key)) {
         return Err(Error::Output {
             template: origin.template.clone(),
-            scope: Some(origin.scope.clone()),
+            scope: Some(Box::new(origin.scope.clone())),
             message: format!("document {}: Secret `{name}` carries data in plaintext; kiln never writes secret values to Git", origin.document),
             help: Some("declare it as a sealed secret under `secrets:` in the namespace values (kubeseal ciphertext) and reference it".into()),
         });

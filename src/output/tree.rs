@@ -205,7 +205,7 @@ fn object_path(object: &Object) -> Result<String> {
 fn unsafe_part(object: &Object, message: String, help: &str) -> Error {
     Error::Output {
         template: object.origin.template.clone(),
-        scope: Some(object.origin.scope.clone()),
+        scope: Some(Box::new(object.origin.scope.clone())),
         message: format!("document {}: {message}", object.origin.document),
         help: Some(help.into()),
     }
@@ -248,7 +248,7 @@ fn safe_name(object: &Object) -> Result<String> {
     if !safe {
         return Err(Error::Output {
             template: object.origin.template.clone(),
-            scope: Some(object.origin.scope.clone()),
+            scope: Some(Box::new(object.origin.scope.clone())),
             message: format!(
                 "document {}: {} name `{name}` is not a valid, path-safe object name",
                 object.origin.document, object.identity.kind
@@ -275,7 +275,7 @@ fn safe_relative(path: &str, origin: &Origin, key: &str) -> Result<String> {
     } else {
         Err(Error::Output {
             template: origin.template.clone(),
-            scope: Some(origin.scope.clone()),
+            scope: Some(Box::new(origin.scope.clone())),
             message: format!("front matter `{key}: {path}` is not a safe relative path"),
             help: Some("use a relative path of letters, digits, `-`, `_`, `.` and `/`, without `..`".into()),
         })

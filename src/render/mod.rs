@@ -181,7 +181,7 @@ fn render_error(templates: &Templates, template: &Template, scope: &ScopeRef, er
         Some(line) => format!("{TEMPLATES_DIR}/{innermost}:{line}"),
         None => format!("{TEMPLATES_DIR}/{innermost}"),
     };
-    Error::Template { template: template.display(), location, scope: Some(scope.clone()), causes, also: 0 }
+    Error::Template { template: template.display(), location, scope: Some(Box::new(scope.clone())), causes, also: 0 }
 }
 
 /// Tera's render errors carry no line number, but they quote the variable,
