@@ -202,15 +202,24 @@ fn template_help(causes: &[String], scope: Option<&ScopeRef>) -> Option<String> 
         if let Some(rest) = cause.strip_prefix("Variable `") {
             let variable = rest.split('`').next()?;
             let scope = scope?;
+            // A misspelt top-level name is no value to set.
+            let first = variable.split(['.', '[']).next().unwrap_or(variable);
+            let names = crate::render::context::names(scope);
+            if !names.contains(&first) {
+                let set = names.iter().map(|name| format!("`{name}`")).collect::<Vec<_>>().join(", ");
+                let close = crate::diagnostic::did_you_mean(first, names.iter().copied())
+                    .map(|close| format!("did you mean `{close}`? "))
+                    .unwrap_or_default();
+                return Some(format!(
+                    "{close}`{first}` is not a name kiln sets for {scope}: templates there see {set} (and variables they set themselves)"
+                ));
+            }
             return Some(format!(
                 "`{variable}` is not set for {scope}: set it in values, or write `{variable} | default(value=...)` or `{{% if {variable} is defined %}}` in the template"
             ));
         }
         if cause.starts_with("Template '[") && cause.ends_with("]' not found") {
             return Some("include partials by their path below templates/, e.g. `{% include \"_parts/labels.yaml\" %}` for templates/_parts/labels.yaml".into());
-        }
-        if cause.starts_with("Filter '") && cause.ends_with("' not found") {
-            return Some("kiln adds the filters to_yaml, to_json, indent, nindent, quote, b64encode, b64decode, sha256 and required to Tera's built-ins".into());
         }
         None
     })

@@ -432,11 +432,13 @@ fn template_referencing_a_missing_value() {
 fn template_with_an_unknown_filter() {
     rejects(
         |repo| repo.write("templates/workloads/extra.yaml", b"a: {{ workload.name | toYaml }}\n"),
-        "error: template `templates/workloads/extra.yaml` failed while rendering workload apps/web
-  --> templates/workloads/extra.yaml:1
-  = cause: Failed to render 'workloads/extra.yaml'
-  = cause: Filter 'toYaml' not found
-  = help: kiln adds the filters to_yaml, to_json, indent, nindent, quote, b64encode, b64decode, sha256 and required to Tera's built-ins",
+        "error: unknown filter `toYaml`
+  --> templates/workloads/extra.yaml:1:23
+  = help: did you mean `to_yaml`? filters: abs, addslashes, as_str, b64decode, b64encode, capitalize, concat, default, \
+escape, escape_xml, filter, first, float, from_yaml, get, group_by, ident, indent, int, join, json_encode, last, length, \
+linebreaksbr, lower, map, merge, nindent, nth, pluralize, quote, replace, required, reverse, round, safe, sha256, slice, \
+sort, spaceless, split, striptags, title, to_json, to_yaml, trim, trim_end, trim_end_matches, trim_start, \
+trim_start_matches, truncate, unique, upper, wordcount",
     );
 }
 

@@ -454,11 +454,10 @@ fn metrics_port_must_be_a_declared_port() {
     let values = repo.read(path).replacen("metrics: {port: metrics}", "metrics: {port: prom}", 1);
     repo.write(path, values.as_bytes());
     repo.kiln(&["render"]).code(2).stderr(
-        "error: template `templates/workloads/monitoring.yaml` failed while rendering workload ai-system-gpu/coordination
-  --> templates/workloads/monitoring.yaml:11
-  = cause: Failed to render 'workloads/monitoring.yaml'
-  = cause: Function call 'throw' failed
-  = cause: workload ai-system-gpu/coordination: `workload.metrics.port` is `prom`, not one of its ports (`http`, `metrics`)",
+        "error: `metrics.port` is `prom`, not one of its ports (`http`, `metrics`)
+  --> values/namespaces/ai-system-gpu.yaml:51:15
+  = key: workloads.coordination.metrics.port
+  = help: checked by templates/workloads/monitoring.yaml while rendering workload ai-system-gpu/coordination",
     );
 }
 
@@ -515,11 +514,10 @@ fn tracing_needs_egress_to_the_jaeger_namespace() {
     );
     repo.write(path, values.as_bytes());
     repo.kiln(&["render"]).code(2).stderr(
-        "error: template `templates/workloads/config.yaml` failed while rendering workload ai-system-infra/nats
-  --> templates/workloads/config.yaml:7
-  = cause: Failed to render 'workloads/config.yaml': error while rendering macro `monitoring::otel_env`
-  = cause: Function call 'throw' failed
-  = cause: workload ai-system-infra/nats: `workload.tracing` is set, but namespace ai-system-infra denies egress to `monitoring`, where traces go; add it to networkPolicy.egressTo",
+        "error: `tracing` is set, but namespace ai-system-infra denies egress to `monitoring`, where traces go; add it to networkPolicy.egressTo
+  --> values/namespaces/ai-system-infra.yaml:56:5
+  = key: workloads.nats.tracing
+  = help: checked by templates/workloads/config.yaml while rendering workload ai-system-infra/nats",
     );
 }
 

@@ -25,6 +25,33 @@ use crate::{parallel, Error, Result};
 /// Turns template output into the parsed objects (checksums added, keys in
 /// canonical order) and the tree of files kiln owns. `inputs` maps each input
 /// file to its sha256, for the lock.
+/// A template whose output is broken is broken for every scope instance:
+/// report it once, for the first instance, and count the others.
+fn once_per_template(errors: Vec<Error>) -> Vec<Error> {
+    let mut kept: Vec<(Error, usize)> = Vec::new();
+    for error in errors {
+        let same = kept.iter_mut().find(|(seen, _)| match (seen, &error) {
+            (Error::Output { template: a, message: m, .. }, Error::Output { template: b, message: n, .. }) => {
+                a == b && m == n
+            }
+            _ => false,
+        });
+        match same {
+            Some((_, others)) => *others += 1,
+            None => kept.push((error, 0)),
+        }
+    }
+    kept.into_iter()
+        .map(|(error, others)| match (error, others) {
+            (Error::Output { template, scope, message, help }, 1..) => {
+                let scopes = if others == 1 { "scope" } else { "scopes" };
+                Error::Output { template, scope, message: format!("{message} (and {others} other {scopes})"), help }
+            }
+            (error, _) => error,
+        })
+        .collect()
+}
+
 pub fn assemble(rendered: Vec<Rendered>, inputs: &BTreeMap<String, String>) -> Result<(Vec<Object>, Tree)> {
     let mut objects = Vec::new();
     let mut files = Vec::new();
@@ -36,7 +63,7 @@ pub fn assemble(rendered: Vec<Rendered>, inputs: &BTreeMap<String, String>) -> R
             Err(error) => errors.push(error),
         }
     }
-    Error::from_list(errors)?;
+    Error::from_list(once_per_template(errors))?;
     checksum::annotate(&mut objects);
     // Once, in parallel: the kept objects and the written files share the order.
     let objects = parallel::map(objects, |mut object| {

@@ -16,6 +16,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::scope::ScopeRef;
 use crate::values::{NamespaceValues, Values};
 
 /// Builds each scope's context. The variables every scope shares are inserted
@@ -93,6 +94,16 @@ impl Contexts {
         let workload = self.namespaces.get(namespace).and_then(|ns| ns.get("workloads")?.get(workload));
         context.insert("workload", workload.unwrap_or(&Value::Null));
         context
+    }
+}
+
+/// The top-level names a template rendering for `scope` sees.
+pub fn names(scope: &ScopeRef) -> &'static [&'static str] {
+    match scope {
+        ScopeRef::Cluster => &["cluster", "nodes", "namespace_names", "namespaces"],
+        ScopeRef::Node(_) => &["cluster", "nodes", "namespace_names", "node"],
+        ScopeRef::Namespace(_) => &["cluster", "nodes", "namespace_names", "namespace"],
+        ScopeRef::Workload { .. } => &["cluster", "nodes", "namespace_names", "namespace", "workload"],
     }
 }
 

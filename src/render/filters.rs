@@ -24,6 +24,7 @@ pub fn register(tera: &mut Tera) {
     tera.register_filter("required", required);
     tera.register_filter("merge", merge);
     tera.register_function("dict", dict);
+    tera.register_function("fail", fail);
 }
 
 type Args = HashMap<String, Value>;
@@ -188,6 +189,25 @@ fn dict(args: &Args) -> Result<Value> {
     let mut map = serde_json::Map::new();
     map.insert(key.to_string(), value);
     Ok(Value::Object(map))
+}
+
+/// Marks a `fail()` in Tera's error chain:
+/// `<mark><scope or empty><unit separator><key><unit separator><message>`.
+pub const FAIL_MARK: &str = "kiln fail()\u{1f}";
+
+/// `fail(key="metrics.port", message="…")`: a template's check of a value,
+/// reported at the values line of `key`, a path inside the values of the
+/// scope being rendered (a workload's `metrics.port`), or of `scope` when
+/// given (`scope="namespace monitoring"`, written as kiln prints scopes).
+fn fail(args: &Args) -> Result<Value> {
+    let text = |name: &str| {
+        args.get(name)
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::msg(format!("fail: missing string argument `{name}`")))
+    };
+    let (key, message) = (text("key")?, text("message")?);
+    let scope = args.get("scope").and_then(Value::as_str).unwrap_or_default();
+    Err(Error::msg(format!("{FAIL_MARK}{scope}\u{1f}{key}\u{1f}{message}")))
 }
 
 pub fn hex(bytes: &[u8]) -> String {

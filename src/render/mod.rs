@@ -10,6 +10,7 @@ pub mod escape;
 pub mod filters;
 pub mod guard;
 mod lint;
+mod names;
 mod recursion;
 mod rewrite;
 pub mod templates;
@@ -20,6 +21,7 @@ use context::Contexts;
 use templates::{cause_chain, OutputKind, Scope, Template, Templates, TEMPLATES_DIR};
 
 use crate::scope::ScopeRef;
+use crate::values::key_path::KeyPath;
 use crate::values::Values;
 use crate::{parallel, Error, Result};
 
@@ -86,7 +88,7 @@ pub fn render(templates: &Templates, values: &Values) -> Result<Vec<Rendered>> {
                         dir: template.front.dir.clone(),
                         text,
                     }),
-                    Err(error) => Err(render_error(templates, template, &instance.scope, &error)),
+                    Err(error) => Err(render_error(templates, values, template, &instance.scope, &error)),
                 };
                 (index, result)
             });
@@ -164,7 +166,16 @@ fn instances(scope: Scope, values: &Values, all_files: &[PathBuf]) -> Vec<Instan
     }
 }
 
-fn render_error(templates: &Templates, template: &Template, scope: &ScopeRef, error: &tera::Error) -> Error {
+fn render_error(
+    templates: &Templates,
+    values: &Values,
+    template: &Template,
+    scope: &ScopeRef,
+    error: &tera::Error,
+) -> Error {
+    if let Some(failed) = failed_check(values, template, scope, error) {
+        return failed;
+    }
     // kiln's escape filters are internal: their own message says what failed.
     let mut causes = cause_chain(error);
     causes.retain(|cause| !cause.starts_with("Filter call '__kiln_escape_"));
@@ -182,6 +193,26 @@ fn render_error(templates: &Templates, template: &Template, scope: &ScopeRef, er
         None => format!("{TEMPLATES_DIR}/{innermost}"),
     };
     Error::Template { template: template.display(), location, scope: Some(Box::new(scope.clone())), causes, also: 0 }
+}
+
+/// A template's `fail(key=…, message=…)`: an error at the values line of `key`
+/// for the scope being rendered, naming the template that raised it.
+fn failed_check(values: &Values, template: &Template, scope: &ScopeRef, error: &tera::Error) -> Option<Error> {
+    let cause = cause_chain(error).into_iter().find_map(|cause| {
+        let (_, rest) = cause.split_once(filters::FAIL_MARK)?;
+        let (named, rest) = rest.split_once('\u{1f}')?;
+        let (key, message) = rest.split_once('\u{1f}')?;
+        Some((named.to_string(), key.to_string(), message.to_string()))
+    })?;
+    let (named, key, message) = cause;
+    let about = if named.is_empty() { scope.clone() } else { named.parse::<ScopeRef>().ok()? };
+    let located = about.locate(values, &KeyPath::parse(&key))?;
+    Some(Error::Values {
+        location: located.at,
+        key_path: located.key.to_string(),
+        message,
+        help: Some(format!("checked by {} while rendering {scope}", template.display())),
+    })
 }
 
 /// Tera's render errors carry no line number, but they quote the variable,

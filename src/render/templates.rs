@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tera::Tera;
 
 use super::escape::{self, EscapeKind};
-use super::{filters, lint, recursion, rewrite};
+use super::{filters, lint, names, recursion, rewrite};
 use crate::diagnostic::{display_path, line_column, Location};
 use crate::input::InputFiles;
 use crate::parallel;
@@ -161,6 +161,7 @@ pub fn load(inputs: &InputFiles) -> Result<Templates> {
     Error::from_list(recursion::check(&tera.templates))?;
     tera.check_macro_files().map_err(|error| parse_error(&error, sources.iter().map(|(name, _)| name)))?;
     let sources: BTreeMap<String, String> = sources.into_iter().collect();
+    Error::from_list(names::check(&tera, &sources))?;
     Error::from_list(lint_all(&templates, &sources, &tera.templates))?;
 
     let kinds: BTreeSet<EscapeKind> = templates.iter().map(|template| template.escape).collect();
