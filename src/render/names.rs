@@ -82,7 +82,7 @@ pub fn check(tera: &tera::Tera, sources: &BTreeMap<String, String>) -> Vec<Error
             });
         }
     }
-    errors.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+    errors.sort_by_key(ToString::to_string);
     errors
 }
 
