@@ -6,10 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use crate::diagnostic::display_path;
-use crate::render::filters::hex;
+use crate::hash;
 use crate::{fsutil, parallel, Error, Result};
 
 pub const VALUES_DIR: &str = "values";
@@ -63,9 +61,8 @@ impl InputFiles {
     pub fn hashes(&self) -> BTreeMap<String, String> {
         // Every render hashes its inputs before anything else (to know whether
         // it may answer from the lock): on every core.
-        let hashed = parallel::map(self.files.iter().collect(), |(path, bytes)| {
-            (display_path(path), hex(&Sha256::digest(bytes)))
-        });
+        let hashed =
+            parallel::map(self.files.iter().collect(), |(path, bytes)| (display_path(path), hash::sha256(bytes)));
         hashed.into_iter().collect()
     }
 }

@@ -46,6 +46,7 @@ pub mod explain;
 pub mod finding;
 pub mod fsutil;
 pub mod git;
+pub mod hash;
 pub mod input;
 pub mod kube;
 pub mod output;

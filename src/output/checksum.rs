@@ -5,11 +5,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml::{Mapping, Value};
-use sha2::{Digest, Sha256};
 
 use super::canonical;
 use super::object::Object;
-use crate::render::filters::hex;
+
+use crate::hash;
 
 /// Annotates pod templates in place.
 pub fn annotate(objects: &mut [Object]) {
@@ -45,7 +45,7 @@ pub fn annotate(objects: &mut [Object]) {
             "Secret" => pick(&object.value, &["data", "stringData", "type"]),
             _ => object.value.get("spec").cloned().unwrap_or(Value::Null),
         };
-        let digest = hex(&Sha256::digest(canonical::to_yaml(&canonical::order(content)).as_bytes()));
+        let digest = hash::sha256(canonical::to_yaml(&canonical::order(content)).as_bytes());
         digests.insert(key, digest);
     }
     for object in objects.iter_mut() {
@@ -154,7 +154,7 @@ fn annotation_key(kind: &str, name: &str) -> String {
     if full.len() <= 63 {
         return format!("checksum/{full}");
     }
-    let digest = hex(&Sha256::digest(full.as_bytes()));
+    let digest = hash::sha256(full.as_bytes());
     let suffix = digest.get(..8).unwrap_or(&digest);
     let cut = (0..=54).rev().find(|&index| full.is_char_boundary(index)).unwrap_or(0);
     format!("checksum/{}-{suffix}", full.get(..cut).unwrap_or_default())

@@ -25,14 +25,12 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path};
 
-use sha2::{Digest, Sha256};
-
 use super::bookkeeping::is_bookkeeping;
 use super::canonical;
 use super::object::{Identity, Object, Origin, PlainFile};
 use crate::diagnostic::display_path;
 use crate::diagnostic::Diagnostic as Finding;
-use crate::render::filters::hex;
+use crate::hash;
 use crate::values::check::dns_label_problem;
 use crate::values::VALUES_DIR;
 use crate::{parallel, Error, Result};
@@ -55,7 +53,7 @@ pub struct Entry {
 
 impl Entry {
     fn new(bytes: Vec<u8>, object: Option<Identity>, origin: String) -> Self {
-        let sha256 = hex(&Sha256::digest(&bytes));
+        let sha256 = hash::sha256(&bytes);
         Entry { bytes, sha256, object, origin }
     }
 }
@@ -310,14 +308,7 @@ pub fn outputs_digest(sums: &BTreeMap<String, String>) -> String {
     digest_lines(sums.iter().filter(|(path, _)| *path != LOCK_FILE).map(|(path, sha)| (path.as_str(), sha.as_str())))
 }
 
-/// sha256 over `<sha256>  <path>` lines, the same shape as SHA256SUMS.
-pub fn digest_lines<'a>(lines: impl Iterator<Item = (&'a str, &'a str)>) -> String {
-    let mut hasher = Sha256::new();
-    for (path, sha) in lines {
-        hasher.update(format!("{sha}  {path}\n").as_bytes());
-    }
-    hex(&hasher.finalize())
-}
+pub use crate::hash::digest_lines;
 
 /// `rendered/kiln.lock`: what produced the tree.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -19,12 +19,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::bookkeeping::is_bookkeeping;
 use super::disk::{self, OnDisk, Special};
 use super::tree::{inputs_digest, outputs_digest, sums_text, Lock, LOCK_FILE, SUMS_FILE};
-use crate::render::filters::hex;
+use crate::hash;
 use crate::{parallel, Error, Result};
 
 #[derive(Debug, Default, Serialize)]
@@ -87,7 +86,7 @@ pub fn verify(dir: &Path, on_disk: &OnDisk, inputs: &BTreeMap<String, String>) -
     // Hashing is most of verify's work and independent per file.
     let listed: Vec<(&String, &String)> = on_disk.sums.iter().collect();
     let matches = parallel::map(listed, |(path, expected)| {
-        (path, on_disk.files.get(path).map(|bytes| hex(&Sha256::digest(bytes)) == *expected))
+        (path, on_disk.files.get(path).map(|bytes| hash::sha256(bytes) == *expected))
     });
     for (path, matched) in matches {
         match matched {

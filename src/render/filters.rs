@@ -8,8 +8,9 @@ use std::collections::HashMap;
 
 use base64::Engine as _;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use tera::{Error, Result, Tera};
+
+use crate::hash;
 
 pub fn register(tera: &mut Tera) {
     tera.register_filter("to_yaml", to_yaml);
@@ -128,8 +129,7 @@ fn b64decode(value: &Value, _: &Args) -> Result<Value> {
 
 /// Hex sha256 of the value's text (of its JSON form for non-strings).
 fn sha256(value: &Value, _: &Args) -> Result<Value> {
-    let digest = Sha256::digest(text_of(value).as_bytes());
-    Ok(Value::String(hex(&digest)))
+    Ok(Value::String(hash::sha256(text_of(value).as_bytes())))
 }
 
 /// Fails the render when the value is null or empty, naming the values path
@@ -208,14 +208,6 @@ fn fail(args: &Args) -> Result<Value> {
     let (key, message) = (text("key")?, text("message")?);
     let scope = args.get("scope").and_then(Value::as_str).unwrap_or_default();
     Err(Error::msg(format!("{FAIL_MARK}{scope}\u{1f}{key}\u{1f}{message}")))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, byte| {
-        let _ = write!(out, "{byte:02x}");
-        out
-    })
 }
 
 #[cfg(test)]
