@@ -33,7 +33,7 @@ fn values_key(code: &str) -> Option<&'static str> {
         "gpu-placement" => "gpu",
         "service-selector" => "service",
         "ingress-backend" => "ingress",
-        "hpa-target" | "plan-hpa-max" => "hpa",
+        "hpa-target" | "hpa-metric-served" | "plan-hpa-max" => "hpa",
         "pdb-allows-eviction" => "pdb",
         "plan-steady" | "plan-node-loss" => "replicas",
         "plan-rollout" => "strategy",

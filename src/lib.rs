@@ -4,7 +4,8 @@
 //! The pipeline, one module per stage:
 //!
 //! ```text
-//! input ─▶ values::load ─▶ render::templates::load ─▶ render ─▶ output::assemble ─▶ custom_metrics
+//! input ─▶ values::load ─▶ render::templates::load ─▶ render ─▶ output::assemble
+//!   ─▶ { validate ‖ plan } ─▶ finding::acknowledge
 //!   ─▶ { output::write | output::drift | output::verify }
 //! ```
 //!
@@ -17,8 +18,12 @@
 //! canonically and builds the in-memory tree with its hashes and lock.
 //! `output::write` swaps the tree in under one writer's lock
 //! (`output::lock`, `output::swap`).
-//! `custom_metrics` checks the assembled objects: every HPA metric must be
-//! served by a rendered prometheus-adapter rule.
+//! `validate` (schemas, policies, HPA metrics against prometheus-adapter
+//! rules) and `plan` (the scheduler simulation) check the assembled tree side
+//! by side; their findings are `diagnostic::Diagnostic`s that point at the
+//! values line of the scope (`scope::ScopeRef`) that produced each object,
+//! and `finding::acknowledge` marks the ones values accept. Errors print
+//! through the same diagnostic printer.
 //! `diff` compares two git revisions object by object (`kiln diff`), reading
 //! them through `git`, the only module that touches git2, and checks both as
 //! `render` does.
@@ -38,7 +43,6 @@
 pub mod build;
 pub mod cli;
 pub mod commands;
-pub mod custom_metrics;
 pub mod diagnostic;
 pub mod diff;
 pub mod error;

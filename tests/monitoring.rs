@@ -226,13 +226,19 @@ fn hpa_metric_without_adapter_rule_fails_render() {
         "{name: nvidia_gpu_busy_percent, averageValue: \"70\"}",
     );
     repo.write(path, values.as_bytes());
-    repo.kiln(&["render"]).code(2).stderr(
-        "error: HorizontalPodAutoscaler ai-system-gpu/reasoning-gpu-hpa scales on Pods metric `nvidia_gpu_busy_percent` that no prometheus-adapter rule serves
-  --> templates/workloads/autoscaling.yaml (rendering workload ai-system-gpu/reasoning-suite)
-  = help: rendered/namespaces/ai-system-gpu/horizontalpodautoscaler-reasoning-gpu-hpa.yaml: Application argocd/prometheus-adapter serves `nvidia_gpu_utilization_percent`; add a rule exposing `nvidia_gpu_busy_percent` to its `rules.custom` (values/cluster.yaml) or fix the metric name",
+    repo.kiln(&["render"]).code(1).stderr(
+        "error[hpa-metric-served]: HorizontalPodAutoscaler ai-system-gpu/reasoning-gpu-hpa scales on Pods metric `nvidia_gpu_busy_percent` that no prometheus-adapter rule serves
+  --> values/namespaces/ai-system-gpu.yaml:83:5
+  = key: workloads.reasoning-suite.hpa
+  = object: HorizontalPodAutoscaler.autoscaling ai-system-gpu/reasoning-gpu-hpa, at spec.metrics[0]
+  = rendered: rendered/namespaces/ai-system-gpu/horizontalpodautoscaler-reasoning-gpu-hpa.yaml from templates/workloads/autoscaling.yaml (rendering workload ai-system-gpu/reasoning-suite, document 1)
+  = help: Application argocd/prometheus-adapter serves `nvidia_gpu_utilization_percent`; add a rule exposing `nvidia_gpu_busy_percent` to its `rules.custom` (values/cluster.yaml) or fix the metric name
+
+1 error, 0 warnings in 1 file (12 acknowledged in values, not shown)
+error: validation or plan found errors; nothing was written (see `kiln validate` and `kiln plan`)",
     );
     assert!(!repo.exists("rendered"), "a failed check writes nothing");
-    repo.kiln(&["render", "--diff"]).code(2);
+    repo.kiln(&["render", "--diff"]).code(1);
 }
 
 #[test]
@@ -242,7 +248,7 @@ fn regression_adapter_rule_removed_while_hpa_still_needs_it() {
     let values = repo.read(path).replace("as: nvidia_gpu_utilization_percent", "as: nvidia_gpu_util");
     repo.write(path, values.as_bytes());
     let run = repo.kiln(&["render"]);
-    run.code(2);
+    run.code(1);
     assert!(
         run.stderr.contains("Pods metric `nvidia_gpu_utilization_percent` that no prometheus-adapter rule serves"),
         "{}",

@@ -40,6 +40,7 @@ pub const NETWORK_POLICY: &str = "namespace-network-policy";
 pub const SERVICE_SELECTOR: &str = "service-selector";
 pub const INGRESS_BACKEND: &str = "ingress-backend";
 pub const HPA_TARGET: &str = "hpa-target";
+pub const HPA_METRIC: &str = "hpa-metric-served";
 pub const PDB_EVICTION: &str = "pdb-allows-eviction";
 pub const CRD_SYNC_ORDER: &str = "crd-sync-order";
 pub const POLICY_EXCEPTION: &str = "policy-exception";
@@ -55,6 +56,7 @@ pub const POLICIES: &[Policy] = &[
     Policy { id: SERVICE_SELECTOR, severity: Severity::Error, summary: "every Service selector matches some pod template's labels" },
     Policy { id: INGRESS_BACKEND, severity: Severity::Error, summary: "every Ingress backend Service and port exists" },
     Policy { id: HPA_TARGET, severity: Severity::Error, summary: "every HPA's scale target exists and minReplicas ≤ maxReplicas" },
+    Policy { id: HPA_METRIC, severity: Severity::Error, summary: "every Pods, Object and External metric an HPA scales on is served by a rendered prometheus-adapter rule" },
     Policy { id: PDB_EVICTION, severity: Severity::Error, summary: "no PodDisruptionBudget that can never allow an eviction" },
     Policy { id: CRD_SYNC_ORDER, severity: Severity::Error, summary: "custom resources sync in a later Argo CD wave than their CRD or the operator installing it" },
     Policy { id: POLICY_EXCEPTION, severity: Severity::Error, summary: "every policyExceptions entry names a policy and carries a written justification" },

@@ -4,7 +4,8 @@
 //! metrics: `rules.external`). A metric no rule serves never arrives: the HPA
 //! sits at ScalingActive=False and never scales. kiln catches that at render
 //! time by reading the rules of every rendered prometheus-adapter Argo CD
-//! Application and every rendered HPA. Entry point: [`check`].
+//! Application and every rendered HPA: the policy `hpa-metric-served`, an
+//! error finding at the workload's `hpa` values. Entry point: [`check`].
 //!
 //! A rule serves the name in `name.as`, or the series name of `seriesQuery`
 //! rewritten by `name.matches`/`name.as` as the adapter does. When the adapter
@@ -15,32 +16,58 @@
 use regex::Regex;
 use serde_yaml::Value;
 
+use super::policy::HPA_METRIC;
 use crate::build::Build;
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::finding::Locator;
 use crate::output::object::Object;
-use crate::output::tree::Tree;
-use crate::Error;
 
 const ADAPTER_CHART: &str = "prometheus-adapter";
 
-/// Every HPA metric that no rendered prometheus-adapter rule serves.
-pub fn check(build: &Build) -> Vec<Error> {
-    check_objects(&build.objects, &build.tree)
+/// Every HPA metric that no rendered prometheus-adapter rule serves, unless
+/// the workload waives the policy with a justified `policyExceptions` entry.
+pub fn check(build: &Build, locator: &Locator) -> Vec<Diagnostic> {
+    let waived = |object: &Object| {
+        let Some((namespace, name)) = object.origin.scope.workload() else { return false };
+        let workload = build.values.namespaces.get(namespace).and_then(|values| values.workloads.get(name));
+        let reason = workload.and_then(|workload| workload.typed.policy_exceptions.as_ref()?.get(HPA_METRIC));
+        reason.is_some_and(|reason| !reason.trim().is_empty())
+    };
+    unserved_metrics(&build.objects)
+        .into_iter()
+        .filter(|unserved| !waived(unserved.hpa))
+        .map(|unserved| {
+            locator
+                .finding(unserved.hpa, HPA_METRIC, Severity::Error, unserved.field, unserved.message)
+                .with_help(unserved.help)
+        })
+        .collect()
 }
 
-fn check_objects(objects: &[Object], tree: &Tree) -> Vec<Error> {
+/// One HPA metric no rule serves.
+struct Unserved<'o> {
+    hpa: &'o Object,
+    /// `spec.metrics[i]`.
+    field: String,
+    message: String,
+    help: String,
+}
+
+fn unserved_metrics(objects: &[Object]) -> Vec<Unserved<'_>> {
     let adapters: Vec<Adapter> = objects.iter().filter_map(Adapter::from_object).collect();
-    let mut errors = Vec::new();
+    let mut found = Vec::new();
     for hpa in objects.iter().filter(|o| o.identity.kind == "HorizontalPodAutoscaler") {
         let metrics = hpa.value.get("spec").and_then(|spec| spec.get("metrics")).and_then(Value::as_sequence);
-        for metric in metrics.into_iter().flatten() {
+        for (index, metric) in metrics.into_iter().flatten().enumerate() {
             if let Some(wanted) = Wanted::from_metric(metric) {
                 if let Some(problem) = unserved(&adapters, &wanted) {
-                    errors.push(report(hpa, tree, &adapters, &wanted, problem));
+                    let (message, help) = report(hpa, &adapters, &wanted, problem);
+                    found.push(Unserved { hpa, field: format!("spec.metrics[{index}]"), message, help });
                 }
             }
         }
     }
-    errors
+    found
 }
 
 /// A metric an HPA asks the custom (or external) metrics API for.
@@ -94,19 +121,15 @@ fn unserved(adapters: &[Adapter], wanted: &Wanted) -> Option<Problem> {
     Some(if named { Problem::NotMapped } else { Problem::NoRule })
 }
 
-fn report(hpa: &Object, tree: &Tree, adapters: &[Adapter], wanted: &Wanted, problem: Problem) -> Error {
+/// The message and help for one unserved metric.
+fn report(hpa: &Object, adapters: &[Adapter], wanted: &Wanted, problem: Problem) -> (String, String) {
     let identity = &hpa.identity;
-    let rendered = tree
-        .files
-        .iter()
-        .find(|(_, entry)| entry.object.as_ref() == Some(identity))
-        .map_or_else(String::new, |(path, _)| format!("rendered/{path}: "));
     let subject = format!("{} {} scales on {} metric `{}`", identity.kind, described(hpa), wanted.kind, wanted.name);
-    let (message, help) = match problem {
+    match problem {
         Problem::NoAdapter => (
             format!("{subject}, but no prometheus-adapter Application is rendered to serve it"),
             format!(
-                "{rendered}add a `{ADAPTER_CHART}` component to values/cluster.yaml with a rule that exposes `{}`",
+                "add a `{ADAPTER_CHART}` component to values/cluster.yaml with a rule that exposes `{}`",
                 wanted.name
             ),
         ),
@@ -123,7 +146,7 @@ fn report(hpa: &Object, tree: &Tree, adapters: &[Adapter], wanted: &Wanted, prob
             (
                 format!("{subject} that no prometheus-adapter rule serves"),
                 format!(
-                    "{rendered}{} serves {served}; add a rule exposing `{}` to its `{list}` (values/cluster.yaml) or fix the metric name",
+                    "{} serves {served}; add a rule exposing `{}` to its `{list}` (values/cluster.yaml) or fix the metric name",
                     apps.join(", "),
                     wanted.name
                 ),
@@ -134,16 +157,10 @@ fn report(hpa: &Object, tree: &Tree, adapters: &[Adapter], wanted: &Wanted, prob
             (
                 format!("{subject}, but the prometheus-adapter rules serving it map no `{resource}` resource"),
                 format!(
-                    "{rendered}give the rule a `resources.overrides` entry whose `resource` is `{resource}` (the label that names the {resource})"
+                    "give the rule a `resources.overrides` entry whose `resource` is `{resource}` (the label that names the {resource})"
                 ),
             )
         }
-    };
-    Error::Output {
-        template: hpa.origin.template.clone(),
-        scope: Some(Box::new(hpa.origin.scope.clone())),
-        message,
-        help: Some(help),
     }
 }
 
@@ -274,11 +291,8 @@ fn text(value: &Value) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::output::object::{parse, Parsed};
-    use crate::output::tree;
     use crate::render::templates::OutputKind;
     use crate::render::Rendered;
     use crate::scope::ScopeRef;
@@ -336,8 +350,11 @@ spec:
 
     fn errors(text: &str) -> Vec<String> {
         let objects = objects(text);
-        let tree = tree::build(&objects, vec![], &BTreeMap::new()).unwrap();
-        check_objects(&objects, &tree).iter().map(ToString::to_string).collect()
+        let found = unserved_metrics(&objects);
+        found
+            .iter()
+            .map(|unserved| format!("{}: {}\n  = help: {}", unserved.field, unserved.message, unserved.help))
+            .collect()
     }
 
     #[test]
@@ -356,9 +373,8 @@ spec:
         assert_eq!(
             errors(&format!("{ADAPTER}---\n{}", hpa(pods))),
             vec![
-                "error: HorizontalPodAutoscaler apps/web-hpa scales on Pods metric `gpu_busy` that no prometheus-adapter rule serves
-  --> templates/workloads/autoscaling.yaml (rendering workload apps/web)
-  = help: rendered/namespaces/apps/horizontalpodautoscaler-web-hpa.yaml: Application argocd/prometheus-adapter serves `nvidia_gpu_utilization_percent`, `http_requests_per_second`; add a rule exposing `gpu_busy` to its `rules.custom` (values/cluster.yaml) or fix the metric name"
+                "spec.metrics[0]: HorizontalPodAutoscaler apps/web-hpa scales on Pods metric `gpu_busy` that no prometheus-adapter rule serves
+  = help: Application argocd/prometheus-adapter serves `nvidia_gpu_utilization_percent`, `http_requests_per_second`; add a rule exposing `gpu_busy` to its `rules.custom` (values/cluster.yaml) or fix the metric name"
             ]
         );
     }
@@ -369,9 +385,8 @@ spec:
         assert_eq!(
             errors(&format!("{ADAPTER}---\n{}", hpa(pods))),
             vec![
-                "error: HorizontalPodAutoscaler apps/web-hpa scales on Pods metric `http_requests_per_second`, but the prometheus-adapter rules serving it map no `pod` resource
-  --> templates/workloads/autoscaling.yaml (rendering workload apps/web)
-  = help: rendered/namespaces/apps/horizontalpodautoscaler-web-hpa.yaml: give the rule a `resources.overrides` entry whose `resource` is `pod` (the label that names the pod)"
+                "spec.metrics[0]: HorizontalPodAutoscaler apps/web-hpa scales on Pods metric `http_requests_per_second`, but the prometheus-adapter rules serving it map no `pod` resource
+  = help: give the rule a `resources.overrides` entry whose `resource` is `pod` (the label that names the pod)"
             ]
         );
     }
@@ -382,9 +397,8 @@ spec:
         assert_eq!(
             errors(&hpa(pods)),
             vec![
-                "error: HorizontalPodAutoscaler apps/web-hpa scales on Pods metric `nvidia_gpu_utilization_percent`, but no prometheus-adapter Application is rendered to serve it
-  --> templates/workloads/autoscaling.yaml (rendering workload apps/web)
-  = help: rendered/namespaces/apps/horizontalpodautoscaler-web-hpa.yaml: add a `prometheus-adapter` component to values/cluster.yaml with a rule that exposes `nvidia_gpu_utilization_percent`"
+                "spec.metrics[0]: HorizontalPodAutoscaler apps/web-hpa scales on Pods metric `nvidia_gpu_utilization_percent`, but no prometheus-adapter Application is rendered to serve it
+  = help: add a `prometheus-adapter` component to values/cluster.yaml with a rule that exposes `nvidia_gpu_utilization_percent`"
             ]
         );
     }
