@@ -25,8 +25,7 @@ fn inputs_of(target: &str) -> Vec<PathBuf> {
 #[test]
 fn values_loader_corpus_never_panics_and_errors_name_a_values_file() {
     const FILES: [&str; 3] = ["values/cluster.yaml", "values/nodes/n1.yaml", "values/namespaces/apps.yaml"];
-    let base =
-        crate::fuzz_support::repo_inputs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/base"), |_| true);
+    let base = crate::fuzz_support::repo_inputs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/base"));
     let corpus = inputs_of("values_loader");
     assert!(corpus.len() >= 11, "the seed corpus is missing: {corpus:?}");
     for path in corpus {
@@ -43,9 +42,8 @@ fn values_loader_corpus_never_panics_and_errors_name_a_values_file() {
 
 #[test]
 fn render_values_crashes_are_errors_or_keep_the_shape() {
-    let base = crate::fuzz_support::Base::new(Path::new(env!("CARGO_MANIFEST_DIR")), |template| {
-        !template.starts_with("cluster/monitoring/")
-    });
+    let fuzz_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz");
+    let base = crate::fuzz_support::Base::new(crate::fuzz_support::render_fixture(&fuzz_dir));
     let crashes = inputs_of("render_values");
     assert!(!crashes.is_empty(), "the crash reproducers are missing");
     for path in crashes {
