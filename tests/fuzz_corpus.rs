@@ -25,8 +25,7 @@ fn inputs_of(target: &str) -> Vec<PathBuf> {
 #[test]
 fn values_loader_corpus_never_panics_and_errors_name_a_values_file() {
     const FILES: [&str; 3] = ["values/cluster.yaml", "values/nodes/n1.yaml", "values/namespaces/apps.yaml"];
-    let base =
-        crate::fuzz_support::repo_inputs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/base"), |_| true);
+    let base = crate::fuzz_support::repo_inputs(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/base"));
     let corpus = inputs_of("values_loader");
     assert!(corpus.len() >= 11, "the seed corpus is missing: {corpus:?}");
     for path in corpus {
@@ -41,11 +40,14 @@ fn values_loader_corpus_never_panics_and_errors_name_a_values_file() {
     }
 }
 
+fn render_base() -> crate::fuzz_support::Base {
+    let fuzz_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz");
+    crate::fuzz_support::Base::new(crate::fuzz_support::render_fixture(&fuzz_dir))
+}
+
 #[test]
 fn render_values_crashes_are_errors_or_keep_the_shape() {
-    let base = crate::fuzz_support::Base::new(Path::new(env!("CARGO_MANIFEST_DIR")), |template| {
-        !template.starts_with("cluster/monitoring/")
-    });
+    let base = render_base();
     let crashes = inputs_of("render_values");
     assert!(!crashes.is_empty(), "the crash reproducers are missing");
     for path in crashes {
@@ -53,4 +55,20 @@ fn render_values_crashes_are_errors_or_keep_the_shape() {
         let Some((leaf, text)) = base.case(&data) else { continue };
         assert_eq!(base.shape_change(leaf, &text), None, "{}", path.display());
     }
+}
+
+/// The reproducer must still reach the panic it was found by (a subscript
+/// key with a multi-byte character inside Tera), or replaying it proves
+/// nothing: a change to the fixture that moved its leaf would go unnoticed.
+#[test]
+fn tera_subscript_reproducer_still_reaches_the_panic_guard() {
+    let base = render_base();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fuzz/crashes/render_values/tera-subscript-with-non-ascii-key");
+    let (leaf, text) = base.case(&std::fs::read(path).unwrap()).unwrap();
+    let error = match kiln::build::build_with(&base.templates, &base.with_string(leaf, &text)) {
+        Ok(_) => panic!("{text:?} at {leaf:?} built"),
+        Err(error) => error.to_string(),
+    };
+    assert!(error.contains("the Tera template engine panicked (end byte index 19 is not a char boundary"), "{error}");
 }

@@ -10,11 +10,11 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 
-use crate::fuzz_support::{nasty_string, Base, Leaf};
+use crate::fuzz_support::{nasty_string, repo_inputs, Base, Leaf};
 
 fn base() -> &'static Base {
     static BASE: OnceLock<Base> = OnceLock::new();
-    BASE.get_or_init(|| Base::new(Path::new(env!("CARGO_MANIFEST_DIR")), |_| true))
+    BASE.get_or_init(|| Base::new(repo_inputs(Path::new(env!("CARGO_MANIFEST_DIR")))))
 }
 
 fn assert_same_shape(leaf: &Leaf, text: &str) -> Result<(), TestCaseError> {

@@ -75,6 +75,16 @@ fn width(args: &Args, filter: &str) -> Result<Option<usize>> {
     }
 }
 
+/// The line breaks of YAML 1.1: LF, CR, NEL, U+2028 and U+2029 (YAML 1.2.2
+/// §5.4, <https://yaml.org/spec/1.2.2/#54-line-break-characters>, on what 1.1
+/// supported). libyaml, kiln's YAML emitter and parser, keeps NEL,
+/// U+2028 and U+2029 literal inside block scalars and indents the line after
+/// them, so `to_yaml` output has lines that end in them; `indent` must indent
+/// those lines too, or the parse ends the block scalar there and the rest of
+/// the string becomes keys (found by the `render_values` fuzz target). CR is
+/// left out: the emitter always escapes it, and CRLF stays one line break.
+const LINE_BREAKS: [char; 4] = ['\n', '\u{85}', '\u{2028}', '\u{2029}'];
+
 /// Helm semantics with `width=N`: every non-blank line, the first included, is
 /// indented by N spaces. Tera's own `prefix`/`first`/`blank` arguments also work.
 fn indent(value: &Value, args: &Args) -> Result<Value> {
@@ -88,11 +98,15 @@ fn indent(value: &Value, args: &Args) -> Result<Value> {
     };
     let blank = args.get("blank").and_then(Value::as_bool).unwrap_or(false);
     let mut out = String::with_capacity(text.len() + prefix.len() * 8);
-    for (index, line) in text.split('\n').enumerate() {
-        if index > 0 {
-            out.push('\n');
-        }
-        if (index > 0 || first) && (blank || !line.trim().is_empty()) {
+    // Each line with the break that ends it; text that ends in a break (or is
+    // empty) has an empty last line.
+    let mut lines: Vec<&str> = text.split_inclusive(LINE_BREAKS).collect();
+    if text.is_empty() || text.ends_with(LINE_BREAKS) {
+        lines.push("");
+    }
+    for (index, line) in lines.into_iter().enumerate() {
+        let content = line.strip_suffix(LINE_BREAKS).unwrap_or(line);
+        if (index > 0 || first) && (blank || !content.trim().is_empty()) {
             out.push_str(&prefix);
         }
         out.push_str(line);
@@ -223,6 +237,27 @@ mod tests {
     fn indent_with_width_indents_every_line() {
         let out = indent(&json!("a: 1\n\nb: 2"), &args(&[("width", json!(2))])).unwrap();
         assert_eq!(out, json!("  a: 1\n\n  b: 2"));
+    }
+
+    #[test]
+    fn indent_indents_after_every_yaml_line_break() {
+        let out = indent(&json!("a\u{2028}b\u{85}c\u{2029}d\r\ne\n\nf\n"), &args(&[("width", json!(2))])).unwrap();
+        assert_eq!(out, json!("  a\u{2028}  b\u{85}  c\u{2029}  d\r\n  e\n\n  f\n"));
+        let blank = args(&[("prefix", json!("> ")), ("first", json!(true)), ("blank", json!(true))]);
+        assert_eq!(indent(&json!("a\n"), &blank).unwrap(), json!("> a\n> "));
+        assert_eq!(indent(&json!(""), &blank).unwrap(), json!("> "));
+    }
+
+    #[test]
+    fn to_yaml_under_nindent_reads_back_a_string_with_line_separators() {
+        // The string the fuzz target found: `?` after U+2028 became a key.
+        let values = json!({"storage": "v{%\n\u{2028}?", "size": "a\nb\u{85}c\u{2029}: d"});
+        let text = to_yaml(&values, &Args::new()).unwrap();
+        let nested = nindent(&text, &args(&[("width", json!(4))])).unwrap();
+        let document = format!("spec:\n  claim:{}\n  other: 1\n", nested.as_str().unwrap());
+        let parsed: serde_yaml::Value = serde_yaml::from_str(&document).unwrap();
+        let claim: Value = serde_json::to_value(&parsed["spec"]["claim"]).unwrap();
+        assert_eq!(claim, json!({"storage": "v{%\n\u{2028}?", "size": "a\nb\u{85}c\u{2029}: d"}), "{document}");
     }
 
     #[test]

@@ -1,9 +1,9 @@
-//! Any string in any string-typed key of this repository's values, rendered
-//! through its templates (the monitoring rules and dashboards, which take
-//! values only as names, are left out to keep executions fast): either kiln refuses the
-//! value with an error, or the output has the same shape as with the
-//! committed values — the same objects and kinds, keys, list lengths and
-//! scalar types. It never panics, aborts or hangs.
+//! Any string in any string-typed key of a small cluster's values
+//! (`tests/fuzz/base-render`), rendered through every template of this
+//! repository: either kiln refuses the value with an error, or the output has
+//! the same shape as with the fixture's values — the same objects and kinds,
+//! keys, list lengths and scalar types. It never panics, aborts or hangs.
+//! Templates are loaded and the fixture's shape computed once per process.
 #![no_main]
 
 use std::path::PathBuf;
@@ -14,10 +14,7 @@ use libfuzzer_sys::fuzz_target;
 
 fn base() -> &'static Base {
     static BASE: OnceLock<Base> = OnceLock::new();
-    BASE.get_or_init(|| {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        Base::new(&root, |template| !template.starts_with("cluster/monitoring/"))
-    })
+    BASE.get_or_init(|| Base::new(kiln_fuzz::render_fixture(&PathBuf::from(env!("CARGO_MANIFEST_DIR")))))
 }
 
 fuzz_target!(|data: &[u8]| {

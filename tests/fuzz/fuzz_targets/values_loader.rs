@@ -16,7 +16,7 @@ const FILES: [&str; 3] = ["values/cluster.yaml", "values/nodes/n1.yaml", "values
 
 fn base() -> &'static InputFiles {
     static BASE: OnceLock<InputFiles> = OnceLock::new();
-    BASE.get_or_init(|| kiln_fuzz::repo_inputs(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("base"), |_| true))
+    BASE.get_or_init(|| kiln_fuzz::repo_inputs(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("base")))
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -15,35 +15,53 @@ use kiln::input::InputFiles;
 use kiln::render::templates::{self, Templates};
 use serde_yaml::Value;
 
-/// This repository's `values/` and `templates/`, keeping only the templates
-/// `keep` accepts (by path below `templates/`).
-pub fn repo_inputs(root: &Path, keep: impl Fn(&str) -> bool) -> InputFiles {
-    let mut inputs = InputFiles::from_dir(root).unwrap_or_else(|error| panic!("read {}: {error}", root.display()));
-    inputs.files.retain(|path, _| match path.strip_prefix("templates") {
-        Ok(template) => keep(&template.to_string_lossy()),
-        Err(_) => true,
-    });
+/// The `values/` and `templates/` of the repository at `root`.
+pub fn repo_inputs(root: &Path) -> InputFiles {
+    InputFiles::from_dir(root).unwrap_or_else(|error| panic!("read {}: {error}", root.display()))
+}
+
+/// The `render_values` fuzz target's inputs: the small cluster in
+/// `<fuzz_dir>/base-render/values/` (one GPU node, a workloads namespace and
+/// the monitoring one) through every template of this repository, so an
+/// execution renders each template for a few scope instances instead of the
+/// whole repository.
+pub fn render_fixture(fuzz_dir: &Path) -> InputFiles {
+    let mut inputs = repo_inputs(&fuzz_dir.join("base-render"));
+    let repo = repo_inputs(&fuzz_dir.join("../.."));
+    inputs.files.extend(repo.files.into_iter().filter(|(path, _)| path.starts_with("templates")));
     inputs
 }
 
-/// This repository's committed values, rendered once: what every build with
-/// one string changed is compared with.
+/// A values set rendered once through templates loaded once: what every
+/// build with one string changed is compared with.
 pub struct Base {
-    pub inputs: InputFiles,
+    /// Only the `values/` files: the templates are in `templates` already, and
+    /// leaving them out spares each case cloning and hashing them.
+    pub values: InputFiles,
+    /// Each values file parsed once; a case edits a copy of one of them.
+    documents: BTreeMap<PathBuf, Value>,
     pub templates: Templates,
     pub leaves: Vec<Leaf>,
     pub shape: Shape,
 }
 
 impl Base {
-    /// Loads `root` with the templates `keep` accepts; the committed values must build.
-    pub fn new(root: &Path, keep: impl Fn(&str) -> bool) -> Base {
-        let inputs = repo_inputs(root, keep);
+    /// Loads the templates of `inputs` and builds its values, which must build.
+    pub fn new(mut inputs: InputFiles) -> Base {
         let templates = templates::load(&inputs).unwrap_or_else(|error| panic!("templates: {error}"));
+        inputs.files.retain(|path, _| path.starts_with("values"));
         let build = kiln::build::build_with(&templates, &inputs).unwrap_or_else(|error| panic!("build: {error}"));
         let shape = shape(&build);
-        let leaves = string_leaves(&inputs);
-        Base { inputs, templates, leaves, shape }
+        let documents: BTreeMap<PathBuf, Value> = inputs
+            .files
+            .iter()
+            .filter_map(|(file, bytes)| Some((file.clone(), serde_yaml::from_slice(bytes).ok()?)))
+            .collect();
+        let mut leaves = Vec::new();
+        for (file, document) in &documents {
+            collect(document, &mut Vec::new(), &mut |path| leaves.push(Leaf { file: file.clone(), path }));
+        }
+        Base { values: inputs, documents, templates, leaves, shape }
     }
 
     /// The leaf two bytes of fuzz input choose, and the string the rest spell.
@@ -54,12 +72,35 @@ impl Base {
     }
 
     /// What changed in the output's shape with `text` at `leaf`; `None` when
-    /// kiln refused the value or the shape is the committed one.
+    /// kiln refused the value or the shape is the base one.
     pub fn shape_change(&self, leaf: &Leaf, text: &str) -> Option<String> {
-        let build = kiln::build::build_with(&self.templates, &with_string(&self.inputs, leaf, text)).ok()?;
+        let build = kiln::build::build_with(&self.templates, &self.with_string(leaf, text)).ok()?;
         shape(&build)
             .first_difference(&self.shape)
             .map(|difference| format!("{text:?} at {leaf:?} changed the shape: {difference}"))
+    }
+
+    /// The values with the string at `leaf` replaced by `text` (its file is
+    /// re-serialized; comments are lost, values are not).
+    pub fn with_string(&self, leaf: &Leaf, text: &str) -> InputFiles {
+        let mut changed = self.values.clone();
+        let Some(mut document) = self.documents.get(&leaf.file).cloned() else { return changed };
+        let mut slot = &mut document;
+        for step in &leaf.path {
+            let next = match step {
+                Step::Key(key) => slot.get_mut(key.as_str()),
+                Step::Index(index) => slot.get_mut(*index),
+            };
+            match next {
+                Some(next) => slot = next,
+                None => return changed,
+            }
+        }
+        *slot = Value::String(text.to_string());
+        if let Ok(text) = serde_yaml::to_string(&document) {
+            changed.files.insert(leaf.file.clone(), text.into_bytes());
+        }
+        changed
     }
 }
 
@@ -77,16 +118,7 @@ pub struct Leaf {
     pub path: Vec<Step>,
 }
 
-/// Every string scalar of every values file, in file and document order.
-pub fn string_leaves(inputs: &InputFiles) -> Vec<Leaf> {
-    let mut leaves = Vec::new();
-    for (file, bytes) in inputs.under("values") {
-        let Ok(document) = serde_yaml::from_slice::<Value>(bytes) else { continue };
-        collect(&document, &mut Vec::new(), &mut |path| leaves.push(Leaf { file: file.clone(), path }));
-    }
-    leaves
-}
-
+/// Calls `found` with the path of every string scalar below `value`, in document order.
 fn collect(value: &Value, path: &mut Vec<Step>, found: &mut impl FnMut(Vec<Step>)) {
     match value {
         Value::String(_) => found(path.clone()),
@@ -108,30 +140,6 @@ fn collect(value: &Value, path: &mut Vec<Step>, found: &mut impl FnMut(Vec<Step>
         }
         _ => {}
     }
-}
-
-/// `inputs` with the string at `leaf` replaced by `text` (the file is
-/// re-serialized; comments are lost, values are not).
-pub fn with_string(inputs: &InputFiles, leaf: &Leaf, text: &str) -> InputFiles {
-    let mut changed = inputs.clone();
-    let Some(bytes) = changed.files.get_mut(&leaf.file) else { return changed };
-    let Ok(mut document) = serde_yaml::from_slice::<Value>(bytes) else { return changed };
-    let mut slot = &mut document;
-    for step in &leaf.path {
-        let next = match step {
-            Step::Key(key) => slot.get_mut(key.as_str()),
-            Step::Index(index) => slot.get_mut(*index),
-        };
-        match next {
-            Some(next) => slot = next,
-            None => return changed,
-        }
-    }
-    *slot = Value::String(text.to_string());
-    if let Ok(text) = serde_yaml::to_string(&document) {
-        *bytes = text.into_bytes();
-    }
-    changed
 }
 
 /// The shape of a build: for every object its kind and key skeleton, sorted,
@@ -161,14 +169,8 @@ impl Shape {
 }
 
 pub fn shape(build: &Build) -> Shape {
-    let mut objects: Vec<(String, String)> = build
-        .objects
-        .iter()
-        .map(|object| {
-            let value: Value = serde_yaml::to_value(&object.value).unwrap_or(Value::Null);
-            (object.identity.kind.clone(), skeleton(&value))
-        })
-        .collect();
+    let mut objects: Vec<(String, String)> =
+        build.objects.iter().map(|object| (object.identity.kind.clone(), skeleton(&object.value))).collect();
     objects.sort();
     let yaml_files = build
         .tree
