@@ -61,8 +61,12 @@ pub fn split<T>(items: &[T]) -> Vec<&[T]> {
     items.chunks(items.len().div_ceil(cores()).max(1)).collect()
 }
 
+/// The cores kiln may use, asked once per process: std reads the cgroup
+/// files again on every call (4 % of a small render's time, measured under
+/// the render_values fuzz target, docs/fuzzing.md).
 fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, NonZeroUsize::get))
 }
 
 /// Runs `a` on a new thread and `b` on this one, and returns both results:
