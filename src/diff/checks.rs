@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use crate::diagnostic::{Diagnostic as Finding, Severity};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::finding::Findings;
 
 /// What the report says about head's findings.
@@ -29,7 +29,7 @@ pub struct Checks {
 #[serde(rename_all = "camelCase")]
 pub struct CheckedFinding {
     #[serde(flatten)]
-    pub finding: Finding,
+    pub finding: Diagnostic,
     /// Base has the same finding; `None` when base was not checked.
     pub in_base: Option<bool>,
 }
@@ -37,7 +37,7 @@ pub struct CheckedFinding {
 impl Checks {
     /// Marks each of head's findings with whether `base` (when it was checked) has it.
     pub fn new(head: Findings, base: Option<&Findings>) -> Checks {
-        let in_base = |finding: &Finding| base.map(|base| base.findings.iter().any(|other| same(other, finding)));
+        let in_base = |finding: &Diagnostic| base.map(|base| base.findings.iter().any(|other| same(other, finding)));
         let mut findings: Vec<CheckedFinding> = head
             .findings
             .into_iter()
@@ -86,8 +86,8 @@ impl CheckedFinding {
     }
 }
 
-fn same(a: &Finding, b: &Finding) -> bool {
-    let key = |finding: &Finding| finding.span.as_ref().map(|span| (span.file.clone(), span.key.clone()));
+fn same(a: &Diagnostic, b: &Diagnostic) -> bool {
+    let key = |finding: &Diagnostic| finding.span.as_ref().map(|span| (span.file.clone(), span.key.clone()));
     (&a.code, a.severity, &a.scope, &a.object, &a.message) == (&b.code, b.severity, &b.scope, &b.object, &b.message)
         && key(a) == key(b)
 }
@@ -97,8 +97,8 @@ mod tests {
     use super::*;
     use crate::diagnostic::{Location, Span};
 
-    fn finding(code: &str, severity: Severity, file: &str, line: usize) -> Finding {
-        Finding::new(severity, code, "m").with_span(Span::at(&Location::new(file, line, 1), "workloads.web"))
+    fn finding(code: &str, severity: Severity, file: &str, line: usize) -> Diagnostic {
+        Diagnostic::new(severity, code, "m").with_span(Span::at(&Location::new(file, line, 1), "workloads.web"))
     }
 
     #[test]

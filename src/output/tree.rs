@@ -28,8 +28,7 @@ use std::path::{Component, Path};
 use super::bookkeeping::is_bookkeeping;
 use super::canonical;
 use super::object::{Identity, Object, Origin, PlainFile};
-use crate::diagnostic::display_path;
-use crate::diagnostic::Diagnostic as Finding;
+use crate::diagnostic::{display_path, Diagnostic};
 use crate::hash;
 use crate::values::check::dns_label_problem;
 use crate::values::VALUES_DIR;
@@ -78,7 +77,7 @@ impl Tree {
     /// Records the findings of `validate` and `plan` in the lock, and
     /// SHA256SUMS again. The tree is built before they can run (they need
     /// it); `render` and `render --diff` call this with what they found.
-    pub fn record_findings(&mut self, findings: &[Finding]) {
+    pub fn record_findings(&mut self, findings: &[Diagnostic]) {
         if let Some(lock) = &mut self.lock {
             lock.findings = findings.to_vec();
         }
@@ -328,10 +327,10 @@ pub struct Lock {
     /// Another kiln may have written them in another form: those are not
     /// reused (the fast path needs this build's lock anyway), not an error.
     #[serde(deserialize_with = "findings_of_any_kiln")]
-    pub findings: Vec<Finding>,
+    pub findings: Vec<Diagnostic>,
 }
 
-fn findings_of_any_kiln<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Finding>, D::Error> {
+fn findings_of_any_kiln<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Diagnostic>, D::Error> {
     let value = <serde_yaml::Value as serde::Deserialize>::deserialize(deserializer)?;
     Ok(serde_yaml::from_value(value).unwrap_or_default())
 }

@@ -20,7 +20,7 @@ pub mod workloads;
 use serde::Serialize;
 
 use crate::build::Build;
-use crate::diagnostic::{Diagnostic as Finding, Severity};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::finding::{plural, Findings, Locator};
 use nodes::Node;
 use resources::Amount;
@@ -128,7 +128,7 @@ struct Simulation<'a> {
     locator: &'a Locator<'a>,
     /// Whether scenarios are recorded for the report, or only findings made.
     detailed: bool,
-    findings: Vec<Finding>,
+    findings: Vec<Diagnostic>,
     scenarios: Vec<Scenario>,
 }
 
@@ -175,7 +175,7 @@ impl<'a> Simulation<'a> {
         counts.iter().map(|(node, count)| format!("{count} on {node}")).collect::<Vec<_>>().join(", ")
     }
 
-    fn finding(&self, workload: &Workload, id: &str, severity: Severity, path: &str, message: String) -> Finding {
+    fn finding(&self, workload: &Workload, id: &str, severity: Severity, path: &str, message: String) -> Diagnostic {
         self.locator.finding(workload.object, id, severity, path, message)
     }
 

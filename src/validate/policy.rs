@@ -10,8 +10,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_yaml::Value;
 
 use crate::build::Build;
-use crate::diagnostic::did_you_mean;
-use crate::diagnostic::{Diagnostic as Finding, Severity, Span};
+use crate::diagnostic::{did_you_mean, Diagnostic, Severity, Span};
 use crate::finding::Locator;
 use crate::kube::{self, PodTemplate, Selector};
 use crate::output::object::{Identity, Object};
@@ -85,7 +84,7 @@ const PROVIDERS: &[(&str, Provider)] = &[
 ];
 
 /// Runs every policy; findings waived by a justified exception are dropped.
-pub fn check(build: &Build, locator: &Locator) -> Vec<Finding> {
+pub fn check(build: &Build, locator: &Locator) -> Vec<Diagnostic> {
     let workloads = workloads::workloads(build);
     let mut labels: HashMap<(String, String, String), Vec<usize>> = HashMap::new();
     let mut namespace_workloads: HashMap<String, Vec<usize>> = HashMap::new();
@@ -143,7 +142,7 @@ struct Context<'b> {
     namespace_workloads: HashMap<String, Vec<usize>>,
     identities: std::collections::HashSet<&'b Identity>,
     by_namespace: HashMap<&'b str, Vec<&'b Object>>,
-    findings: Vec<Finding>,
+    findings: Vec<Diagnostic>,
 }
 
 /// The workload values scope an object was rendered for, from its origin.
@@ -731,7 +730,7 @@ impl<'b> Context<'b> {
                     }
                     None => {
                         let scope = ScopeRef::Namespace(name.clone());
-                        let mut finding = Finding::new(Self::severity(NETWORK_POLICY), NETWORK_POLICY, message);
+                        let mut finding = Diagnostic::new(Self::severity(NETWORK_POLICY), NETWORK_POLICY, message);
                         finding.span = self.locator.span(&scope, &KeyPath::parse("networkPolicy"));
                         finding.with_scope(scope)
                     }
@@ -927,7 +926,7 @@ impl<'b> Context<'b> {
                     };
                     let own = KeyPath::root().key("workloads").key(name.clone()).join(&key);
                     self.findings.push(
-                        Finding::new(Self::severity(POLICY_EXCEPTION), POLICY_EXCEPTION, message)
+                        Diagnostic::new(Self::severity(POLICY_EXCEPTION), POLICY_EXCEPTION, message)
                             .with_span(Span::at(&location, own))
                             .with_scope(ScopeRef::Workload { namespace: namespace.clone(), name: name.clone() })
                             .with_help(help),

@@ -15,8 +15,7 @@ use serde_json::Value as Json;
 use super::catalog::{KubeVersion, CRDS, KUBERNETES};
 use super::prune::{self, Usage};
 use crate::build::Build;
-use crate::diagnostic::did_you_mean;
-use crate::diagnostic::{Diagnostic as Finding, Severity, Span};
+use crate::diagnostic::{did_you_mean, Diagnostic, Severity, Span};
 use crate::finding::Locator;
 use crate::kube;
 use crate::output::object::Object;
@@ -35,7 +34,7 @@ const OBJECT_META: &str =
 /// Validates every object of the build against its schema. The schemas of
 /// all kinds present are compiled together, once, so the definitions they
 /// share (PodSpec, ObjectMeta, ...) are compiled only once.
-pub fn check(build: &Build, locator: &Locator) -> Vec<Finding> {
+pub fn check(build: &Build, locator: &Locator) -> Vec<Diagnostic> {
     let (version, mut findings) = select_version(build);
     let schemas = Schemas::new(version, &build.objects);
     // The shared definitions are the largest document; parse them while the
@@ -150,7 +149,7 @@ fn resolve_all<'o>(schemas: &Schemas, objects: &'o [Object]) -> Present<'o> {
 }
 
 /// The vendored Kubernetes version matching `kubernetesVersion`, or the closest one with a warning.
-fn select_version(build: &Build) -> (&'static KubeVersion, Vec<Finding>) {
+fn select_version(build: &Build) -> (&'static KubeVersion, Vec<Diagnostic>) {
     let cluster = &build.values.cluster;
     let wanted = cluster.typed.kubernetes_version.clone().unwrap_or_default();
     if let Some(exact) = KUBERNETES.iter().find(|version| version.version == wanted) {
@@ -168,7 +167,7 @@ fn select_version(build: &Build) -> (&'static KubeVersion, Vec<Finding>) {
         "kiln vendors no Kubernetes schemas for `{wanted}`; validating against {}, the closest it has",
         closest.version
     );
-    let finding = Finding::new(Severity::Warning, ID, message)
+    let finding = Diagnostic::new(Severity::Warning, ID, message)
         .with_span(Span::at(&location, &key))
         .with_scope(ScopeRef::Cluster)
         .with_help(format!(
