@@ -123,10 +123,9 @@ impl Findings {
         *self = Findings::new(all);
     }
 
-    /// Errors fail a check unless acknowledged; acknowledging is for warnings
-    /// (see `values::acknowledgements`), so in practice only warnings are.
+    /// Errors fail a check; acknowledgements cover warnings only.
     pub fn has_errors(&self) -> bool {
-        self.findings.iter().any(|f| f.severity == Severity::Error && f.acknowledged.is_none())
+        self.findings.iter().any(|f| f.severity == Severity::Error)
     }
 
     /// The findings a reader must see: not acknowledged.
@@ -191,11 +190,33 @@ pub fn acknowledge(findings: &mut Findings, values: &Values, ran: Ran) {
         // values::load checks the scope parses; a scope that does not covers nothing.
         let scope: Option<ScopeRef> = acknowledgement.scope.parse().ok();
         let mut matched = false;
+        let mut errors = false;
         for finding in &mut findings.findings {
             if finding.code == acknowledgement.code && finding.scope.is_some() && finding.scope == scope {
-                finding.acknowledged = Some(acknowledgement.reason.clone());
-                matched = true;
+                // Only warnings: an error must be fixed, or its policy waived
+                // for the workload with a justified `policyExceptions` entry.
+                if finding.severity == Severity::Warning {
+                    finding.acknowledged = Some(acknowledgement.reason.clone());
+                    matched = true;
+                } else {
+                    errors = true;
+                }
             }
+        }
+        if errors && !matched {
+            let message = format!(
+                "acknowledgement of `{}` for {} covers an error; only warnings can be acknowledged",
+                acknowledgement.code, acknowledgement.scope
+            );
+            stale.push(
+                Diagnostic::new(Severity::Warning, STALE_ACKNOWLEDGEMENT, message)
+                    .with_span(span)
+                    .with_scope(ScopeRef::Cluster)
+                    .with_help(
+                        "fix the error, or waive the policy for the workload with `policyExceptions` and a reason",
+                    ),
+            );
+            continue;
         }
         let ran_its_check = if acknowledgement.code.starts_with("plan-") { ran.plan } else { ran.validate };
         if !matched && ran_its_check {

@@ -587,3 +587,57 @@ fn policy_crd_sync_order_inside_the_installing_application() {
 
 1 error, 0 warnings in 1 file");
 }
+
+const SERVICE_MONITOR: &str = "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata:\n  name: extra\nspec:\n  selector: {matchLabels: {app: web}}\n  endpoints: [{port: http}]\n";
+
+/// Issue 11: standing warnings buried every new finding; an acknowledgement
+/// in values counts them instead, and one that matches nothing is reported.
+#[test]
+fn acknowledged_warnings_are_counted_and_stale_acknowledgements_reported() {
+    let cluster = |code: &str| {
+        format!(
+            "{}acknowledgements:\n  - code: {code}\n    scope: workload apps/web\n    reason: the operator is installed by hand before Argo CD\n",
+            crate::harness::MINIMAL_CLUSTER
+        )
+    };
+    let repo = with_extra(SERVICE_MONITOR).file("values/cluster.yaml", &cluster("crd-sync-order"));
+    repo.kiln(&["validate"]).code(0).stdout("0 errors, 0 warnings in 0 files (1 acknowledged in values, not shown)");
+    repo.kiln(&["render"]).code(0).stderr("");
+    let repo = with_extra(SERVICE_MONITOR).file("values/cluster.yaml", &cluster("crd-sync-ordr"));
+    let run = repo.kiln(&["validate"]);
+    run.code(0);
+    assert!(
+        run.stdout.starts_with(
+            "warning[stale-acknowledgement]: acknowledgement of `crd-sync-ordr` for workload apps/web matches no finding
+  --> values/cluster.yaml:10:9
+  = key: acknowledgements[0]
+  = help: did you mean `crd-sync-order`? Otherwise remove it"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn errors_cannot_be_acknowledged() {
+    let cluster = format!(
+        "{}acknowledgements:\n  - code: image-pinned\n    scope: workload apps/web\n    reason: later\n",
+        crate::harness::MINIMAL_CLUSTER
+    );
+    let repo =
+        with_extra(&deployment("", "").replace("nginx:1.27", "nginx:latest")).file("values/cluster.yaml", &cluster);
+    let run = repo.kiln(&["validate"]);
+    run.code(1);
+    assert!(
+        run.stdout.contains("error[image-pinned]: image `nginx:latest` uses the mutable tag `latest`"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "warning[stale-acknowledgement]: acknowledgement of `image-pinned` for workload apps/web covers an error; only warnings can be acknowledged"
+        ),
+        "{}",
+        run.stdout
+    );
+}
