@@ -53,6 +53,7 @@ pub mod git;
 pub mod hash;
 pub mod input;
 pub mod kube;
+pub mod network;
 pub mod output;
 pub mod parallel;
 pub mod plan;
