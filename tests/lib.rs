@@ -10,6 +10,7 @@ mod bad_input;
 mod bench;
 mod cli;
 mod cluster;
+mod connectivity;
 mod cross_checks;
 mod diff;
 mod docs;

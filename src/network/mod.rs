@@ -8,6 +8,7 @@
 
 pub mod cidr;
 pub mod evaluate;
+pub mod flows;
 pub mod policy;
 
 use std::collections::BTreeMap;

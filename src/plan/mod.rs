@@ -22,6 +22,7 @@ use serde::Serialize;
 use crate::build::Build;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::finding::{plural, Findings, Locator};
+use crate::network::flows::{self, Connectivity};
 use nodes::Node;
 use resources::Amount;
 use schedule::{explain, Cluster, State, WhyNot};
@@ -38,6 +39,8 @@ pub const NODE_LOSS: &str = "plan-node-loss";
 pub struct Plan {
     pub nodes: Vec<Node>,
     pub scenarios: Vec<Scenario>,
+    /// The declared flows and whether the NetworkPolicies let them through.
+    pub connectivity: Connectivity,
     pub findings: Findings,
 }
 
@@ -100,8 +103,10 @@ fn simulate(build: &Build, detailed: bool) -> Plan {
             simulation.node_loss(&mut state, &pins, node);
         }
     }
-    let Simulation { findings, scenarios, .. } = simulation;
-    Plan { nodes, scenarios, findings: Findings::new(findings) }
+    let Simulation { mut findings, scenarios, .. } = simulation;
+    let (connectivity, flow_findings) = flows::check(build, &locator);
+    findings.extend(flow_findings);
+    Plan { nodes, scenarios, connectivity, findings: Findings::new(findings) }
 }
 
 /// Where the pods of a workload with node-local volumes must stay.

@@ -32,6 +32,19 @@ impl Plan {
                 let _ = writeln!(out, "  {mark} {}: {}", verdict.workload, verdict.detail);
             }
         }
+        if !self.connectivity.flows.is_empty() {
+            let _ = writeln!(out, "\nconnectivity (declared flows through the NetworkPolicies)");
+            let mut rows = vec![row(&["  from", "to", "verdict", "detail"])];
+            for flow in &self.connectivity.flows {
+                rows.push(vec![
+                    format!("  {}", flow.from),
+                    format!("{}/{}", flow.to, flow.protocol),
+                    if flow.allowed { "ok".into() } else { "DENIED".into() },
+                    flow.detail.clone(),
+                ]);
+            }
+            table(&mut out, &rows);
+        }
         out.push('\n');
         if !self.findings.findings.is_empty() {
             out.push_str(&self.findings.to_text(color));

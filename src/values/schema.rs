@@ -319,6 +319,13 @@ pub struct Workload {
     pub pdb: Option<Pdb>,
     pub service: Option<Service>,
     pub ingress: Option<Ingress>,
+    /// The connections the workload opens; `kiln plan` proves the
+    /// NetworkPolicies let each one through (`network::flows`).
+    pub flows: Option<Vec<Flow>>,
+    /// The credential a client must present (a `--requirepass`, a database
+    /// password): every workload with a flow to this one must read these keys
+    /// of a secret of this name in its own namespace.
+    pub client_credential: Option<ClientCredential>,
     pub job: Option<Job>,
     pub metrics: Option<Metrics>,
     pub tracing: Option<bool>,
@@ -508,6 +515,43 @@ pub struct Service {
     #[serde(rename = "type")]
     pub service_type: Option<String>,
     pub headless: Option<bool>,
+}
+
+/// One connection a workload opens: to a workload's Service (`service`), or
+/// outside the cluster (`host` or `cidr`). Exactly one of the three.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Flow {
+    /// `name` (a Service of the same namespace) or `namespace/name`.
+    pub service: Option<String>,
+    /// A DNS name outside the cluster, e.g. `huggingface.co`.
+    pub host: Option<String>,
+    /// Addresses outside the cluster, e.g. `192.168.1.20/32`.
+    pub cidr: Option<String>,
+    /// A Service port (number or name) for `service`; a port number otherwise.
+    pub port: Option<FlowPort>,
+    /// `TCP` (the default), `UDP` or `SCTP`.
+    pub protocol: Option<String>,
+    /// Why the workload needs it (shown in `kiln plan`).
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ClientCredential {
+    /// The secret's name; each client namespace holds its own copy.
+    pub secret: Option<String>,
+    pub keys: Option<Vec<String>>,
+}
+
+/// A port as a number or a name; numbers are kept as text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowPort(pub String);
+
+impl<'de> Deserialize<'de> for FlowPort {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        scalar_text(deserializer, "a port number or name").map(FlowPort)
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

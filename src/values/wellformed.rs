@@ -144,6 +144,21 @@ impl<T> Fields<'_, T> {
         });
     }
 
+    fn error(&mut self, path: KeyPath, message: String, help: &str) {
+        self.errors.push(Error::Values {
+            location: self.scope.locate(&path),
+            key_path: self.shown.join(&path).to_string(),
+            message,
+            help: Some(help.into()),
+        });
+    }
+
+    fn optional_at(&mut self, path: KeyPath, kind: Kind, text: Option<&String>) {
+        if let Some(text) = text {
+            self.value(path, kind, text);
+        }
+    }
+
     fn optional(&mut self, key: &str, kind: Kind, text: Option<&String>) {
         if let Some(text) = text {
             self.value(KeyPath::parse(key), kind, text);
@@ -324,8 +339,80 @@ fn check_workload(fields: &mut Fields<'_, Workload>) {
             }
         }
     }
+    if let Some(credential) = &workload.client_credential {
+        let at = root.key("clientCredential");
+        if credential.secret.is_none() || credential.keys.as_ref().is_none_or(Vec::is_empty) {
+            fields.error(
+                at.clone(),
+                "clientCredential needs a `secret` and at least one of its `keys`".to_string(),
+                "write `clientCredential: {secret: <name>, keys: [<KEY>]}`",
+            );
+        }
+        fields.optional_at(at.key("secret"), Kind::Name, credential.secret.as_ref());
+        fields.list(at.key("keys"), Kind::DataKey, credential.keys.as_ref());
+    }
+    for (index, flow) in workload.flows.iter().flatten().enumerate() {
+        check_flow(fields, root.key("flows").index(index), flow);
+    }
     let ingress = workload.ingress.as_ref();
     fields.optional("ingress.host", Kind::IngressHost, ingress.and_then(|ingress| ingress.host.as_ref()));
     fields.optional("ingress.path", Kind::HttpPath, ingress.and_then(|ingress| ingress.path.as_ref()));
     fields.optional("metrics.path", Kind::HttpPath, workload.metrics.as_ref().and_then(|m| m.path.as_ref()));
+}
+
+/// A flow names exactly one destination and a port that fits it.
+fn check_flow(fields: &mut Fields<'_, Workload>, at: KeyPath, flow: &schema::Flow) {
+    let destinations = [("service", &flow.service), ("host", &flow.host), ("cidr", &flow.cidr)];
+    let set: Vec<&str> = destinations.iter().filter(|(_, value)| value.is_some()).map(|(key, _)| *key).collect();
+    if set.len() != 1 {
+        let message = if set.is_empty() {
+            "flow names no destination".to_string()
+        } else {
+            format!("flow names {} destinations (`{}`)", set.len(), set.join("`, `"))
+        };
+        fields.error(
+            at.clone(),
+            message,
+            "set one of `service: <namespace>/<name>`, `host: <dns name>` or `cidr: <address>/<prefix>`",
+        );
+    }
+    if let Some(service) = &flow.service {
+        let parts: Vec<&str> = service.split('/').collect();
+        let problem = if parts.len() > 2 {
+            Some("has more than one `/`".to_string())
+        } else {
+            parts.iter().find_map(|part| dns_label_problem(part).map(|problem| format!("`{part}` {problem}")))
+        };
+        if let Some(problem) = problem {
+            fields.error(
+                at.key("service"),
+                format!("flow service `{}`: {problem}", service.escape_debug()),
+                "name a workload's Service as `name` (same namespace) or `namespace/name`; both are DNS-1123 labels",
+            );
+        }
+    }
+    fields.optional_at(at.key("host"), Kind::Subdomain, flow.host.as_ref());
+    fields.optional_at(at.key("cidr"), Kind::Cidr, flow.cidr.as_ref());
+    fields.optional_at(at.key("protocol"), Kind::Protocol, flow.protocol.as_ref());
+    match &flow.port {
+        None => fields.error(
+            at.key("port"),
+            "flow has no `port`".to_string(),
+            "set the port it connects to: a Service port's number or name, or for `host`/`cidr` a number",
+        ),
+        Some(schema::FlowPort(port)) => match port.parse::<u32>() {
+            Ok(1..=65535) => {}
+            Ok(_) => fields.error(
+                at.key("port"),
+                format!("port `{port}` is not a port number"),
+                "ports are numbers from 1 to 65535",
+            ),
+            Err(_) if flow.service.is_none() => fields.error(
+                at.key("port"),
+                format!("port `{}` is a name, but only a Service has named ports", port.escape_debug()),
+                "write the port number the outside destination listens on, e.g. `443`",
+            ),
+            Err(_) => fields.value(at.key("port"), Kind::PortName, port),
+        },
+    }
 }
