@@ -329,7 +329,7 @@ fn flow_into_a_workload_that_needs_a_credential_must_read_it_in_its_own_namespac
     let sealed = crate::values_trust::sealed_placeholder();
     let reading = APPS.replace(
         "    flows:",
-        &format!("    secretEnv:\n      PASSWORD: {{secret: db-auth, key: PASSWORD}}\n    flows:"),
+        "    secretEnv:\n      PASSWORD: {secret: db-auth, key: PASSWORD}\n    flows:",
     ) + &format!("secrets:\n  db-auth:\n    encryptedData:\n      PASSWORD: {sealed}\n");
     repo(&reading)
         .file("values/namespaces/data.yaml", &data)
