@@ -53,6 +53,9 @@
 pub mod crds;
 pub mod glob;
 pub mod model;
+pub mod mutations;
+pub mod owners;
+pub mod projects;
 pub mod resource;
 
 pub use model::{Application, Model, Project};
