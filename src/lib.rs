@@ -61,6 +61,7 @@ pub mod render;
 pub mod root;
 pub mod scope;
 pub mod settings;
+pub mod sync;
 pub mod validate;
 pub mod values;
 

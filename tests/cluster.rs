@@ -188,7 +188,7 @@ fn node_files_carry_k3s_settings_and_no_token() {
         .read("rendered/nodes/pc2/node-config.sh")
         .contains("kubectl taint node \"$node\" nvidia.com/gpu=rtx3060:NoSchedule --overwrite"));
     assert!(repo.exists("rendered/nodes/mainpc/manifests/helmchart-argo-cd.yaml"));
-    assert!(!repo.exists("rendered/nodes/pc2/manifests"), "only the server auto-deploys manifests");
+    assert!(!repo.exists("rendered/nodes/pc2/manifests"), "only the server applies bootstrap manifests");
     repo.remove("rendered/nodes/pc2/node-config.sh");
     repo.kiln(&["verify"]).code(1);
 }
@@ -215,5 +215,97 @@ fn argo_cd_applications_never_point_at_host_files() {
                 }
             }
         }
+    }
+}
+
+/// The `spec.ignoreDifferences` entries of an Application, as `kind/name: fields`.
+fn ignored(app: &Value) -> Vec<String> {
+    let entries = app["spec"]["ignoreDifferences"].as_sequence().cloned().unwrap_or_default();
+    entries
+        .iter()
+        .map(|entry| {
+            let fields: Vec<&str> = ["jsonPointers", "jqPathExpressions"]
+                .iter()
+                .flat_map(|key| entry[*key].as_sequence().into_iter().flatten().map(text))
+                .collect();
+            format!("{}/{}: {}", text(&entry["kind"]), text(&entry["name"]), fields.join(" "))
+        })
+        .collect()
+}
+
+fn sync_options(app: &Value) -> Vec<&str> {
+    app["spec"]["syncPolicy"]["syncOptions"].as_sequence().into_iter().flatten().map(text).collect()
+}
+
+#[test]
+fn hpa_ignore_differences_cover_every_hpa_target_not_only_a_first_workload() {
+    let repo = rendered_cluster();
+    // coordination, the first workload of ai-system-gpu, has no HPA; reasoning-suite has one.
+    let gpu = object(&repo, "namespaces/argocd/application-ns-ai-system-gpu.yaml");
+    assert_eq!(ignored(&gpu), ["Deployment/reasoning-suite: /spec/replicas"]);
+    assert_eq!(sync_options(&gpu), ["PruneLast=true", "RespectIgnoreDifferences=true"]);
+    let core = object(&repo, "namespaces/argocd/application-ns-ai-system-core.yaml");
+    assert_eq!(ignored(&core), ["Deployment/utility-suite: /spec/replicas"]);
+    // No HPA in ai-system-infra: nothing to ignore.
+    let infra = object(&repo, "namespaces/argocd/application-ns-ai-system-infra.yaml");
+    assert!(infra["spec"].get("ignoreDifferences").is_none());
+    assert_eq!(sync_options(&infra), ["PruneLast=true"]);
+}
+
+#[test]
+fn istio_and_prometheus_operator_webhook_fields_are_left_to_the_controllers_that_patch_them() {
+    let repo = rendered_cluster();
+    let istiod = object(&repo, "namespaces/argocd/application-istiod.yaml");
+    assert_eq!(
+        ignored(&istiod),
+        [
+            "ValidatingWebhookConfiguration/istio-validator-istio-system: .webhooks[]?.failurePolicy .webhooks[]?.clientConfig.caBundle",
+            "MutatingWebhookConfiguration/istio-sidecar-injector: .webhooks[]?.clientConfig.caBundle",
+        ]
+    );
+    assert_eq!(sync_options(&istiod), ["RespectIgnoreDifferences=true"]);
+    let base = object(&repo, "namespaces/argocd/application-istio-base.yaml");
+    assert_eq!(
+        ignored(&base),
+        ["ValidatingWebhookConfiguration/istiod-default-validator: .webhooks[]?.failurePolicy .webhooks[]?.clientConfig.caBundle"]
+    );
+    assert_eq!(sync_options(&base), ["ServerSideApply=true", "RespectIgnoreDifferences=true"]);
+    let kps = object(&repo, "namespaces/argocd/application-kube-prometheus-stack.yaml");
+    assert_eq!(
+        ignored(&kps),
+        [
+            "MutatingWebhookConfiguration/kube-prometheus-stack-admission: .webhooks[]?.clientConfig.caBundle",
+            "ValidatingWebhookConfiguration/kube-prometheus-stack-admission: .webhooks[]?.clientConfig.caBundle",
+        ]
+    );
+    // A chart nothing patches gets neither.
+    let jaeger = object(&repo, "namespaces/argocd/application-jaeger.yaml");
+    assert!(jaeger["spec"].get("ignoreDifferences").is_none());
+    assert!(jaeger["spec"]["syncPolicy"].get("syncOptions").is_none());
+}
+
+#[test]
+fn bootstrap_manifests_are_applied_once_by_bootstrap_sh_not_left_to_k3s_auto_deploy() {
+    let repo = rendered_cluster();
+    let server = repo.read("rendered/nodes/mainpc/bootstrap.sh");
+    assert!(!server.contains("install -m 0600 \"$manifest\" /var/lib/rancher/k3s/server/manifests"));
+    assert!(server.contains("rm -f /var/lib/rancher/k3s/server/manifests/kiln-*.yaml\n"));
+    assert!(server.contains("until k3s kubectl apply -f \"$here/manifests\" >/dev/null 2>&1; do\n"));
+    // The old files go before k3s (re)starts, the apply comes after it runs.
+    let removed = server.find("rm -f /var/lib/rancher").unwrap();
+    let started = server.find("systemctl restart k3s").unwrap();
+    let applied = server.find("until k3s kubectl apply").unwrap();
+    assert!(removed < started && started < applied, "{server}");
+    let agent = repo.read("rendered/nodes/pc2/bootstrap.sh");
+    assert!(!agent.contains("kubectl") && !agent.contains("server/manifests"), "{agent}");
+}
+
+#[test]
+fn namespaces_are_neither_pruned_nor_deleted_with_their_application() {
+    let repo = rendered_cluster();
+    for name in ["argocd", "monitoring", "ai-system-gpu", "istio-system"] {
+        let namespace = object(&repo, &format!("cluster/namespace-{name}.yaml"));
+        let options = &namespace["metadata"]["annotations"]["argocd.argoproj.io/sync-options"];
+        assert_eq!(options, "Prune=false,Delete=false", "{name}");
     }
 }

@@ -6,6 +6,7 @@ mod harness;
 #[path = "fuzz/src/lib.rs"]
 mod fuzz_support;
 
+mod argocd_owners;
 mod bad_input;
 mod bench;
 mod cli;

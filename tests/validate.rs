@@ -536,11 +536,15 @@ fn plaintext_secret_cannot_be_waived() {
 1 error, 0 warnings in 1 file");
 }
 
+/// What the Argo CD ownership checks ask of an Application that installs
+/// kube-prometheus-stack into a namespace no Application declares.
+const ARGOCD_OWNERSHIP: &str = "  ignoreDifferences:\n  - {group: admissionregistration.k8s.io, kind: MutatingWebhookConfiguration, jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle']}\n  - {group: admissionregistration.k8s.io, kind: ValidatingWebhookConfiguration, jqPathExpressions: ['.webhooks[]?.clientConfig.caBundle']}\n  syncPolicy: {syncOptions: [CreateNamespace=true, RespectIgnoreDifferences=true]}\n";
+
 #[test]
 fn policy_crd_sync_order_after_the_operator_application() {
     let app = |name: &str, wave: i32, source: &str| {
         format!(
-            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\n  annotations: {{argocd.argoproj.io/sync-wave: \"{wave}\"}}\nspec:\n  project: default\n  source: {source}\n  destination: {{server: https://kubernetes.default.svc, namespace: apps}}\n"
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\n  annotations: {{argocd.argoproj.io/sync-wave: \"{wave}\"}}\nspec:\n  project: default\n  source: {source}\n  destination: {{server: https://kubernetes.default.svc, namespace: apps}}\n{ARGOCD_OWNERSHIP}"
         )
     };
     let apps = format!(
@@ -571,7 +575,7 @@ fn policy_crd_sync_order_after_the_operator_application() {
 fn policy_crd_sync_order_inside_the_installing_application() {
     // The chart and the namespace directory as two sources of one Application:
     // its sync applies the chart's CRDs before the custom resources (kube-prometheus-stack here).
-    let app = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: kube-prometheus-stack\n  namespace: argocd\n  annotations: {argocd.argoproj.io/sync-wave: \"0\"}\nspec:\n  project: default\n  sources:\n    - {repoURL: https://example.com/repo.git, targetRevision: main, path: rendered/namespaces/apps}\n    - {repoURL: https://prometheus-community.github.io/helm-charts, chart: kube-prometheus-stack, targetRevision: 88.5.3}\n  destination: {server: https://kubernetes.default.svc, namespace: apps}\n";
+    let app = &format!("{}{ARGOCD_OWNERSHIP}", "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: kube-prometheus-stack\n  namespace: argocd\n  annotations: {argocd.argoproj.io/sync-wave: \"0\"}\nspec:\n  project: default\n  sources:\n    - {repoURL: https://example.com/repo.git, targetRevision: main, path: rendered/namespaces/apps}\n    - {repoURL: https://prometheus-community.github.io/helm-charts, chart: kube-prometheus-stack, targetRevision: 88.5.3}\n  destination: {server: https://kubernetes.default.svc, namespace: apps}\n");
     let monitor = "apiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata:\n  name: extra\nspec:\n  selector: {matchLabels: {app: web}}\n  endpoints: [{port: http}]\n";
     let repo = with_extra(monitor).file("templates/cluster/applications.yaml", app);
     repo.kiln(&["validate"]).code(0);

@@ -186,7 +186,8 @@ fn with_file_header(path: &str, body: &str, origin: &Origin) -> String {
     }
 }
 
-fn object_path(object: &Object) -> Result<String> {
+/// Where `object` is written, relative to `rendered/`.
+pub fn object_path(object: &Object) -> Result<String> {
     let identity = &object.identity;
     let file = format!("{}-{}.yaml", safe_kind(object)?.to_ascii_lowercase(), safe_name(object)?);
     if let Some(dir) = &object.origin.dir {

@@ -49,7 +49,7 @@ pub struct FrontMatter {
     /// For `output: file`: the path under the node's directory.
     pub path: Option<String>,
     /// For objects of node templates: a directory under the node's directory
-    /// (e.g. `manifests` for k3s auto-deploy) instead of the namespace tree.
+    /// (e.g. `manifests`, the server's bootstrap objects) instead of the namespace tree.
     pub dir: Option<String>,
     /// How values are escaped; objects are always `yaml`, a plain file's
     /// kind follows from its extension unless declared.

@@ -92,6 +92,26 @@ pub struct Component {
     pub enabled: Option<bool>,
     /// Helm values handed to the chart as-is.
     pub values: Option<Vars>,
+    /// Fields of the chart's objects another controller owns (a webhook's
+    /// `caBundle` that a controller patches in): the Application's
+    /// `ignoreDifferences`, rendered with `RespectIgnoreDifferences=true`.
+    pub ignore_differences: Option<Vec<IgnoreDifference>>,
+}
+
+/// One entry of an Argo CD Application's `spec.ignoreDifferences`
+/// (section Application Level Configuration of
+/// `argoproj/argo-cd:docs/user-guide/diffing.md`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct IgnoreDifference {
+    /// API group without the version; empty for the core group.
+    pub group: Option<String>,
+    pub kind: Option<String>,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+    pub json_pointers: Option<Vec<String>>,
+    pub jq_path_expressions: Option<Vec<String>>,
+    pub managed_fields_managers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

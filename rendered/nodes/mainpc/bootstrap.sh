@@ -16,14 +16,29 @@ if [ -f "$here/etc/sysctl.d/90-kubelet.conf" ]; then
   install -D -m 0644 "$here/etc/sysctl.d/90-kubelet.conf" /etc/sysctl.d/90-kubelet.conf
   sysctl --system >/dev/null
 fi
-# Argo CD and the root Application: k3s applies these at start.
-install -d -m 0700 /var/lib/rancher/k3s/server/manifests
-for manifest in "$here"/manifests/*.yaml; do
-  install -m 0600 "$manifest" /var/lib/rancher/k3s/server/manifests/kiln-"$(basename "$manifest")"
-done
+# Earlier versions left Argo CD's manifests in k3s's auto-deploy directory, whose
+# controller re-applies every file there at each k3s start: gone before k3s restarts.
+rm -f /var/lib/rancher/k3s/server/manifests/kiln-*.yaml
 if ! command -v k3s >/dev/null || ! k3s --version | grep -qF -- v1.31.7+k3s1; then
   curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.31.7+k3s1 INSTALL_K3S_EXEC=server sh -s -
 else
   systemctl restart k3s
 fi
+# Argo CD (a k3s HelmChart), the bootstrap project and the root Application:
+# applied once from this checkout, then owned by Argo CD's bootstrap Application
+# alone. Not through k3s's auto-deploy directory: its controller force-applies
+# every file there at each k3s start (k3s pkg/deploy/controller.go), so a restart
+# would bring back this copy over what Argo CD synced since. The root Application
+# and the project need Argo CD's CRDs, which exist once k3s has installed the
+# chart: retry until then (15 minutes at most).
+tries=0
+until k3s kubectl apply -f "$here/manifests" >/dev/null 2>&1; do
+  tries=$((tries + 1))
+  if [ "$tries" -ge 180 ]; then
+    k3s kubectl apply -f "$here/manifests" || true
+    echo "the Argo CD bootstrap manifests did not apply in 15 minutes (errors above)" >&2
+    exit 1
+  fi
+  sleep 5
+done
 echo k3s v1.31.7+k3s1 running on mainpc as server
