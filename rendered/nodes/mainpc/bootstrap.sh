@@ -16,14 +16,42 @@ if [ -f "$here/etc/sysctl.d/90-kubelet.conf" ]; then
   install -D -m 0644 "$here/etc/sysctl.d/90-kubelet.conf" /etc/sysctl.d/90-kubelet.conf
   sysctl --system >/dev/null
 fi
-# Argo CD and the root Application: k3s applies these at start.
-install -d -m 0700 /var/lib/rancher/k3s/server/manifests
-for manifest in "$here"/manifests/*.yaml; do
-  install -m 0600 "$manifest" /var/lib/rancher/k3s/server/manifests/kiln-"$(basename "$manifest")"
-done
+# values/cluster.yaml declares a stand-in sealing certificate: nothing sealed for it can ever be unsealed.
+echo "sealing.placeholder is set in values/cluster.yaml: declare your controller's certificate, re-seal every secret and render (README, \"Runbook: sealing a secret\"); \`kiln seal --list-placeholders\` lists what is left" >&2
+exit 1
+sealing_key=/root/kiln-secrets/sealing.key
+test -s "$sealing_key" || { echo "missing the sealing key $sealing_key, the private key of sealing.certificate (see README, \"Runbook: bootstrap\")" >&2; exit 1; }
+repo_credentials=/root/kiln-secrets/repo-credentials.env
+test -s "$repo_credentials" || { echo "missing the repository credential $repo_credentials (see README, \"Runbook: bootstrap\")" >&2; exit 1; }
 if ! command -v k3s >/dev/null || ! k3s --version | grep -qF -- v1.31.7+k3s1; then
   curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.31.7+k3s1 INSTALL_K3S_EXEC=server sh -s -
 else
   systemctl restart k3s
 fi
+# The secrets git never holds reach the cluster from this machine before Argo
+# CD exists: k3s installs Argo CD only once its manifests are copied below.
+tries=0
+until k3s kubectl get --raw /readyz >/dev/null 2>&1; do
+  tries=$((tries + 1))
+  [ "$tries" -le 60 ] || { echo "the API server was not ready after 5 minutes" >&2; exit 1; }
+  sleep 5
+done
+# The Sealed Secrets controller's key, as its "bring your own certificates"
+# docs install one: a kube-system TLS Secret labelled
+# sealedsecrets.bitnami.com/sealed-secrets-key=active. kubectl refuses a key
+# that does not match the declared certificate (sealing-certificate.pem).
+k3s kubectl -n kube-system create secret tls kiln-sealing-key --cert="$here/sealing-certificate.pem" --key="$sealing_key" --dry-run=client -o yaml | k3s kubectl apply -f -
+k3s kubectl -n kube-system label --overwrite secret kiln-sealing-key sealedsecrets.bitnami.com/sealed-secrets-key=active
+# Argo CD's repository credential (Argo CD declarative setup: a Secret labelled
+# argocd.argoproj.io/secret-type=repository), from an env file of
+# type=git, url=, username= and password= lines.
+k3s kubectl create namespace argocd --dry-run=client -o yaml | k3s kubectl apply -f -
+k3s kubectl -n argocd create secret generic repo-kiln-cluster --from-env-file="$repo_credentials" --dry-run=client -o yaml | k3s kubectl apply -f -
+k3s kubectl -n argocd label --overwrite secret repo-kiln-cluster argocd.argoproj.io/secret-type=repository
+# Argo CD and the root Application: k3s' deploy controller applies what lands
+# in its manifests directory, at start and whenever the directory changes.
+install -d -m 0700 /var/lib/rancher/k3s/server/manifests
+for manifest in "$here"/manifests/*.yaml; do
+  install -m 0600 "$manifest" /var/lib/rancher/k3s/server/manifests/kiln-"$(basename "$manifest")"
+done
 echo k3s v1.31.7+k3s1 running on mainpc as server
