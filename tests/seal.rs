@@ -363,3 +363,71 @@ fn an_invalid_sealing_certificate_is_refused_at_its_values_line() {
   = help: paste the controller's certificate (PEM, `-----BEGIN CERTIFICATE-----`) as a block scalar: `certificate: |`",
     );
 }
+
+/// The sealing repository with the node templates of this repository and
+/// the given extra values in values/cluster.yaml.
+fn bootstrap_repo(extra: &str) -> Repo {
+    let repo = sealing_repo();
+    for template in ["bootstrap.yaml", "sealing-certificate.yaml"] {
+        let text = std::fs::read_to_string(root().join("templates/nodes").join(template)).unwrap();
+        repo.write(&format!("templates/nodes/{template}"), text.as_bytes());
+    }
+    let cluster = repo.read("values/cluster.yaml").replace("name: demo\n", "name: demo\nk3sVersion: v1.31.7+k3s1\n");
+    let cluster = cluster.replace("  revision: main\n", &format!("  revision: main\n{extra}"));
+    repo.write("values/cluster.yaml", cluster.as_bytes());
+    repo
+}
+
+/// What `sh` assigns to `variable` on its line of the script.
+fn shell_assignment(script: &str, variable: &str) -> String {
+    let line = script.lines().find(|line| line.starts_with(&format!("{variable}="))).unwrap();
+    let output = Command::new("sh").arg("-c").arg(format!("{line}\nprintf %s \"${variable}\"")).output().expect("sh");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[test]
+fn bootstrap_installs_the_sealing_key_and_repo_credential_from_quoted_local_paths() {
+    let key = "/root/my keys/$(reboot)'s.key";
+    let credentials = "/root/creds;rm -rf x.env";
+    let repo = bootstrap_repo(&format!("  credentialsFile: \"{credentials}\"\n"));
+    let cluster = repo.read("values/cluster.yaml").replace("sealing:\n", &format!("sealing:\n  keyFile: \"{key}\"\n"));
+    repo.write("values/cluster.yaml", cluster.as_bytes());
+    repo.kiln(&["render"]).code(0);
+    let script = repo.read("rendered/nodes/n1/bootstrap.sh");
+    assert_eq!(shell_assignment(&script, "sealing_key"), key);
+    assert_eq!(shell_assignment(&script, "repo_credentials"), credentials);
+    // The Secrets exist before the manifests that make k3s install Argo CD are copied.
+    let at = |text: &str| script.find(text).unwrap_or_else(|| panic!("{text} not in\n{script}"));
+    assert!(at("sealedsecrets.bitnami.com/sealed-secrets-key=active") < at("for manifest in"));
+    assert!(at("argocd.argoproj.io/secret-type=repository") < at("for manifest in"));
+    assert!(at("test -s \"$sealing_key\"") < at("curl -sfL"));
+    let status = Command::new("sh").arg("-n").arg(repo.path().join("rendered/nodes/n1/bootstrap.sh")).status().unwrap();
+    assert!(status.success());
+    // The certificate beside it is the declared one, byte for byte in DER.
+    let rendered = Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(repo.path().join("rendered/nodes/n1/sealing-certificate.pem"))
+        .output()
+        .unwrap();
+    let declared = Command::new("openssl")
+        .args(["x509", "-outform", "DER", "-in"])
+        .arg(repo.path().join("keys/sealing.crt"))
+        .output()
+        .unwrap();
+    assert!(rendered.status.success());
+    assert_eq!(rendered.stdout, declared.stdout);
+}
+
+#[test]
+fn bootstrap_refuses_while_the_sealing_certificate_is_a_placeholder() {
+    let repo = bootstrap_repo("");
+    repo.kiln(&["render"]).code(0);
+    assert!(!repo.read("rendered/nodes/n1/bootstrap.sh").contains("sealing.placeholder"));
+    let cluster = repo.read("values/cluster.yaml").replace("sealing:\n", "sealing:\n  placeholder: true\n");
+    repo.write("values/cluster.yaml", cluster.as_bytes());
+    repo.kiln(&["render"]).code(0);
+    let script = repo.read("rendered/nodes/n1/bootstrap.sh");
+    let gate = "echo \"sealing.placeholder is set in values/cluster.yaml: declare your controller's certificate, re-seal every secret and render (README, \\\"Runbook: sealing a secret\\\"); \\`kiln seal --list-placeholders\\` lists what is left\" >&2\nexit 1\n";
+    let at = script.find(gate).unwrap_or_else(|| panic!("no gate in\n{script}"));
+    assert!(at < script.find("curl -sfL").unwrap() && at < script.find("install -D").unwrap());
+}

@@ -2,7 +2,7 @@
 //! certificate.
 //!
 //! bitnami-labs/sealed-secrets `pkg/crypto/crypto.go` (`HybridEncrypt`) and
-//! `docs/developer/crypto.md`: each value gets a fresh 32-byte AES-256-GCM
+//! `sealed-secrets/docs/developer/crypto.md`: each value gets a fresh 32-byte AES-256-GCM
 //! session key; the session key is encrypted with RSA-OAEP (SHA-256, MGF1
 //! SHA-256) for the controller's public key, under a *label*; the output is
 //! the RSA ciphertext's length as 2 big-endian bytes, the RSA ciphertext, then

@@ -11,11 +11,6 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 test -s /etc/rancher/k3s/token || { echo "missing /etc/rancher/k3s/token (see README)" >&2; exit 1; }
 command -v nvidia-container-runtime >/dev/null || echo "warning: nvidia-container-runtime not found; GPU pods will not start" >&2
-install -D -m 0644 "$here/etc/rancher/k3s/config.yaml" /etc/rancher/k3s/config.yaml
-if [ -f "$here/etc/sysctl.d/90-kubelet.conf" ]; then
-  install -D -m 0644 "$here/etc/sysctl.d/90-kubelet.conf" /etc/sysctl.d/90-kubelet.conf
-  sysctl --system >/dev/null
-fi
 # values/cluster.yaml declares a stand-in sealing certificate: nothing sealed for it can ever be unsealed.
 echo "sealing.placeholder is set in values/cluster.yaml: declare your controller's certificate, re-seal every secret and render (README, \"Runbook: sealing a secret\"); \`kiln seal --list-placeholders\` lists what is left" >&2
 exit 1
@@ -23,6 +18,11 @@ sealing_key=/root/kiln-secrets/sealing.key
 test -s "$sealing_key" || { echo "missing the sealing key $sealing_key, the private key of sealing.certificate (see README, \"Runbook: bootstrap\")" >&2; exit 1; }
 repo_credentials=/root/kiln-secrets/repo-credentials.env
 test -s "$repo_credentials" || { echo "missing the repository credential $repo_credentials (see README, \"Runbook: bootstrap\")" >&2; exit 1; }
+install -D -m 0644 "$here/etc/rancher/k3s/config.yaml" /etc/rancher/k3s/config.yaml
+if [ -f "$here/etc/sysctl.d/90-kubelet.conf" ]; then
+  install -D -m 0644 "$here/etc/sysctl.d/90-kubelet.conf" /etc/sysctl.d/90-kubelet.conf
+  sysctl --system >/dev/null
+fi
 if ! command -v k3s >/dev/null || ! k3s --version | grep -qF -- v1.31.7+k3s1; then
   curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.31.7+k3s1 INSTALL_K3S_EXEC=server sh -s -
 else
