@@ -16,6 +16,8 @@ Examples:
   kiln diff --base origin/main   what this branch changes in the cluster, object by object
   kiln diff --base main --format markdown   the same as a pull-request comment
   kiln explain workload ai-system-gpu/reasoning-suite
+  printf %s \"$token\" | kiln seal --name model-api-keys --key HF_TOKEN
+  kiln seal --list-placeholders   values still to replace; exit 1 when there are any
   kiln -C ../other-repo render --diff --format json
 
 Exit codes: 0 ok / in sync, 1 drift or check failed, 2 error.";
@@ -94,8 +96,46 @@ pub enum Command {
         /// The node, namespace or workload name
         name: Option<String>,
     },
+    /// Seal a secret value for the cluster's Sealed Secrets certificate (`sealing.certificate`) and write it into
+    /// the namespace's values; the plaintext is read from stdin or --from-file, never from the command line
+    Seal(SealArguments),
     /// Print a shell completion script
     Completions { shell: clap_complete::Shell },
+}
+
+/// `kiln seal`'s arguments (see `crate::seal::command`).
+#[derive(Debug, clap::Args)]
+pub struct SealArguments {
+    /// The secret: `secrets.<NAME>` in the namespace's values, the SealedSecret's name
+    #[arg(long, value_name = "NAME", required_unless_present = "list_placeholders")]
+    pub name: Option<String>,
+    /// The key to seal (`encryptedData.<KEY>`), its plaintext read from stdin or --from-file FILE
+    #[arg(long, value_name = "KEY")]
+    pub key: Option<String>,
+    /// With --key or --raw: the file holding the plaintext. Without: KEY=FILE, once per key, to seal several keys
+    #[arg(long, value_name = "FILE|KEY=FILE")]
+    pub from_file: Vec<String>,
+    /// The namespace to seal for, repeatable; default: every namespace whose values file declares the secret
+    #[arg(long = "namespace", value_name = "NS")]
+    pub namespaces: Vec<String>,
+    /// Where the controller may unseal it; default: the secret's `scope` in values, else strict
+    #[arg(long, value_enum)]
+    pub scope: Option<crate::seal::crypto::Scope>,
+    /// Seal for this certificate (PEM) instead of `sealing.certificate` in values
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// Print only the base64 ciphertext of one value, like `kubeseal --raw`; writes nothing
+    #[arg(long, conflicts_with_all = ["print", "placeholder"])]
+    pub raw: bool,
+    /// Print the values snippet instead of editing the namespace's values file
+    #[arg(long)]
+    pub print: bool,
+    /// Mark the secret `placeholder: true`: its values are stand-ins to replace before bootstrap
+    #[arg(long)]
+    pub placeholder: bool,
+    /// List the values marked as placeholders; exit 1 when there is any
+    #[arg(long, conflicts_with_all = ["name", "key", "from_file", "namespaces", "scope", "cert", "raw", "print", "placeholder"])]
+    pub list_placeholders: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -62,6 +62,7 @@ fn execute(command: &Command, settings: &Settings) -> Result<Outcome> {
             print(&explain::explain(&settings.root, scope, name.as_deref())?);
             Ok(Outcome::Ok)
         }
+        Command::Seal(arguments) => crate::seal::command::run(settings, arguments),
         Command::Completions { shell } => {
             let mut command = Arguments::command();
             clap_complete::generate(*shell, &mut command, "kiln", &mut std::io::stdout());

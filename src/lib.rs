@@ -60,6 +60,7 @@ pub mod plan;
 pub mod render;
 pub mod root;
 pub mod scope;
+pub mod seal;
 pub mod settings;
 pub mod sync;
 pub mod validate;

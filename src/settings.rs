@@ -31,6 +31,8 @@ impl Settings {
         let root = match &arguments.command {
             // A completion script needs no repository.
             Command::Completions { .. } => start,
+            // Nor does sealing one value for a certificate file.
+            Command::Seal(seal) if seal.raw && seal.cert.is_some() => start,
             command => match root::find(&start)? {
                 Found::Root(root) => root,
                 // `kiln diff` reads revisions from git objects; it says itself

@@ -35,14 +35,14 @@ fn this_repository_passes_the_ownership_checks() {
 fn istiod_webhooks_without_ignore_differences_fight_istiod() {
     let repo = with(&[("values/cluster.yaml", "    ignoreDifferences:\n      - group: admissionregistration.k8s.io\n        kind: ValidatingWebhookConfiguration\n        name: istio-validator-istio-system\n        jqPathExpressions: [\".webhooks[]?.failurePolicy\", \".webhooks[]?.clientConfig.caBundle\"]\n      - group: admissionregistration.k8s.io\n        kind: MutatingWebhookConfiguration\n        name: istio-sidecar-injector\n        jqPathExpressions: [\".webhooks[]?.clientConfig.caBundle\"]\n", "")]);
     let expected = r#"error[argocd-controller-mutation]: istiod's validation webhook controller changes `.webhooks[].failurePolicy`, `.webhooks[].clientConfig.caBundle` of ValidatingWebhookConfiguration istio-validator-istio-system, which Application `istiod` syncs without `ignoreDifferences` on it: Argo CD reports the change as drift, and selfHeal or the next sync sets the desired value back
-  --> values/cluster.yaml:116:3
+  --> values/cluster.yaml:165:3
   = key: components.istiod
   = object: Application.argoproj.io argocd/istiod, at spec.ignoreDifferences
   = rendered: rendered/namespaces/argocd/application-istiod.yaml from templates/cluster/argocd/applications.yaml (rendering the cluster, document 9)
   = help: add to the component's `ignoreDifferences`: {group: admissionregistration.k8s.io, kind: ValidatingWebhookConfiguration, name: istio-validator-istio-system, jqPathExpressions: [".webhooks[]?.failurePolicy", ".webhooks[]?.clientConfig.caBundle"]} (kiln renders it with RespectIgnoreDifferences=true)
 
 error[argocd-controller-mutation]: istiod's webhook cert patcher changes `.webhooks[].clientConfig.caBundle` of MutatingWebhookConfiguration istio-sidecar-injector, which Application `istiod` syncs without `ignoreDifferences` on it: Argo CD reports the change as drift, and selfHeal or the next sync sets the desired value back
-  --> values/cluster.yaml:116:3
+  --> values/cluster.yaml:165:3
   = key: components.istiod
   = object: Application.argoproj.io argocd/istiod, at spec.ignoreDifferences
   = rendered: rendered/namespaces/argocd/application-istiod.yaml from templates/cluster/argocd/applications.yaml (rendering the cluster, document 9)
@@ -68,14 +68,14 @@ fn hpa_target_that_sets_replicas_without_ignore_differences_is_reported() {
         ),
     ]);
     let expected = r#"error[argocd-controller-mutation]: HorizontalPodAutoscaler utility-cpu-hpa changes `.spec.replicas` of Deployment utility-suite, which Application `ns-ai-system-core` syncs without `ignoreDifferences` on it: Argo CD reports the change as drift, and selfHeal or the next sync sets the desired value back
-  --> values/namespaces/ai-system-core.yaml:93:3
+  --> values/namespaces/ai-system-core.yaml:97:3
   = key: workloads.utility-suite
   = object: HorizontalPodAutoscaler.autoscaling ai-system-core/utility-cpu-hpa, at spec.scaleTargetRef
   = rendered: rendered/namespaces/ai-system-core/horizontalpodautoscaler-utility-cpu-hpa.yaml from templates/workloads/autoscaling.yaml (rendering workload ai-system-core/utility-suite, document 1)
   = help: leave `replicas` out of Deployment utility-suite (the HPA owns it), or ignore /spec/replicas of it in Application `ns-ai-system-core` with RespectIgnoreDifferences=true
 
 error[argocd-controller-mutation]: HorizontalPodAutoscaler reasoning-gpu-hpa changes `.spec.replicas` of Deployment reasoning-suite, which Application `ns-ai-system-gpu` syncs without `ignoreDifferences` on it: Argo CD reports the change as drift, and selfHeal or the next sync sets the desired value back
-  --> values/namespaces/ai-system-gpu.yaml:62:3
+  --> values/namespaces/ai-system-gpu.yaml:69:3
   = key: workloads.reasoning-suite
   = object: HorizontalPodAutoscaler.autoscaling ai-system-gpu/reasoning-gpu-hpa, at spec.scaleTargetRef
   = rendered: rendered/namespaces/ai-system-gpu/horizontalpodautoscaler-reasoning-gpu-hpa.yaml from templates/workloads/autoscaling.yaml (rendering workload ai-system-gpu/reasoning-suite, document 1)
@@ -89,19 +89,19 @@ error[argocd-controller-mutation]: HorizontalPodAutoscaler reasoning-gpu-hpa cha
 #[test]
 fn bootstrap_manifests_copied_into_the_k3s_auto_deploy_directory_have_two_owners() {
     let repo = with(&[("templates/nodes/bootstrap.yaml", "rm -f /var/lib/rancher/k3s/server/manifests/kiln-*.yaml\n", "for manifest in \"$here\"/manifests/*.yaml; do\n  install -m 0600 \"$manifest\" /var/lib/rancher/k3s/server/manifests/kiln-\"$(basename \"$manifest\")\"\ndone\n")]);
-    let expected = r#"error[argocd-shared-owner]: AppProject.argoproj.io argocd/bootstrap is managed by Application `bootstrap-mainpc` and deployed by k3s from /var/lib/rancher/k3s/server/manifests (rendered/nodes/mainpc/bootstrap.sh:22 puts it there): k3s re-applies that copy at every start, over what Argo CD synced since
+    let expected = r#"error[argocd-shared-owner]: AppProject.argoproj.io argocd/bootstrap is managed by Application `bootstrap-mainpc` and deployed by k3s from /var/lib/rancher/k3s/server/manifests (rendered/nodes/mainpc/bootstrap.sh:29 puts it there): k3s re-applies that copy at every start, over what Argo CD synced since
   --> values/nodes/mainpc.yaml:1:1
   = object: AppProject.argoproj.io argocd/bootstrap, at metadata
   = rendered: rendered/nodes/mainpc/manifests/appproject-bootstrap.yaml from templates/nodes/argocd-bootstrap.yaml (rendering node mainpc, document 2)
   = help: apply it once (e.g. `k3s kubectl apply -f`) instead of leaving it in k3s's auto-deploy directory, or leave it to k3s alone
 
-error[argocd-shared-owner]: Application.argoproj.io argocd/root is managed by Application `bootstrap-mainpc` and deployed by k3s from /var/lib/rancher/k3s/server/manifests (rendered/nodes/mainpc/bootstrap.sh:22 puts it there): k3s re-applies that copy at every start, over what Argo CD synced since
+error[argocd-shared-owner]: Application.argoproj.io argocd/root is managed by Application `bootstrap-mainpc` and deployed by k3s from /var/lib/rancher/k3s/server/manifests (rendered/nodes/mainpc/bootstrap.sh:29 puts it there): k3s re-applies that copy at every start, over what Argo CD synced since
   --> values/nodes/mainpc.yaml:1:1
   = object: Application.argoproj.io argocd/root, at metadata
   = rendered: rendered/nodes/mainpc/manifests/application-root.yaml from templates/nodes/argocd-bootstrap.yaml (rendering node mainpc, document 3)
   = help: apply it once (e.g. `k3s kubectl apply -f`) instead of leaving it in k3s's auto-deploy directory, or leave it to k3s alone
 
-error[argocd-shared-owner]: HelmChart.helm.cattle.io kube-system/argo-cd is managed by Application `bootstrap-mainpc` and deployed by k3s from /var/lib/rancher/k3s/server/manifests (rendered/nodes/mainpc/bootstrap.sh:22 puts it there): k3s re-applies that copy at every start, over what Argo CD synced since
+error[argocd-shared-owner]: HelmChart.helm.cattle.io kube-system/argo-cd is managed by Application `bootstrap-mainpc` and deployed by k3s from /var/lib/rancher/k3s/server/manifests (rendered/nodes/mainpc/bootstrap.sh:29 puts it there): k3s re-applies that copy at every start, over what Argo CD synced since
   --> values/nodes/mainpc.yaml:1:1
   = object: HelmChart.helm.cattle.io kube-system/argo-cd, at metadata
   = rendered: rendered/nodes/mainpc/manifests/helmchart-argo-cd.yaml from templates/nodes/argocd-bootstrap.yaml (rendering node mainpc, document 1)
@@ -120,7 +120,7 @@ fn application_destination_namespace_nothing_creates_is_reported() {
         "    chart: nvidia-device-plugin\n    version: 0.20.0\n    namespace: nvidia-system",
     )]);
     let expected = r#"error[argocd-destination-namespace]: Application `nvidia-device-plugin` deploys into namespace `nvidia-system`, which no Application manages and nothing creates: its namespaced objects fail to apply
-  --> values/cluster.yaml:88:3
+  --> values/cluster.yaml:137:3
   = key: components.nvidia-device-plugin
   = object: Application.argoproj.io argocd/nvidia-device-plugin, at spec.destination.namespace
   = rendered: rendered/namespaces/argocd/application-nvidia-device-plugin.yaml from templates/cluster/argocd/applications.yaml (rendering the cluster, document 13)

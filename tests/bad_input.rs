@@ -587,7 +587,7 @@ fn plaintext_secret_value() {
         "error: secret value `password` is not SealedSecret ciphertext: it is not base64
   --> values/namespaces/apps.yaml:5:7
   = key: secrets.db.encryptedData.password
-  = help: never commit plaintext: seal it with `kubeseal --raw --namespace <ns> --name <secret>` and paste the output (see README, Secrets)",
+  = help: never commit plaintext: seal it with `kiln seal --namespace <ns> --name <secret> --key <key>` (see README, Secrets)",
     );
 }
 

@@ -130,7 +130,7 @@ fn plaintext_secret_in_values_is_refused_and_nothing_is_written() {
     let before = repo.snapshot();
     let path = "values/namespaces/ai-system-infra.yaml";
     let values = repo.read(path);
-    let start = values.find("REDIS_PASSWORD: AgB").expect("sealed redis password") + "REDIS_PASSWORD: ".len();
+    let start = values.find("REDIS_PASSWORD: Ag").expect("sealed redis password") + "REDIS_PASSWORD: ".len();
     let end = start + values[start..].find('\n').unwrap();
     repo.write(path, format!("{}hunter2{}", &values[..start], &values[end..]).as_bytes());
     let line = values[..start].lines().count();
@@ -138,7 +138,7 @@ fn plaintext_secret_in_values_is_refused_and_nothing_is_written() {
         "error: secret value `REDIS_PASSWORD` is not SealedSecret ciphertext: it is not base64
   --> values/namespaces/ai-system-infra.yaml:{line}:7
   = key: secrets.redis-auth.encryptedData.REDIS_PASSWORD
-  = help: never commit plaintext: seal it with `kubeseal --raw --namespace <ns> --name <secret>` and paste the output (see README, Secrets)"
+  = help: never commit plaintext: seal it with `kiln seal --namespace <ns> --name <secret> --key <key>` (see README, Secrets)"
     ));
     assert_eq!(before, repo.snapshot());
 }

@@ -327,10 +327,9 @@ fn flow_into_a_workload_that_needs_a_credential_must_read_it_in_its_own_namespac
     );
     // With its own copy of the secret, read into the environment, the flow passes.
     let sealed = crate::values_trust::sealed_placeholder();
-    let reading = APPS.replace(
-        "    flows:",
-        "    secretEnv:\n      PASSWORD: {secret: db-auth, key: PASSWORD}\n    flows:",
-    ) + &format!("secrets:\n  db-auth:\n    encryptedData:\n      PASSWORD: {sealed}\n");
+    let reading = APPS
+        .replace("    flows:", "    secretEnv:\n      PASSWORD: {secret: db-auth, key: PASSWORD}\n    flows:")
+        + &format!("secrets:\n  db-auth:\n    encryptedData:\n      PASSWORD: {sealed}\n");
     repo(&reading)
         .file("values/namespaces/data.yaml", &data)
         .file("templates/namespaces/allow.yaml", ALLOW_APPS_TO_DB)

@@ -22,6 +22,7 @@ mod plan;
 mod quiet_diffs;
 mod render;
 mod render_diff;
+mod seal;
 mod shape;
 mod snapshot;
 mod template_advice;

@@ -141,7 +141,7 @@ fn sixty_four_alphanumerics_are_not_a_sealed_secret() {
         "error: secret value `password` is not SealedSecret ciphertext: it declares a 27046-byte session key, but sealing keys (RSA 2048, 3072 or 4096 bits) give 256, 384 or 512
   --> values/namespaces/apps.yaml:5:7
   = key: secrets.db.encryptedData.password
-  = help: never commit plaintext: seal it with `kubeseal --raw --namespace <ns> --name <secret>` and paste the output (see README, Secrets)",
+  = help: never commit plaintext: seal it with `kiln seal --namespace <ns> --name <secret> --key <key>` (see README, Secrets)",
     );
 }
 
@@ -156,7 +156,7 @@ fn truncated_ciphertext_is_not_a_sealed_secret() {
         "error: secret value `password` is not SealedSecret ciphertext: it decodes to 75 bytes, shorter than the 530 a 4096-bit key's session key and the AES-GCM tag take
   --> values/namespaces/apps.yaml:5:7
   = key: secrets.db.encryptedData.password
-  = help: never commit plaintext: seal it with `kubeseal --raw --namespace <ns> --name <secret>` and paste the output (see README, Secrets)",
+  = help: never commit plaintext: seal it with `kiln seal --namespace <ns> --name <secret> --key <key>` (see README, Secrets)",
     );
 }
 

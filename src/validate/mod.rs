@@ -21,5 +21,6 @@ pub fn validate(build: &Build) -> Findings {
     findings.extend(policy::check(build, &locator));
     findings.extend(hpa_metrics::check(build, &locator));
     findings.extend(crate::sync::owners::check(build, &locator));
+    findings.extend(crate::seal::check::check(build, &locator));
     Findings::new(findings)
 }

@@ -28,6 +28,7 @@ pub fn cross_check(values: &Values) -> Result<()> {
         check_namespace(values, stem, namespace, &mut problems);
     }
     problems.0.extend(super::secret_refs::check(values));
+    problems.0.extend(crate::seal::check::values_problems(values));
     Error::from_list(problems.0)
 }
 
@@ -197,7 +198,7 @@ fn check_namespace(values: &Values, stem: &str, namespace: &NamespaceValues, pro
         for (key, ciphertext) in secret.encrypted_data.iter().flatten() {
             if let Some(problem) = secrets::sealed_problem(ciphertext) {
                 let path = base.key("encryptedData").key(key.clone());
-                problems.add(scope, path.clone(), &path, format!("secret value `{key}` is not SealedSecret ciphertext: it {problem}"), Some("never commit plaintext: seal it with `kubeseal --raw --namespace <ns> --name <secret>` and paste the output (see README, Secrets)".into()));
+                problems.add(scope, path.clone(), &path, format!("secret value `{key}` is not SealedSecret ciphertext: it {problem}"), Some("never commit plaintext: seal it with `kiln seal --namespace <ns> --name <secret> --key <key>` (see README, Secrets)".into()));
             }
         }
     }

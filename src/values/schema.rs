@@ -24,6 +24,8 @@ pub struct Cluster {
     /// DNS domain under which Ingress hosts live.
     pub domain: Option<String>,
     pub git: Option<GitSource>,
+    /// The Sealed Secrets certificate `kiln seal` encrypts for (`crate::seal`).
+    pub sealing: Option<Sealing>,
     pub storage: Option<Storage>,
     /// Platform components installed as pinned Helm charts through Argo CD.
     pub components: Option<BTreeMap<String, Component>>,
@@ -54,6 +56,23 @@ pub struct GitSource {
     pub revision: Option<String>,
     /// Directory of the rendered tree inside the repository (usually `rendered`).
     pub path: Option<String>,
+    /// Path on the server of an env file (`type=git`, `url=…`, `username=…`,
+    /// `password=…`) that bootstrap.sh turns into Argo CD's repository Secret;
+    /// never committed.
+    pub credentials_file: Option<String>,
+}
+
+/// The cluster's Sealed Secrets key, as far as git may know it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Sealing {
+    /// The controller's certificate (PEM), what `kiln seal` encrypts for.
+    pub certificate: Option<String>,
+    /// Path on the server of the certificate's private key (PEM), which
+    /// bootstrap.sh installs as the controller's key; never committed.
+    pub key_file: Option<String>,
+    /// The certificate is a stand-in the operator must replace with their own.
+    pub placeholder: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -292,12 +311,19 @@ pub struct NetworkPolicy {
     pub egress_cidrs: Option<Vec<String>>,
 }
 
-/// A SealedSecret: only ciphertext produced by `kubeseal`, never plaintext.
+/// A SealedSecret: only ciphertext produced by `kiln seal` (or `kubeseal
+/// --raw`), never plaintext.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SealedSecret {
     #[serde(rename = "type")]
     pub secret_type: Option<String>,
+    /// Where the controller may unseal it; default `strict`.
+    pub scope: Option<crate::seal::crypto::Scope>,
+    /// `sha256:<hex>` of the certificate the values were sealed for.
+    pub sealed_for: Option<String>,
+    /// The values are stand-ins the operator must re-seal with real ones.
+    pub placeholder: Option<bool>,
     pub encrypted_data: Option<BTreeMap<String, String>>,
     pub labels: Option<BTreeMap<String, String>>,
 }

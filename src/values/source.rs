@@ -77,6 +77,11 @@ impl Positions {
     pub fn get(&self, key_path: &KeyPath) -> Option<(usize, usize)> {
         self.0.get(key_path).copied()
     }
+
+    /// Every indexed path at or below `parent`, in key-path order.
+    pub fn below<'a>(&'a self, parent: &'a KeyPath) -> impl Iterator<Item = (&'a KeyPath, (usize, usize))> + 'a {
+        self.0.range(parent.clone()..).take_while(|(path, _)| path.starts_with(parent)).map(|(path, &at)| (path, at))
+    }
 }
 
 /// The largest values file kiln reads: far above any hand-written file (this

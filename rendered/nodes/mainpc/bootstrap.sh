@@ -11,6 +11,13 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 test -s /etc/rancher/k3s/token || { echo "missing /etc/rancher/k3s/token (see README)" >&2; exit 1; }
 command -v nvidia-container-runtime >/dev/null || echo "warning: nvidia-container-runtime not found; GPU pods will not start" >&2
+# values/cluster.yaml declares a stand-in sealing certificate: nothing sealed for it can ever be unsealed.
+echo "sealing.placeholder is set in values/cluster.yaml: declare your controller's certificate, re-seal every secret and render (README, \"Runbook: sealing a secret\"); \`kiln seal --list-placeholders\` lists what is left" >&2
+exit 1
+sealing_key=/root/kiln-secrets/sealing.key
+test -s "$sealing_key" || { echo "missing the sealing key $sealing_key, the private key of sealing.certificate (see README, \"Runbook: bootstrap\")" >&2; exit 1; }
+repo_credentials=/root/kiln-secrets/repo-credentials.env
+test -s "$repo_credentials" || { echo "missing the repository credential $repo_credentials (see README, \"Runbook: bootstrap\")" >&2; exit 1; }
 install -D -m 0644 "$here/etc/rancher/k3s/config.yaml" /etc/rancher/k3s/config.yaml
 if [ -f "$here/etc/sysctl.d/90-kubelet.conf" ]; then
   install -D -m 0644 "$here/etc/sysctl.d/90-kubelet.conf" /etc/sysctl.d/90-kubelet.conf
@@ -24,6 +31,26 @@ if ! command -v k3s >/dev/null || ! k3s --version | grep -qF -- v1.31.7+k3s1; th
 else
   systemctl restart k3s
 fi
+# The secrets git never holds reach the cluster from this machine before Argo
+# CD exists: Argo CD is installed only once its manifests are applied below.
+tries=0
+until k3s kubectl get --raw /readyz >/dev/null 2>&1; do
+  tries=$((tries + 1))
+  [ "$tries" -le 60 ] || { echo "the API server was not ready after 5 minutes" >&2; exit 1; }
+  sleep 5
+done
+# The Sealed Secrets controller's key, as its "bring your own certificates"
+# docs install one: a kube-system TLS Secret labelled
+# sealedsecrets.bitnami.com/sealed-secrets-key=active. kubectl refuses a key
+# that does not match the declared certificate (sealing-certificate.pem).
+k3s kubectl -n kube-system create secret tls kiln-sealing-key --cert="$here/sealing-certificate.pem" --key="$sealing_key" --dry-run=client -o yaml | k3s kubectl apply -f -
+k3s kubectl -n kube-system label --overwrite secret kiln-sealing-key sealedsecrets.bitnami.com/sealed-secrets-key=active
+# Argo CD's repository credential (Argo CD declarative setup: a Secret labelled
+# argocd.argoproj.io/secret-type=repository), from an env file of
+# type=git, url=, username= and password= lines.
+k3s kubectl create namespace argocd --dry-run=client -o yaml | k3s kubectl apply -f -
+k3s kubectl -n argocd create secret generic repo-kiln-cluster --from-env-file="$repo_credentials" --dry-run=client -o yaml | k3s kubectl apply -f -
+k3s kubectl -n argocd label --overwrite secret repo-kiln-cluster argocd.argoproj.io/secret-type=repository
 # Argo CD (a k3s HelmChart), the bootstrap project and the root Application:
 # applied once from this checkout, then owned by Argo CD's bootstrap Application
 # alone. Not through k3s's auto-deploy directory: its controller force-applies
