@@ -7,9 +7,9 @@
 use serde_yaml::Value;
 
 use super::{Context, GPU_PLACEMENT};
+use crate::kube::nodes::Node;
+use crate::kube::placement::{selection_reason, untolerated};
 use crate::kube::{self, PodTemplate};
-use crate::plan::nodes::Node;
-use crate::plan::schedule::{selection_reason, untolerated};
 use crate::values::key_path::KeyPath;
 
 impl<'b> Context<'b> {

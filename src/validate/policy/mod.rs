@@ -7,7 +7,7 @@
 //! is what the namespace's `defaults.workload.policyExceptions` does).
 //!
 //! This module holds the registry, the walk over the objects ([`check`]) and
-//! the [`Context`] every policy reports through; the policies read the
+//! the `Context` every policy reports through; the policies read the
 //! Kubernetes model in `crate::kube`.
 
 mod crd_sync_order;
@@ -31,10 +31,10 @@ use std::collections::{HashMap, HashSet};
 use crate::build::Build;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::finding::Locator;
+use crate::kube::nodes::{self, Node};
+use crate::kube::workloads::{self, Workload};
 use crate::kube::{PodTemplate, Selector};
 use crate::output::object::{Identity, Object};
-use crate::plan::nodes::{self, Node};
-use crate::plan::workloads::{self, Workload};
 
 pub struct Policy {
     pub id: &'static str,

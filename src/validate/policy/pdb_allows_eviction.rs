@@ -9,11 +9,11 @@
 use serde_yaml::Value;
 
 use super::{Context, PDB_EVICTION};
+use crate::kube::nodes::Node;
+use crate::kube::placement::{selection_reason, untolerated};
+use crate::kube::workloads::{int_or_percent, Kind};
 use crate::kube::{self, Selector};
 use crate::output::object::Object;
-use crate::plan::nodes::Node;
-use crate::plan::schedule::{selection_reason, untolerated};
-use crate::plan::workloads::{int_or_percent, Kind};
 
 impl<'b> Context<'b> {
     pub(super) fn pdb_allows_eviction(&mut self, object: &'b Object) {

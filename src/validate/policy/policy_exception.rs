@@ -1,5 +1,5 @@
 //! `policy-exception`: every `policyExceptions` entry of a workload names a
-//! policy of [`POLICIES`](super::POLICIES) and carries a written
+//! policy of [`POLICIES`] and carries a written
 //! justification; `no-plaintext-secret` cannot be waived at all, since
 //! rendering refuses such a Secret before any policy runs.
 
