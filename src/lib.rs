@@ -57,7 +57,7 @@ pub mod fsutil;
 pub mod git;
 pub mod hash;
 pub mod input;
-pub mod kube;
+pub(crate) mod kube;
 pub mod output;
 pub mod parallel;
 pub mod plan;

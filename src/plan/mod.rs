@@ -14,8 +14,8 @@
 //! hold, whatever a replica count says; values bound the counts before that
 //! (`values::bounds`).
 
-pub mod report;
-pub mod schedule;
+pub(crate) mod report;
+pub(crate) mod schedule;
 
 use serde::Serialize;
 

@@ -5,10 +5,10 @@
 //! honouring the justified per-workload `policyExceptions` in values. Entry
 //! point: [`validate`], which returns findings and never fails.
 
-pub mod catalog;
-pub mod policy;
-pub mod prune;
-pub mod schema;
+pub(crate) mod catalog;
+pub(crate) mod policy;
+pub(crate) mod prune;
+pub(crate) mod schema;
 
 use crate::build::Build;
 use crate::finding::{Findings, Locator};

@@ -36,44 +36,58 @@ use crate::kube::workloads::{self, Workload};
 use crate::kube::{PodTemplate, Selector};
 use crate::output::object::{Identity, Object};
 
+/// A policy's stable ID and the severity of its findings; what each one
+/// checks is on its ID constant and in its file.
 pub struct Policy {
     pub id: &'static str,
     pub severity: Severity,
-    pub summary: &'static str,
 }
 
+/// Every container sets requests.cpu, requests.memory and limits.memory.
 pub const REQUESTS_LIMITS: &str = "requests-limits";
+/// Every image has a version tag or digest, never `latest` or none.
 pub const IMAGE_PINNED: &str = "image-pinned";
+/// Containers of Deployments, StatefulSets and DaemonSets that serve ports have a readinessProbe.
 pub const READINESS_PROBE: &str = "readiness-probe";
+/// Pods in namespaces at the `restricted` Pod Security level meet it.
 pub const RESTRICTED: &str = "restricted-security-context";
+/// Pods using nvidia.com/gpu only select GPU nodes, tolerate their taints, run with the nvidia runtime and set the GPU limit.
 pub const GPU_PLACEMENT: &str = "gpu-placement";
 /// Not a policy finding: rendering itself refuses such a Secret (exit 2), and
 /// no exception can waive it.
 pub const PLAINTEXT_SECRET: &str = "no-plaintext-secret";
+/// Every app namespace has a default-deny NetworkPolicy and allows DNS egress.
 pub const NETWORK_POLICY: &str = "namespace-network-policy";
+/// Every Service selector matches some pod template's labels.
 pub const SERVICE_SELECTOR: &str = "service-selector";
+/// Every Ingress backend Service and port exists.
 pub const INGRESS_BACKEND: &str = "ingress-backend";
+/// Every HPA's scale target exists and minReplicas ≤ maxReplicas.
 pub const HPA_TARGET: &str = "hpa-target";
+/// Every Pods, Object and External metric an HPA scales on is served by a rendered prometheus-adapter rule.
 pub const HPA_METRIC: &str = "hpa-metric-served";
+/// No PodDisruptionBudget that can never allow an eviction.
 pub const PDB_EVICTION: &str = "pdb-allows-eviction";
+/// Custom resources sync in a later Argo CD wave than their CRD or the operator installing it.
 pub const CRD_SYNC_ORDER: &str = "crd-sync-order";
+/// Every policyExceptions entry names a policy and carries a written justification.
 pub const POLICY_EXCEPTION: &str = "policy-exception";
 
 /// Every policy kiln enforces. IDs are a contract: values refer to them.
 pub const POLICIES: &[Policy] = &[
-    Policy { id: REQUESTS_LIMITS, severity: Severity::Error, summary: "every container sets requests.cpu, requests.memory and limits.memory" },
-    Policy { id: IMAGE_PINNED, severity: Severity::Error, summary: "every image has a version tag or digest, never `latest` or none" },
-    Policy { id: READINESS_PROBE, severity: Severity::Error, summary: "containers of Deployments, StatefulSets and DaemonSets that serve ports have a readinessProbe" },
-    Policy { id: RESTRICTED, severity: Severity::Error, summary: "pods in namespaces at the `restricted` Pod Security level meet it" },
-    Policy { id: GPU_PLACEMENT, severity: Severity::Error, summary: "pods using nvidia.com/gpu only select GPU nodes, tolerate their taints, run with the nvidia runtime and set the GPU limit" },
-    Policy { id: NETWORK_POLICY, severity: Severity::Error, summary: "every app namespace has a default-deny NetworkPolicy and allows DNS egress" },
-    Policy { id: SERVICE_SELECTOR, severity: Severity::Error, summary: "every Service selector matches some pod template's labels" },
-    Policy { id: INGRESS_BACKEND, severity: Severity::Error, summary: "every Ingress backend Service and port exists" },
-    Policy { id: HPA_TARGET, severity: Severity::Error, summary: "every HPA's scale target exists and minReplicas ≤ maxReplicas" },
-    Policy { id: HPA_METRIC, severity: Severity::Error, summary: "every Pods, Object and External metric an HPA scales on is served by a rendered prometheus-adapter rule" },
-    Policy { id: PDB_EVICTION, severity: Severity::Error, summary: "no PodDisruptionBudget that can never allow an eviction" },
-    Policy { id: CRD_SYNC_ORDER, severity: Severity::Error, summary: "custom resources sync in a later Argo CD wave than their CRD or the operator installing it" },
-    Policy { id: POLICY_EXCEPTION, severity: Severity::Error, summary: "every policyExceptions entry names a policy and carries a written justification" },
+    Policy { id: REQUESTS_LIMITS, severity: Severity::Error },
+    Policy { id: IMAGE_PINNED, severity: Severity::Error },
+    Policy { id: READINESS_PROBE, severity: Severity::Error },
+    Policy { id: RESTRICTED, severity: Severity::Error },
+    Policy { id: GPU_PLACEMENT, severity: Severity::Error },
+    Policy { id: NETWORK_POLICY, severity: Severity::Error },
+    Policy { id: SERVICE_SELECTOR, severity: Severity::Error },
+    Policy { id: INGRESS_BACKEND, severity: Severity::Error },
+    Policy { id: HPA_TARGET, severity: Severity::Error },
+    Policy { id: HPA_METRIC, severity: Severity::Error },
+    Policy { id: PDB_EVICTION, severity: Severity::Error },
+    Policy { id: CRD_SYNC_ORDER, severity: Severity::Error },
+    Policy { id: POLICY_EXCEPTION, severity: Severity::Error },
 ];
 
 /// Runs every policy; findings waived by a justified exception are dropped.
