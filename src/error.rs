@@ -1,6 +1,9 @@
 //! The typed errors kiln reports. Each variant carries what its message needs
 //! (file, line/column, key path, template, scope) and renders in one layout:
 //! a headline, a `-->` location line, the key path and a `help:` line.
+//! Positions in values files are [`Location`]s, positions in templates
+//! [`TemplateSpan`]s, made where the parser, Tera or kiln's template checks
+//! report them.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -33,12 +36,19 @@ pub enum Error {
     /// `Error` small).
     ValuesClash { location: Location, also: Box<Location>, key_path: String, message: String, help: Option<String> },
     /// A template failed to parse (`scope` empty) or to render. `location` is
-    /// `file:line` of the failing expression (which may be in a partial);
+    /// where the failing expression is (which may be in a partial);
     /// `also` counts the other scope instances that failed the same way.
-    Template { template: String, location: String, scope: Option<Box<ScopeRef>>, causes: Vec<String>, also: usize },
+    Template {
+        template: String,
+        location: Box<TemplateSpan>,
+        scope: Option<Box<ScopeRef>>,
+        causes: Vec<String>,
+        also: usize,
+    },
     /// A template rendered output kiln cannot accept (invalid YAML, unsafe name, ...),
-    /// or its front matter is wrong (`scope` empty).
-    Output { template: String, scope: Option<Box<ScopeRef>>, message: String, help: Option<String> },
+    /// or the template itself is wrong (front matter, placement, a lint; `scope` empty).
+    /// Positions are boxed to keep `Error` small.
+    Output { template: Box<TemplateSpan>, scope: Option<Box<ScopeRef>>, message: String, help: Option<String> },
     /// Two rendered objects or files claim the same identity or path.
     Duplicate { what: String, first: String, second: String },
     /// The committed `rendered/` tree is not in a state kiln can work with.
@@ -107,17 +117,14 @@ impl Error {
                     1 => headline.push_str(" (and 1 other scope)"),
                     n => headline.push_str(&format!(" (and {n} other scopes)")),
                 }
-                let mut diagnostic = error(headline).with_span(Span::file(location.clone()));
+                let mut diagnostic = error(headline).with_span(location.span(None));
                 diagnostic.scope = scope.as_deref().cloned();
                 diagnostic.notes = causes.iter().map(|cause| format!("cause: {cause}")).collect();
                 diagnostic.with_help_opt(template_help(causes, scope.as_deref()))
             }
             Error::Output { template, scope, message, help } => {
-                let at = match scope {
-                    Some(scope) => format!("{template} (rendering {scope})"),
-                    None => template.clone(),
-                };
-                let mut diagnostic = error(message.clone()).with_span(Span::file(at)).with_help_opt(help.clone());
+                let mut diagnostic =
+                    error(message.clone()).with_span(template.span(scope.as_deref())).with_help_opt(help.clone());
                 diagnostic.scope = scope.as_deref().cloned();
                 diagnostic
             }
@@ -225,11 +232,89 @@ fn template_help(causes: &[String], scope: Option<&ScopeRef>) -> Option<String> 
     })
 }
 
+/// A position in a template: its path (`templates/…`), the macro it is in
+/// when it is one, and the line and column where they are known. Shown as
+/// `path[::macro][:line[:column]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateSpan {
+    pub path: String,
+    pub macro_name: Option<String>,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+impl TemplateSpan {
+    /// A whole template.
+    pub fn file(path: impl Into<String>) -> Self {
+        TemplateSpan { path: path.into(), macro_name: None, line: None, column: None }
+    }
+
+    /// A line (and column, when known) of a template.
+    pub fn at(path: impl Into<String>, line: usize, column: Option<usize>) -> Self {
+        TemplateSpan { line: Some(line), column, ..TemplateSpan::file(path) }
+    }
+
+    /// A macro of a template.
+    pub fn in_macro(path: impl Into<String>, name: impl Into<String>) -> Self {
+        TemplateSpan { macro_name: Some(name.into()), ..TemplateSpan::file(path) }
+    }
+
+    /// The diagnostic span of this position. The printer's `-->` line shows
+    /// a span as `file:line:column`, so a position it cannot say that way (in
+    /// a macro, or while rendering one scope instance, which is named after
+    /// the position) is spelt out as the span's file.
+    pub fn span(&self, rendering: Option<&ScopeRef>) -> Span {
+        match (rendering, &self.macro_name) {
+            (None, None) => Span { file: self.path.clone(), line: self.line, column: self.column, key: None },
+            (None, Some(_)) => Span::file(self.to_string()),
+            (Some(scope), _) => Span::file(format!("{self} (rendering {scope})")),
+        }
+    }
+}
+
+impl fmt::Display for TemplateSpan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.path)?;
+        if let Some(name) = &self.macro_name {
+            write!(f, "::{name}")?;
+        }
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+            if let Some(column) = self.column {
+                write!(f, ":{column}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Io { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_spans_show_path_macro_line_and_column() {
+        assert_eq!(TemplateSpan::file("templates/a.yaml").to_string(), "templates/a.yaml");
+        assert_eq!(TemplateSpan::at("templates/a.yaml", 3, None).to_string(), "templates/a.yaml:3");
+        assert_eq!(TemplateSpan::at("templates/a.yaml", 3, Some(7)).to_string(), "templates/a.yaml:3:7");
+        assert_eq!(TemplateSpan::in_macro("templates/_lib/m.tera", "pod").to_string(), "templates/_lib/m.tera::pod");
+    }
+
+    #[test]
+    fn a_template_position_is_a_typed_span_unless_it_names_a_scope_or_macro() {
+        let at = TemplateSpan::at("templates/a.yaml", 3, Some(7));
+        assert_eq!(at.span(None), Span { file: "templates/a.yaml".into(), line: Some(3), column: Some(7), key: None });
+        let scope = ScopeRef::Namespace("apps".into());
+        assert_eq!(at.span(Some(&scope)).to_string(), format!("templates/a.yaml:3:7 (rendering {scope})"));
+        assert_eq!(TemplateSpan::in_macro("templates/m.tera", "pod").span(None), Span::file("templates/m.tera::pod"));
     }
 }

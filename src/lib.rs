@@ -7,6 +7,10 @@
 //! input ─▶ values::load ─▶ render::templates::load ─▶ render ─▶ output::assemble
 //!   ─▶ { validate ‖ plan } ─▶ finding::acknowledge
 //!   ─▶ { output::write | output::drift | output::verify }
+//!
+//! validate ──┐
+//!            ├──▶ kube (pod templates, selectors, resources, nodes, workloads, placement)
+//! plan ──────┘
 //! ```
 //!
 //! `values::load` bounds size and nesting, refuses YAML tags, checks the
@@ -20,10 +24,11 @@
 //! (`output::lock`, `output::swap`).
 //! `validate` (schemas, policies, HPA metrics against prometheus-adapter
 //! rules) and `plan` (the scheduler simulation) check the assembled tree side
-//! by side; their findings are `diagnostic::Diagnostic`s that point at the
-//! values line of the scope (`scope::ScopeRef`) that produced each object,
-//! and `finding::acknowledge` marks the ones values accept. Errors print
-//! through the same diagnostic printer.
+//! by side, both reading it through the one Kubernetes model in `kube` and
+//! neither through the other; their findings are `diagnostic::Diagnostic`s
+//! that point at the values line of the scope (`scope::ScopeRef`) that
+//! produced each object, and `finding::acknowledge` marks the ones values
+//! accept. Errors print through the same diagnostic printer.
 //! `diff` compares two git revisions object by object (`kiln diff`), reading
 //! them through `git`, the only module that touches git2, and checks both as
 //! `render` does.
@@ -52,7 +57,7 @@ pub mod fsutil;
 pub mod git;
 pub mod hash;
 pub mod input;
-pub mod kube;
+pub(crate) mod kube;
 pub mod network;
 pub mod output;
 pub mod parallel;

@@ -3,6 +3,7 @@
 
 use serde_yaml::{Mapping, Value};
 
+use crate::error::TemplateSpan;
 use crate::render::templates::OutputKind;
 use crate::render::Rendered;
 use crate::scope::ScopeRef;
@@ -133,7 +134,7 @@ fn invalid_yaml(origin: &Origin, text: &str, error: &serde_yaml::Error) -> Error
         None => String::new(),
     };
     Error::Output {
-        template: origin.template.clone(),
+        template: Box::new(TemplateSpan::file(origin.template.clone())),
         scope: Some(Box::new(origin.scope.clone())),
         message: format!("template output is not valid YAML: {message}"),
         help: Some(format!(
@@ -144,7 +145,7 @@ fn invalid_yaml(origin: &Origin, text: &str, error: &serde_yaml::Error) -> Error
 
 fn object(value: Value, origin: Origin) -> Result<Object> {
     let fail = |message: String| Error::Output {
-        template: origin.template.clone(),
+        template: Box::new(TemplateSpan::file(origin.template.clone())),
         scope: Some(Box::new(origin.scope.clone())),
         message: format!("document {}: {message}", origin.document),
         help: Some(
@@ -177,7 +178,7 @@ fn object(value: Value, origin: Origin) -> Result<Object> {
     let group = api_version.rsplit_once('/').map_or(String::new(), |(group, _)| group.to_string());
     if group.is_empty() && kind == "Secret" && ["data", "stringData"].iter().any(|key| map.contains_key(*key)) {
         return Err(Error::Output {
-            template: origin.template.clone(),
+            template: Box::new(TemplateSpan::file(origin.template.clone())),
             scope: Some(Box::new(origin.scope.clone())),
             message: format!("document {}: Secret `{name}` carries data in plaintext; kiln never writes secret values to Git", origin.document),
             help: Some("declare it as a sealed secret under `secrets:` in the namespace values (kubeseal ciphertext) and reference it".into()),

@@ -29,6 +29,7 @@ use super::bookkeeping::is_bookkeeping;
 use super::canonical;
 use super::object::{Identity, Object, Origin, PlainFile};
 use crate::diagnostic::{display_path, Diagnostic};
+use crate::error::TemplateSpan;
 use crate::hash;
 use crate::values::check::dns_label_problem;
 use crate::values::VALUES_DIR;
@@ -202,7 +203,7 @@ pub fn object_path(object: &Object) -> Result<String> {
 
 fn unsafe_part(object: &Object, message: String, help: &str) -> Error {
     Error::Output {
-        template: object.origin.template.clone(),
+        template: Box::new(TemplateSpan::file(object.origin.template.clone())),
         scope: Some(Box::new(object.origin.scope.clone())),
         message: format!("document {}: {message}", object.origin.document),
         help: Some(help.into()),
@@ -245,7 +246,7 @@ fn safe_name(object: &Object) -> Result<String> {
         && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.:".contains(&b));
     if !safe {
         return Err(Error::Output {
-            template: object.origin.template.clone(),
+            template: Box::new(TemplateSpan::file(object.origin.template.clone())),
             scope: Some(Box::new(object.origin.scope.clone())),
             message: format!(
                 "document {}: {} name `{name}` is not a valid, path-safe object name",
@@ -272,7 +273,7 @@ fn safe_relative(path: &str, origin: &Origin, key: &str) -> Result<String> {
         Ok(path.trim_end_matches('/').to_string())
     } else {
         Err(Error::Output {
-            template: origin.template.clone(),
+            template: Box::new(TemplateSpan::file(origin.template.clone())),
             scope: Some(Box::new(origin.scope.clone())),
             message: format!("front matter `{key}: {path}` is not a safe relative path"),
             help: Some("use a relative path of letters, digits, `-`, `_`, `.` and `/`, without `..`".into()),

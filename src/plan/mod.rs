@@ -4,6 +4,9 @@
 //! lost in turn — and reports a per-node table and per-workload verdicts.
 //! Steady state not fitting and rollouts that can never complete are errors;
 //! HPA-max and node-loss shortfalls are warnings. Entry point: [`plan`].
+//! Nodes, workloads, resource amounts and placement rules come from the
+//! shared model in `crate::kube`; this module keeps the simulation
+//! ([`schedule`]) and how it prints ([`report`]).
 //!
 //! Cost: a pod that cannot be placed leaves the state unchanged, so the
 //! remaining identical pods of that workload would fail the same way; they
@@ -11,11 +14,8 @@
 //! hold, whatever a replica count says; values bound the counts before that
 //! (`values::bounds`).
 
-pub mod nodes;
-pub mod report;
-pub mod resources;
-pub mod schedule;
-pub mod workloads;
+pub(crate) mod report;
+pub(crate) mod schedule;
 
 use serde::Serialize;
 
@@ -23,10 +23,10 @@ use crate::build::Build;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::finding::{plural, Findings, Locator};
 use crate::network::flows::{self, Connectivity};
-use nodes::Node;
-use resources::Amount;
+use crate::kube::nodes::{self, Node};
+use crate::kube::resources::Amount;
+use crate::kube::workloads::{self, Kind, Strategy, Workload};
 use schedule::{explain, Cluster, State, WhyNot};
-use workloads::{Kind, Strategy, Workload};
 
 pub const STEADY: &str = "plan-steady";
 pub const HPA_MAX: &str = "plan-hpa-max";

@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::resources::{format, Amount, GPU};
 use super::{NodeUsage, Plan};
+use crate::kube::resources::{format, Amount, GPU};
 
 impl Plan {
     pub fn to_text(&self, color: bool) -> String {

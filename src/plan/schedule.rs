@@ -10,16 +10,16 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use super::nodes::{Node, Taint};
-use super::resources::{Amount, Shortfall};
-use super::workloads::{Kind, NodeTerm, Toleration, Workload};
+use crate::kube::nodes::{Node, Taint};
+use crate::kube::placement::{selection_reason, term_matches, untolerated, Unselected};
+use crate::kube::resources::{Amount, Shortfall};
+use crate::kube::workloads::{Kind, Workload};
 
 /// Why a pod cannot go to one node.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reason {
     Down,
-    NodeSelector(String, String),
-    NodeAffinity,
+    Unselected(Unselected),
     Taint(Taint),
     Insufficient(Vec<Shortfall>),
     AntiAffinity(String),
@@ -30,8 +30,7 @@ impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reason::Down => write!(f, "node is lost"),
-            Reason::NodeSelector(key, value) => write!(f, "nodeSelector `{key}={value}` does not match"),
-            Reason::NodeAffinity => write!(f, "required node affinity does not match"),
+            Reason::Unselected(unselected) => write!(f, "{unselected}"),
             Reason::Taint(taint) => write!(f, "taint `{taint}` is not tolerated"),
             Reason::Insufficient(shortfalls) => {
                 let parts: Vec<String> = shortfalls.iter().map(ToString::to_string).collect();
@@ -253,41 +252,9 @@ fn row<T>(rows: &[Vec<T>], index: usize) -> &[T] {
 }
 
 fn static_reason(workload: &Workload, node: &Node) -> Option<Reason> {
-    selection_reason(workload, node).or_else(|| untolerated(workload, node).map(|taint| Reason::Taint(taint.clone())))
-}
-
-/// Whether the pod's nodeSelector and required node affinity rule the node out.
-pub fn selection_reason(workload: &Workload, node: &Node) -> Option<Reason> {
-    for (key, value) in &workload.node_selector {
-        if node.labels.get(key) != Some(value) {
-            return Some(Reason::NodeSelector(key.clone(), value.clone()));
-        }
-    }
-    if !workload.required_terms.is_empty() && !workload.required_terms.iter().any(|term| term_matches(term, node)) {
-        return Some(Reason::NodeAffinity);
-    }
-    None
-}
-
-/// The first taint of the node that keeps the pod off it.
-pub fn untolerated<'n>(workload: &Workload, node: &'n Node) -> Option<&'n Taint> {
-    node.taints.iter().find(|taint| taint.repels() && !workload.tolerations.iter().any(|t| tolerates(t, taint)))
-}
-
-fn term_matches(term: &NodeTerm, node: &Node) -> bool {
-    let name = node.name.clone();
-    (!term.labels.is_empty() || !term.names.is_empty())
-        && term.labels.iter().all(|expression| expression.matches(node.labels.get(&expression.key)))
-        && term.names.iter().all(|expression| expression.matches(Some(&name)))
-}
-
-pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
-    let effect = toleration.effect.is_empty() || toleration.effect == taint.effect;
-    let key = match toleration.operator.as_str() {
-        "Exists" => toleration.key.is_empty() || toleration.key == taint.key,
-        _ => toleration.key == taint.key && toleration.value == taint.value,
-    };
-    effect && key
+    selection_reason(workload, node)
+        .map(Reason::Unselected)
+        .or_else(|| untolerated(workload, node).map(|taint| Reason::Taint(taint.clone())))
 }
 
 /// Where pods are: resources used per node, pods per (node, workload), and
@@ -406,26 +373,5 @@ impl State {
                 None => break,
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tolerations_follow_kubernetes_matching() {
-        let taint = Taint { key: "gpu".into(), value: "true".into(), effect: "NoSchedule".into() };
-        let toleration = |key: &str, operator: &str, value: &str, effect: &str| Toleration {
-            key: key.into(),
-            operator: operator.into(),
-            value: value.into(),
-            effect: effect.into(),
-        };
-        assert!(tolerates(&toleration("gpu", "Equal", "true", "NoSchedule"), &taint));
-        assert!(tolerates(&toleration("gpu", "Exists", "", ""), &taint));
-        assert!(tolerates(&toleration("", "Exists", "", ""), &taint));
-        assert!(!tolerates(&toleration("gpu", "Equal", "false", ""), &taint));
-        assert!(!tolerates(&toleration("gpu", "Exists", "", "NoExecute"), &taint));
     }
 }

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 use context::Contexts;
 use templates::{cause_chain, OutputKind, Scope, Template, Templates, TEMPLATES_DIR};
 
+use crate::error::TemplateSpan;
 use crate::scope::ScopeRef;
 use crate::values::key_path::KeyPath;
 use crate::values::Values;
@@ -188,11 +189,18 @@ fn render_error(
         .filter(|name| templates.sources.contains_key(*name))
         .unwrap_or(&template.name);
     let source = templates.sources.get(innermost).map_or("", String::as_str);
+    let path = format!("{TEMPLATES_DIR}/{innermost}");
     let location = match guess_line(source, innermost, &causes) {
-        Some(line) => format!("{TEMPLATES_DIR}/{innermost}:{line}"),
-        None => format!("{TEMPLATES_DIR}/{innermost}"),
+        Some(line) => TemplateSpan::at(path, line, None),
+        None => TemplateSpan::file(path),
     };
-    Error::Template { template: template.display(), location, scope: Some(Box::new(scope.clone())), causes, also: 0 }
+    Error::Template {
+        template: template.display(),
+        location: Box::new(location),
+        scope: Some(Box::new(scope.clone())),
+        causes,
+        also: 0,
+    }
 }
 
 /// A template's `fail(key=…, message=…)`: an error at the values line of `key`

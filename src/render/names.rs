@@ -20,6 +20,7 @@ use tera::ast::{Expr, ExprVal, FunctionCall, Node};
 
 use super::templates::TEMPLATES_DIR;
 use crate::diagnostic::{did_you_mean, line_column};
+use crate::error::TemplateSpan;
 use crate::Error;
 
 /// What a name is looked up as.
@@ -71,11 +72,13 @@ pub fn check(tera: &tera::Tera, sources: &BTreeMap<String, String>) -> Vec<Error
                 Some(close) => format!("did you mean `{close}`? {}s: {list}", kind.name()),
                 None => format!("{}s: {list}", kind.name()),
             };
-            let at = position(source, kind, &used_name)
-                .map(|offset| line_column(source.as_bytes(), offset))
-                .map_or_else(String::new, |(line, column)| format!(":{line}:{column}"));
+            let path = format!("{TEMPLATES_DIR}/{name}");
+            let at = match position(source, kind, &used_name).map(|offset| line_column(source.as_bytes(), offset)) {
+                Some((line, column)) => TemplateSpan::at(path, line, Some(column)),
+                None => TemplateSpan::file(path),
+            };
             errors.push(Error::Output {
-                template: format!("{TEMPLATES_DIR}/{name}{at}"),
+                template: Box::new(at),
                 scope: None,
                 message: format!("unknown {} `{used_name}`", kind.name()),
                 help: Some(help),

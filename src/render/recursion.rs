@@ -16,6 +16,7 @@ use tera::ast::{Expr, ExprVal, Node};
 use tera::Template;
 
 use super::templates::TEMPLATES_DIR;
+use crate::error::TemplateSpan;
 use crate::Error;
 
 /// A place rendering can enter: a whole template, or one macro of a file.
@@ -26,10 +27,10 @@ enum Site {
 }
 
 impl Site {
-    fn shown(&self) -> String {
+    fn span(&self) -> TemplateSpan {
         match self {
-            Site::File(file) => format!("{TEMPLATES_DIR}/{file}"),
-            Site::Macro(file, name) => format!("{TEMPLATES_DIR}/{file}::{name}"),
+            Site::File(file) => TemplateSpan::file(format!("{TEMPLATES_DIR}/{file}")),
+            Site::Macro(file, name) => TemplateSpan::in_macro(format!("{TEMPLATES_DIR}/{file}"), name),
         }
     }
 }
@@ -71,9 +72,9 @@ pub fn check(templates: &HashMap<String, Template>) -> Vec<Error> {
     cycles
         .into_iter()
         .map(|chain| {
-            let shown: Vec<String> = chain.iter().map(Site::shown).collect();
+            let shown: Vec<String> = chain.iter().map(|site| site.span().to_string()).collect();
             Error::Output {
-                template: shown.first().cloned().unwrap_or_default(),
+                template: Box::new(chain.first().map_or_else(|| TemplateSpan::file(""), Site::span)),
                 scope: None,
                 message: format!("template recursion: {}", shown.join(" → ")),
                 help: Some(

@@ -14,6 +14,7 @@ use tera::Tera;
 use super::escape::{self, EscapeKind};
 use super::{filters, lint, names, recursion, rewrite};
 use crate::diagnostic::{display_path, line_column, Location};
+use crate::error::TemplateSpan;
 use crate::input::InputFiles;
 use crate::parallel;
 use crate::{Error, Result};
@@ -127,7 +128,7 @@ pub fn load(inputs: &InputFiles) -> Result<Templates> {
             Some(scope) if relative.components().count() > 1 => scope,
             _ => {
                 errors.push(Error::Output {
-                    template: format!("{TEMPLATES_DIR}/{name}"),
+                    template: Box::new(TemplateSpan::file(format!("{TEMPLATES_DIR}/{name}"))),
                     scope: None,
                     message: "template is not in a scope directory".into(),
                     help: Some("put it under templates/cluster/, nodes/, namespaces/ or workloads/, or prefix it with `_` to make it a partial".into()),
@@ -209,7 +210,7 @@ fn lint_all(
                 }
                 let (line, column) = line_column(source.as_bytes(), finding.offset);
                 errors.push(Error::Output {
-                    template: format!("{TEMPLATES_DIR}/{file}:{line}:{column}"),
+                    template: Box::new(TemplateSpan::at(format!("{TEMPLATES_DIR}/{file}"), line, Some(column))),
                     scope: None,
                     message: finding.message,
                     help: Some(finding.help),
@@ -231,7 +232,7 @@ fn front_matter(name: &str, text: &str, scope: Scope) -> Result<(FrontMatter, Es
         return Ok((FrontMatter::default(), EscapeKind::Yaml));
     };
     let end = rest.find("#}").ok_or_else(|| Error::Output {
-        template: shown.clone(),
+        template: Box::new(TemplateSpan::file(shown.clone())),
         scope: None,
         message: "front matter comment is not closed".into(),
         help: Some("end it with `-#}`".into()),
@@ -239,11 +240,14 @@ fn front_matter(name: &str, text: &str, scope: Scope) -> Result<(FrontMatter, Es
     let body = rest.get(..end).unwrap_or_default().trim_end_matches('-');
     let front: FrontMatter = serde_yaml::from_str(body).map_err(|error| {
         // The body starts on the opening line, so its line numbers are the template's.
-        let at = error.location().map_or_else(|| shown.clone(), |at| format!("{shown}:{}:{}", at.line(), at.column()));
+        let at = error.location().map_or_else(
+            || TemplateSpan::file(shown.clone()),
+            |at| TemplateSpan::at(shown.clone(), at.line(), Some(at.column())),
+        );
         let message = error.to_string();
         let message = message.split(" at line ").next().unwrap_or(&message).to_string();
         Error::Output {
-            template: at,
+            template: Box::new(at),
             scope: None,
             message: format!("invalid front matter: {message}"),
             help: Some(
@@ -263,7 +267,7 @@ fn front_matter(name: &str, text: &str, scope: Scope) -> Result<(FrontMatter, Es
         _ => None,
     };
     let invalid = |problem: String, help: Option<String>| Error::Output {
-        template: shown.clone(),
+        template: Box::new(TemplateSpan::file(shown.clone())),
         scope: None,
         message: format!("invalid front matter: {problem}"),
         help,
@@ -331,13 +335,14 @@ fn parse_error<'a>(error: &tera::Error, names: impl IntoIterator<Item = &'a Stri
         .find(|name| causes.iter().any(|cause| cause.contains(&format!("'{name}'"))))
         .cloned()
         .unwrap_or_default();
+    let path = format!("{TEMPLATES_DIR}/{template}");
     let location = match causes.iter().find_map(|cause| arrow_line(cause)) {
-        Some(line) => format!("{TEMPLATES_DIR}/{template}:{line}"),
-        None => format!("{TEMPLATES_DIR}/{template}"),
+        Some(line) => TemplateSpan::at(path, line, None),
+        None => TemplateSpan::file(path),
     };
     Error::Template {
         template: format!("{TEMPLATES_DIR}/{template}"),
-        location,
+        location: Box::new(location),
         // No scope: the template failed before any rendering.
         scope: None,
         causes,

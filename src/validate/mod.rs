@@ -1,15 +1,14 @@
 //! Validation stage: proves every rendered object is valid for the cluster's
 //! Kubernetes version ([`schema`]) and follows kiln's policies ([`policy`],
-//! and [`hpa_metrics`], which needs the whole tree: HPA metrics against the
-//! prometheus-adapter rules),
+//! one file per policy, HPA metrics against the prometheus-adapter rules among
+//! them),
 //! honouring the justified per-workload `policyExceptions` in values. Entry
 //! point: [`validate`], which returns findings and never fails.
 
-pub mod catalog;
-pub mod hpa_metrics;
-pub mod policy;
-pub mod prune;
-pub mod schema;
+pub(crate) mod catalog;
+pub(crate) mod policy;
+pub(crate) mod prune;
+pub(crate) mod schema;
 
 use crate::build::Build;
 use crate::finding::{Findings, Locator};
@@ -19,7 +18,6 @@ pub fn validate(build: &Build) -> Findings {
     let locator = Locator::new(build);
     let mut findings = schema::check(build, &locator);
     findings.extend(policy::check(build, &locator));
-    findings.extend(hpa_metrics::check(build, &locator));
     findings.extend(crate::sync::owners::check(build, &locator));
     findings.extend(crate::seal::check::check(build, &locator));
     Findings::new(findings)

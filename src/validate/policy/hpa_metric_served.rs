@@ -16,7 +16,7 @@
 use regex::Regex;
 use serde_yaml::Value;
 
-use super::policy::HPA_METRIC;
+use super::HPA_METRIC;
 use crate::build::Build;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::finding::Locator;

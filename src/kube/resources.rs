@@ -48,15 +48,6 @@ impl Amount {
         .map(|(resource, free, needed)| Shortfall { resource, free, needed })
         .collect()
     }
-
-    pub fn get(&self, resource: &str) -> u128 {
-        match resource {
-            "cpu" => self.cpu,
-            "memory" => self.memory,
-            GPU => self.gpu,
-            _ => self.pods,
-        }
-    }
 }
 
 /// One resource a pod needs more of than a node has free.

@@ -1,6 +1,16 @@
-//! Read-only accessors for rendered Kubernetes objects shared by `validate`
-//! and `plan`: where a workload keeps its pod template, label selectors, and
-//! typed lookups into `serde_yaml` values that never panic on odd input.
+//! The Kubernetes model `validate` and `plan` share, read from the rendered
+//! objects and the node values: where a workload keeps its pod template, label
+//! selectors, typed lookups into `serde_yaml` values that never panic on odd
+//! input ([this module](self)); resource quantities and pod requests
+//! ([`resources`]); the declared nodes with labels, taints and allocatable
+//! ([`nodes`]); what each workload asks of the scheduler ([`workloads`]); and
+//! which nodes a pod's nodeSelector, node affinity and tolerations admit
+//! ([`placement`]). Neither stage reaches into the other: both read this.
+
+pub mod nodes;
+pub mod placement;
+pub mod resources;
+pub mod workloads;
 
 use std::collections::BTreeMap;
 
