@@ -296,6 +296,7 @@ fn every_alert_is_valid_promql_on_known_metrics_with_a_runbook() {
         "NodeNotReady",
         "EtcdSnapshotFailed",
         "EtcdSnapshotMissing",
+        "EtcdSnapshotMetricsAbsent",
         "ArgoCDAppOutOfSync",
         "ArgoCDAppDegraded",
     ] {
