@@ -6,7 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use promql_parser::parser::{self, Expr};
+use promql_parser::label::MatchOp;
+use promql_parser::parser::{self, Expr, VectorSelector};
 use serde_yaml::Value;
 
 use crate::harness::Repo;
@@ -159,27 +160,66 @@ fn text(value: &Value) -> &str {
     value.as_str().unwrap_or_else(|| panic!("expected a string, got {value:?}"))
 }
 
-/// Metric names an expression selects.
-fn metric_names(expr: &Expr, out: &mut BTreeSet<String>) {
+/// The vector selectors of an expression (those inside range selectors too).
+fn selectors<'a>(expr: &'a Expr, out: &mut Vec<&'a VectorSelector>) {
     match expr {
         Expr::Aggregate(aggregate) => {
-            metric_names(&aggregate.expr, out);
+            selectors(&aggregate.expr, out);
             if let Some(param) = &aggregate.param {
-                metric_names(param, out);
+                selectors(param, out);
             }
         }
-        Expr::Unary(unary) => metric_names(&unary.expr, out),
+        Expr::Unary(unary) => selectors(&unary.expr, out),
         Expr::Binary(binary) => {
-            metric_names(&binary.lhs, out);
-            metric_names(&binary.rhs, out);
+            selectors(&binary.lhs, out);
+            selectors(&binary.rhs, out);
         }
-        Expr::Paren(paren) => metric_names(&paren.expr, out),
-        Expr::Subquery(subquery) => metric_names(&subquery.expr, out),
-        Expr::VectorSelector(selector) => out.extend(selector.name.clone()),
-        Expr::MatrixSelector(matrix) => out.extend(matrix.vs.name.clone()),
-        Expr::Call(call) => call.args.args.iter().for_each(|arg| metric_names(arg, out)),
+        Expr::Paren(paren) => selectors(&paren.expr, out),
+        Expr::Subquery(subquery) => selectors(&subquery.expr, out),
+        Expr::VectorSelector(selector) => out.push(selector),
+        Expr::MatrixSelector(matrix) => out.push(&matrix.vs),
+        Expr::Call(call) => call.args.args.iter().for_each(|arg| selectors(arg, out)),
         Expr::NumberLiteral(_) | Expr::StringLiteral(_) | Expr::Extension(_) => {}
     }
+}
+
+/// Metric names an expression selects.
+fn metric_names(expr: &Expr, out: &mut BTreeSet<String>) {
+    let mut found = Vec::new();
+    selectors(expr, &mut found);
+    out.extend(found.into_iter().filter_map(|selector| selector.name.clone()));
+}
+
+/// DCGM fields dcgm-exporter 4.5.3-4.8.2 reads per process in
+/// KUBERNETES_VIRTUAL_GPUS mode (`isPerProcessMetric`): they come as the
+/// device-level series and one series per pod. Every other field comes as
+/// per-pod copies of the device value, without the device-level series while
+/// pods use the GPU (docs/monitoring.md, "Time-slicing attribution").
+const DCGM_PER_PROCESS: &[&str] = &["DCGM_FI_DEV_GPU_UTIL", "DCGM_FI_DEV_FB_USED"];
+
+/// Where a query mixes or misses DCGM's series shapes: a per-process field
+/// without an `exported_pod` matcher (`=""` for the device, `!=""` for pods)
+/// adds both shapes up (D-10); a device field with `exported_pod=""` matches
+/// nothing whenever a pod uses the GPU.
+fn dcgm_shape_problems(query: &str) -> Result<Vec<String>, String> {
+    let expr = parser::parse(query)?;
+    let mut found = Vec::new();
+    selectors(&expr, &mut found);
+    let mut problems = Vec::new();
+    for selector in found {
+        let Some(name) = selector.name.as_deref().filter(|name| name.starts_with("DCGM_")) else { continue };
+        let pod = selector.matchers.matchers.iter().find(|matcher| matcher.name == "exported_pod");
+        let picks = |op: fn(&MatchOp) -> bool| pod.is_some_and(|m| op(&m.op) && m.value.is_empty());
+        let device = picks(|op| matches!(op, MatchOp::Equal));
+        let pods = picks(|op| matches!(op, MatchOp::NotEqual));
+        if DCGM_PER_PROCESS.contains(&name) && !device && !pods {
+            problems.push(format!("{name} without exported_pod=\"\" or exported_pod!=\"\""));
+        }
+        if !DCGM_PER_PROCESS.contains(&name) && device {
+            problems.push(format!("{name} with exported_pod=\"\""));
+        }
+    }
+    Ok(problems)
 }
 
 /// Parses a query and returns the metric names it uses that no exporter produces.
@@ -296,6 +336,7 @@ fn every_alert_is_valid_promql_on_known_metrics_with_a_runbook() {
         "NodeNotReady",
         "EtcdSnapshotFailed",
         "EtcdSnapshotMissing",
+        "EtcdSnapshotMetricsAbsent",
         "ArgoCDAppOutOfSync",
         "ArgoCDAppDegraded",
     ] {
@@ -322,6 +363,49 @@ fn gpu_alerts_cover_every_gpu_node_from_values() {
         // 5 % of the memory the node values declare (24 and 12 GiB).
         assert!(memory.contains(&format!("DCGM_FI_DEV_FB_FREE{{node=\"{node}\"}}) < {free_mib}")), "{memory}");
     }
+}
+
+/// D-10: GPU utilisation is not double-counted. Every alert and dashboard query
+/// on DCGM picks the device-level or the per-pod series on purpose.
+#[test]
+fn gpu_utilisation_is_double_counted_nowhere() {
+    let rendered = Rendered::new();
+    let mut queries = Vec::new();
+    for rule_object in rendered.of_kind("PrometheusRule") {
+        for group in rule_object["spec"]["groups"].as_sequence().unwrap() {
+            for rule in group["rules"].as_sequence().unwrap() {
+                queries.push((format!("alert {}", text(&rule["alert"])), text(&rule["expr"]).to_string()));
+            }
+        }
+    }
+    for config_map in rendered.of_kind("ConfigMap") {
+        let Some(data) = config_map["data"].as_mapping() else { continue };
+        for (key, json) in data.iter().filter(|(key, _)| text(key).ends_with(".json")) {
+            let dashboard: serde_json::Value = serde_json::from_str(text(json)).unwrap();
+            for panel in dashboard["panels"].as_array().unwrap() {
+                for target in panel["targets"].as_array().into_iter().flatten() {
+                    let expr = target["expr"].as_str().unwrap().replace("$__rate_interval", "5m");
+                    queries.push((format!("{} `{}`", text(key), panel["title"].as_str().unwrap()), expr));
+                }
+            }
+        }
+    }
+    let dcgm_queries = queries.iter().filter(|(_, expr)| expr.contains("DCGM_FI_DEV_GPU_UTIL")).count();
+    assert!(dcgm_queries >= 4, "the alert, the GPU panels and the namespace panels: {dcgm_queries}");
+    for (place, expr) in &queries {
+        assert_eq!(dcgm_shape_problems(expr), Ok(vec![]), "{place}: {expr}");
+    }
+    let pinned = queries.iter().find(|(place, _)| place == "alert GPUUtilisationPinned").unwrap();
+    assert_eq!(pinned.1, r#"max by (node, gpu) (DCGM_FI_DEV_GPU_UTIL{exported_pod=""}) >= 95"#);
+    // The check can fail: kiln's expressions before D-10, and the opposite trap.
+    assert_eq!(
+        dcgm_shape_problems("clamp_max(sum by (node, gpu) (DCGM_FI_DEV_GPU_UTIL), 100) >= 95"),
+        Ok(vec![r#"DCGM_FI_DEV_GPU_UTIL without exported_pod="" or exported_pod!="""#.to_string()])
+    );
+    assert_eq!(
+        dcgm_shape_problems(r#"max by (node, gpu) (DCGM_FI_DEV_FB_FREE{exported_pod=""}) < 1229"#),
+        Ok(vec![r#"DCGM_FI_DEV_FB_FREE with exported_pod="""#.to_string()])
+    );
 }
 
 #[test]
