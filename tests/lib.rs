@@ -22,6 +22,7 @@ mod render;
 mod render_diff;
 mod shape;
 mod snapshot;
+mod sync;
 mod template_advice;
 mod trust;
 mod validate;

@@ -50,9 +50,14 @@
 //! state of the cluster (whether a Deployment becomes available, a Job
 //! succeeds), and other Lua health checks configured outside values.
 
+pub mod checks;
 pub mod crds;
 pub mod glob;
+pub mod health;
 pub mod model;
+pub mod order;
+pub mod report;
 pub mod resource;
+pub mod run;
 
 pub use model::{Application, Model, Project};

@@ -20,5 +20,6 @@ pub fn validate(build: &Build) -> Findings {
     let mut findings = schema::check(build, &locator);
     findings.extend(policy::check(build, &locator));
     findings.extend(hpa_metrics::check(build, &locator));
+    findings.extend(crate::sync::checks::check(build, &locator));
     Findings::new(findings)
 }
