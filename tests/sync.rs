@@ -164,16 +164,29 @@ spec:
   template: {metadata: {name: creds, namespace: {{ namespace.name }}}}
 ";
 
-fn crd_repo(sealed_secrets_wave: &str) -> Repo {
-    let sealed_secrets = format!(
-        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: sealed-secrets\n  namespace: argocd\n  annotations:\n    argocd.argoproj.io/sync-wave: \"{sealed_secrets_wave}\"\nspec:\n  project: default\n  source: {{repoURL: 'https://bitnami-labs.github.io/sealed-secrets', chart: sealed-secrets, targetRevision: 2.18.5}}\n  destination: {{server: 'https://kubernetes.default.svc', namespace: kube-system}}\n"
-    );
-    let root = TWO_APPS.split("---\n").next().unwrap_or_default();
+/// An Application reading one file of the argocd directory.
+fn app(name: &str, wave: &str, include: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\n  annotations:\n    argocd.argoproj.io/sync-wave: \"{wave}\"\nspec:\n  project: default\n  source: {{repoURL: 'https://example.com/repo.git', targetRevision: main, path: rendered/namespaces/argocd, directory: {{include: '{include}'}}}}\n  destination: {{server: 'https://kubernetes.default.svc', namespace: argocd}}\n---\n"
+    )
+}
+
+/// root syncs `apps-parent` (which holds ns-apps) and `platform` (which holds
+/// sealed-secrets) in the given waves: the waves of ns-apps (1) and
+/// sealed-secrets (-5) themselves are in order either way.
+fn crd_repo(apps_parent_wave: &str) -> Repo {
+    let sealed_secrets = "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: sealed-secrets\n  namespace: argocd\n  annotations:\n    argocd.argoproj.io/sync-wave: \"-5\"\nspec:\n  project: default\n  source: {repoURL: 'https://bitnami-labs.github.io/sealed-secrets', chart: sealed-secrets, targetRevision: 2.18.5}\n  destination: {server: 'https://kubernetes.default.svc', namespace: kube-system}\n";
     let ns_app = NS_APP.replace(
         "  namespace: argocd\n",
         "  namespace: argocd\n  annotations:\n    argocd.argoproj.io/sync-wave: \"1\"\n",
     );
-    let apps = format!("{root}---\n{ns_app}---\n{sealed_secrets}");
+    let apps = [
+        app("root", "0", "{application-root.yaml,application-platform.yaml,application-apps-parent.yaml}"),
+        app("platform", "-5", "application-sealed-secrets.yaml"),
+        app("apps-parent", apps_parent_wave, "application-ns-apps.yaml"),
+        format!("{ns_app}---\n{sealed_secrets}"),
+    ]
+    .concat();
     with_lua(Repo::minimal())
         .file("templates/cluster/apps.yaml", &apps)
         .file("templates/namespaces/sealed.yaml", SEALED)
@@ -181,20 +194,26 @@ fn crd_repo(sealed_secrets_wave: &str) -> Repo {
 
 #[test]
 fn a_custom_resource_synced_before_the_application_that_installs_its_crd_is_found() {
-    let repo = crd_repo("5");
+    let repo = crd_repo("-10");
     let run = repo.kiln(&["validate"]);
-    assert!(run.stdout.contains(
-        "error[sync-crd-order]: SealedSecret.bitnami.com apps/creds in Application `ns-apps` (wave 0) is synced before Application `sealed-secrets`, which installs its CRD, is Healthy\n"
-    ), "{}", run.stdout);
+    assert!(
+        run.stdout.starts_with(
+            "error[sync-crd-order]: SealedSecret.bitnami.com apps/creds in Application `ns-apps` (wave 0) is synced before Application `sealed-secrets`, which installs its CRD, is Healthy\n  --> values/namespaces/apps.yaml:1:1\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("crd-sync-order]"), "{}", run.stdout);
     let sync = repo.kiln(&["sync"]);
     assert_eq!(sync.code, 1);
     assert!(
-        sync.stdout.starts_with("first sync of root: stops at ns-apps (sync-crd-order); root waves: 0, 1, 5\n"),
+        sync.stdout.starts_with("first sync of root: stops at ns-apps (sync-crd-order); root waves: -10, -5, 0\n"),
         "{}",
         sync.stdout
     );
-    assert!(sync.stdout.contains("day-2 sync of root: completes; root waves: 0, 1, 5\n"), "{}", sync.stdout);
-    let ordered = crd_repo("-1");
+    assert!(sync.stdout.contains("day-2 sync of root: completes; root waves: -10, -5, 0\n"), "{}", sync.stdout);
+    // Healthy `platform` means Healthy `sealed-secrets` (its health is the child's): ordered.
+    let ordered = crd_repo("1");
     let run = ordered.kiln(&["validate"]);
     assert!(!run.stdout.contains("sync-crd-order"), "{}", run.stdout);
     assert_eq!(ordered.kiln(&["sync"]).code, 0);

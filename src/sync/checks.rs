@@ -99,3 +99,15 @@ fn jobs_and_hooks(app: &Application, locator: &Locator) -> Vec<Diagnostic> {
     }
     findings
 }
+
+/// `sync` without the `sync-crd-order` findings about objects the
+/// `crd-sync-order` policy (wave order) already reports.
+pub fn without_duplicates(sync: Vec<Diagnostic>, existing: &[Diagnostic]) -> Vec<Diagnostic> {
+    let reported = |finding: &Diagnostic| {
+        existing.iter().any(|other| {
+            other.code == crate::validate::policy::CRD_SYNC_ORDER
+                && other.object.as_ref().map(|o| &o.identity) == finding.object.as_ref().map(|o| &o.identity)
+        })
+    };
+    sync.into_iter().filter(|finding| finding.code != CRD_ORDER || !reported(finding)).collect()
+}

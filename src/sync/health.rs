@@ -43,6 +43,22 @@ impl Graph {
         graph
     }
 
+    /// The Application at `index` and every one whose health it takes, transitively.
+    pub fn subtree(&self, index: usize) -> Vec<usize> {
+        let mut seen = vec![false; self.children.len()];
+        let mut stack = vec![index];
+        let mut out = Vec::new();
+        while let Some(node) = stack.pop() {
+            match seen.get_mut(node) {
+                Some(flag) if !*flag => *flag = true,
+                _ => continue,
+            }
+            out.push(node);
+            stack.extend(self.children.get(node).into_iter().flatten().copied());
+        }
+        out
+    }
+
     /// The cycle the health of the Application at `index` depends on.
     pub fn ungrounded(&self, index: usize) -> Option<&Vec<String>> {
         self.cycles.get((*self.ungrounded.get(index)?)?)

@@ -9,7 +9,7 @@
 //!   lies inside the rendered tree: the rendered objects in that directory,
 //!   top level only unless `directory.recurse`, filtered by
 //!   `directory.include`/`exclude` on the path relative to the source path
-//!   (docs/user-guide/directory.md), minus `hook: Skip` objects (never
+//!   (Argo CD docs, user-guide/directory.md), minus `hook: Skip` objects (never
 //!   applied);
 //! - a `chart` source: a Helm release kiln does not render. The model records
 //!   the chart ([`ChartRelease`]); what kiln knows of its objects is the CRD
@@ -27,7 +27,7 @@ use crate::output::tree::object_path;
 
 pub const GROUP: &str = "argoproj.io";
 /// The argo-cd chart's values key holding the Application health Lua
-/// (docs/operator-manual/health.md, "Argo CD App"; argo-helm `configs.cm`).
+/// (Argo CD's operator-manual/health.md, "Argo CD App"; argo-helm `configs.cm`).
 pub const HEALTH_LUA_KEY: &str = "resource.customizations.health.argoproj.io_Application";
 
 /// Everything Argo CD would act on. Stable API: the ownership and permission

@@ -147,7 +147,8 @@ impl<'m, 'b> Sim<'m, 'b> {
             let mut children = Vec::new();
             for task in &step.tasks {
                 let identity = &task.object.identity;
-                if self.kind == Kind::First {
+                // Without the Lua no step waits on an Application: the order is the retries'.
+                if self.kind == Kind::First && lua {
                     self.check_crd(app, &own_crds, task, index);
                 }
                 let health = order::health(&identity.group, &identity.kind, lua);
@@ -195,8 +196,18 @@ impl<'m, 'b> Sim<'m, 'b> {
                 self.sync(child, depth + 1, Some(format!("inside {} wave {}", app.name, step.wave)));
             }
             for task in step.tasks.iter().filter(|t| is_application(&t.object.identity)) {
+                // Healthy means every Application whose health it takes is Healthy too.
                 if multi_step && lua {
-                    self.completed.insert(task.object.identity.name.clone());
+                    for index in self
+                        .model
+                        .position(&task.object.identity.name)
+                        .map(|i| self.graph.subtree(i))
+                        .unwrap_or_default()
+                    {
+                        if let Some(done) = self.model.applications.get(index) {
+                            self.completed.insert(done.name.clone());
+                        }
+                    }
                 }
             }
         }

@@ -20,6 +20,7 @@ pub fn validate(build: &Build) -> Findings {
     let mut findings = schema::check(build, &locator);
     findings.extend(policy::check(build, &locator));
     findings.extend(hpa_metrics::check(build, &locator));
-    findings.extend(crate::sync::checks::check(build, &locator));
+    let sync = crate::sync::checks::check(build, &locator);
+    findings.extend(crate::sync::checks::without_duplicates(sync, &findings));
     Findings::new(findings)
 }
