@@ -13,6 +13,7 @@ Examples:
   kiln verify                 check rendered/ against SHA256SUMS and kiln.lock
   kiln validate               schema and policy checks of every rendered object
   kiln plan                   simulate scheduling on the declared nodes
+  kiln sync                   how a first and a day-2 Argo CD sync of the root proceed, and where they stop
   kiln diff --base origin/main   what this branch changes in the cluster, object by object
   kiln diff --base main --format markdown   the same as a pull-request comment
   kiln explain workload ai-system-gpu/reasoning-suite
@@ -66,6 +67,13 @@ pub enum Command {
     },
     /// Simulate the scheduler on the declared nodes: steady state, HPA max, each rollout, each node lost
     Plan {
+        /// Output format: text for people, json for scripts
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Simulate Argo CD's first and day-2 sync of the root, wave by wave and Application by Application: what
+    /// each step waits on and where it would stop. Exit 1 when one would stop
+    Sync {
         /// Output format: text for people, json for scripts
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,

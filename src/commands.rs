@@ -51,6 +51,7 @@ fn execute(command: &Command, settings: &Settings) -> Result<Outcome> {
         Command::Verify { format } => verify(settings, *format),
         Command::Validate { format } => validate(settings, *format),
         Command::Plan { format } => plan(settings, *format),
+        Command::Sync { format } => sync(settings, *format),
         Command::Diff { base, head, merge_base, stat, format } => {
             if head.is_none() {
                 print_warnings(&write::recover_for_reading(&settings.rendered)?);
@@ -264,6 +265,16 @@ fn plan(settings: &Settings, format: Format) -> Result<Outcome> {
         Format::Text => print(&plan.to_text(settings.color)),
     }
     Ok(if plan.findings.has_errors() { Outcome::CheckFailed } else { Outcome::Ok })
+}
+
+fn sync(settings: &Settings, format: Format) -> Result<Outcome> {
+    let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
+    let report = crate::sync::report::Report::new(&build);
+    match format {
+        Format::Json => print(&report.to_json()),
+        Format::Text => print(&report.to_text()),
+    }
+    Ok(if report.completes() { Outcome::Ok } else { Outcome::CheckFailed })
 }
 
 fn print_diff(report: &diff::Report, stat: bool, format: DiffFormat, color: bool) -> Outcome {

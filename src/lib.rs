@@ -8,9 +8,13 @@
 //!   ─▶ { validate ‖ plan } ─▶ finding::acknowledge
 //!   ─▶ { output::write | output::drift | output::verify }
 //!
-//! validate ──┐
-//!            ├──▶ kube (pod templates, selectors, resources, nodes, workloads, placement)
-//! plan ──────┘
+//! validate ──┬──▶ kube (pod templates, selectors, resources, nodes, workloads, placement)
+//!            ├──▶ sync (the Argo CD model: who manages what, waves, hooks, health)
+//!            └──▶ seal::check (secrets sealed for the declared certificate)
+//! plan ──────┬──▶ kube
+//!            └──▶ network (NetworkPolicies; declared flows through them)
+//!
+//! kiln sync ─▶ sync::run     kiln seal ─▶ seal (the Sealed Secrets format; values edits)
 //! ```
 //!
 //! `values::load` bounds size and nesting, refuses YAML tags, checks the
@@ -23,9 +27,10 @@
 //! `output::write` swaps the tree in under one writer's lock
 //! (`output::lock`, `output::swap`).
 //! `validate` (schemas, policies, HPA metrics against prometheus-adapter
-//! rules) and `plan` (the scheduler simulation) check the assembled tree side
-//! by side, both reading it through the one Kubernetes model in `kube` and
-//! neither through the other; their findings are `diagnostic::Diagnostic`s
+//! rules, the Argo CD sync model's checks, sealing) and `plan` (the scheduler
+//! simulation, and the declared flows through the NetworkPolicies) check the
+//! assembled tree side by side, both reading it through the one Kubernetes
+//! model in `kube` and neither through the other; their findings are `diagnostic::Diagnostic`s
 //! that point at the values line of the scope (`scope::ScopeRef`) that
 //! produced each object, and `finding::acknowledge` marks the ones values
 //! accept. Errors print through the same diagnostic printer.

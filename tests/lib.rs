@@ -25,6 +25,7 @@ mod render_diff;
 mod seal;
 mod shape;
 mod snapshot;
+mod sync;
 mod template_advice;
 mod trust;
 mod validate;

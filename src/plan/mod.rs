@@ -22,10 +22,10 @@ use serde::Serialize;
 use crate::build::Build;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::finding::{plural, Findings, Locator};
-use crate::network::flows::{self, Connectivity};
 use crate::kube::nodes::{self, Node};
 use crate::kube::resources::Amount;
 use crate::kube::workloads::{self, Kind, Strategy, Workload};
+use crate::network::flows::{self, Connectivity};
 use schedule::{explain, Cluster, State, WhyNot};
 
 pub const STEADY: &str = "plan-steady";

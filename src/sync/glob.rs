@@ -3,7 +3,7 @@
 //! (`reposerver/repository/repository.go` `getPotentiallyValidManifestFile`,
 //! `util/glob` over gobwas/glob compiled without separators, so `*` also
 //! matches `/`). kiln supports `*`, `?` and one level of `{a,b}`
-//! alternatives, the forms docs/user-guide/directory.md documents; a pattern
+//! alternatives, the forms Argo CD's user-guide/directory.md documents; a pattern
 //! with `[` classes matches nothing here and is reported by the model as
 //! unsupported rather than guessed.
 
@@ -72,7 +72,7 @@ mod tests {
 
     #[test]
     fn the_documented_patterns() {
-        // docs/user-guide/directory.md
+        // Argo CD's user-guide/directory.md
         assert_eq!(matches("*.yaml", "a.yaml"), Some(true));
         assert_eq!(matches("{*.yml,*.yaml}", "a.yml"), Some(true));
         assert_eq!(matches("some-directory/*", "some-directory/a.yaml"), Some(true));

@@ -8,7 +8,7 @@
 //! - Directory sources read the top level of their path unless
 //!   `directory.recurse`, only `.yaml`/`.yml`/`.json` files, filtered by
 //!   `include`/`exclude` globs on the path relative to the source
-//!   (docs/user-guide/directory.md; `reposerver/repository/repository.go`).
+//!   (Argo CD's user-guide/directory.md; `reposerver/repository/repository.go`).
 //! - Order: phase (PreSync, Sync, PostSync, SyncFail), then wave
 //!   (`argocd.argoproj.io/sync-wave`, default 0, an unparsable value 0), then
 //!   kind in Helm's install order with every other kind last, then name
@@ -20,7 +20,7 @@
 //!   no health check), fails when Degraded, and otherwise waits; a
 //!   one-wave, one-phase sync does not wait (`sync_context.go`, `multiStep`,
 //!   `operationPhases`). Waves that are already synced and healthy are
-//!   skipped on later syncs (docs/user-guide/sync-waves.md).
+//!   skipped on later syncs (Argo CD docs, user-guide/sync-waves.md).
 //! - Health: built-in checks exist only for Deployment, StatefulSet,
 //!   ReplicaSet, DaemonSet, Service, PVC, Pod, Ingress, APIService, Job and
 //!   HPA (`gitops-engine/pkg/health/health.go` `GetHealthCheckFunc`); a Job
@@ -29,7 +29,7 @@
 //!   until the controller reports `Synced` (`resource_customizations/
 //!   bitnami.com/SealedSecret/health.lua`); CRDs, HelmChart and Application
 //!   have none, so Argo CD does not wait on them, unless the Application
-//!   health Lua of docs/operator-manual/health.md is configured in argocd-cm
+//!   health Lua of Argo CD's operator-manual/health.md is configured in argocd-cm
 //!   (`configs.cm` of the argo-cd chart), which copies the child's
 //!   `status.health.status`.
 //! - An Application's health is the worst of its resources' health, skipping
@@ -40,8 +40,8 @@
 //!   Suspended < Progressing < Missing < Degraded < Unknown, `health.go`).
 //! - `Replace=true` makes Argo CD delete and re-create a live object
 //!   (`kubectl replace`, with `Force=true` `--force`) on every sync that
-//!   applies it (`sync_context.go` `applyObject`; docs/user-guide/
-//!   sync-options.md); a hook without `hook-delete-policy` gets
+//!   applies it (`sync_context.go` `applyObject`; the Argo CD docs'
+//!   user-guide/sync-options.md); a hook without `hook-delete-policy` gets
 //!   `BeforeHookCreation` (`hook/delete_policy.go`), and `hook: Skip` alone
 //!   is never applied (`hook/hook.go` `Skip`).
 //!
@@ -50,12 +50,17 @@
 //! state of the cluster (whether a Deployment becomes available, a Job
 //! succeeds), and other Lua health checks configured outside values.
 
+pub mod checks;
 pub mod crds;
 pub mod glob;
+pub mod health;
 pub mod model;
 pub mod mutations;
+pub mod order;
 pub mod owners;
 pub mod projects;
+pub mod report;
 pub mod resource;
+pub mod run;
 
 pub use model::{Application, Model, Project};

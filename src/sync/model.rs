@@ -9,7 +9,7 @@
 //!   lies inside the rendered tree: the rendered objects in that directory,
 //!   top level only unless `directory.recurse`, filtered by
 //!   `directory.include`/`exclude` on the path relative to the source path
-//!   (docs/user-guide/directory.md), minus `hook: Skip` objects (never
+//!   (Argo CD docs, user-guide/directory.md), minus `hook: Skip` objects (never
 //!   applied);
 //! - a `chart` source: a Helm release kiln does not render. The model records
 //!   the chart ([`ChartRelease`]); what kiln knows of its objects is the CRD
@@ -27,7 +27,7 @@ use crate::output::tree::object_path;
 
 pub const GROUP: &str = "argoproj.io";
 /// The argo-cd chart's values key holding the Application health Lua
-/// (docs/operator-manual/health.md, "Argo CD App"; argo-helm `configs.cm`).
+/// (Argo CD's operator-manual/health.md, "Argo CD App"; argo-helm `configs.cm`).
 pub const HEALTH_LUA_KEY: &str = "resource.customizations.health.argoproj.io_Application";
 
 /// Everything Argo CD would act on. Stable API: the ownership and permission
@@ -41,6 +41,9 @@ pub struct Model<'b> {
     pub repo_url: Option<String>,
     /// `cluster.git.path` (default `rendered`).
     pub rendered_path: String,
+    /// Index of each Application by name, and the indexes of its parents.
+    index: HashMap<String, usize>,
+    parents: Vec<Vec<usize>>,
 }
 
 /// Where the Application health Lua is configured.
@@ -228,11 +231,26 @@ impl<'b> Model<'b> {
                 .filter(|managed| !managed.annotations.skipped())
                 .collect();
         }
-        Model { applications, projects, health_lua: health_lua(build), repo_url, rendered_path }
+        let index: HashMap<String, usize> =
+            applications.iter().enumerate().rev().map(|(i, app)| (app.name.clone(), i)).collect();
+        let mut parents = vec![Vec::new(); applications.len()];
+        for (parent, app) in applications.iter().enumerate() {
+            for managed in app.managed.iter().filter(|m| is_application(&m.object.identity)) {
+                if let Some(list) = index.get(&managed.object.identity.name).and_then(|&child| parents.get_mut(child)) {
+                    list.push(parent);
+                }
+            }
+        }
+        Model { applications, projects, health_lua: health_lua(build), repo_url, rendered_path, index, parents }
+    }
+
+    /// The index in `applications` of the Application named `name`.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
     }
 
     pub fn application(&self, name: &str) -> Option<&Application<'b>> {
-        self.applications.iter().find(|app| app.name == name)
+        self.applications.get(self.position(name)?)
     }
 
     pub fn project(&self, name: &str) -> Option<&Project<'b>> {
@@ -241,12 +259,28 @@ impl<'b> Model<'b> {
 
     /// The Applications that manage the Application named `name`.
     pub fn parents_of(&self, name: &str) -> Vec<&Application<'b>> {
-        self.applications.iter().filter(|app| app.manages_application(name)).collect()
+        let parents = self.position(name).and_then(|i| self.parents.get(i));
+        parents.into_iter().flatten().filter_map(|&i| self.applications.get(i)).collect()
     }
 
-    /// The Applications no other Application manages: where syncs start.
+    /// Where syncs start: the Applications k3s applies itself (a server's
+    /// `nodes/<node>/manifests` directory, which k3s's deploy controller
+    /// applies before Argo CD runs), then those no Application manages; when
+    /// every one is managed by another, the first.
     pub fn roots(&self) -> Vec<&Application<'b>> {
-        self.applications.iter().filter(|app| self.parents_of(&app.name).is_empty()).collect()
+        let bootstrap_dir = format!("{}/nodes/", self.rendered_path);
+        let applied_by_k3s = |app: &Application| {
+            app.file.strip_prefix(&bootstrap_dir).is_some_and(|rest| parent(rest).ends_with("/manifests"))
+        };
+        let mut roots: Vec<&Application<'b>> = self.applications.iter().filter(|app| applied_by_k3s(app)).collect();
+        roots.extend(
+            self.applications.iter().filter(|app| !applied_by_k3s(app) && self.parents_of(&app.name).is_empty()),
+        );
+        // Every Application managed by another (a cycle): the sync starts where someone applied the first.
+        if roots.is_empty() {
+            roots.extend(self.applications.first());
+        }
+        roots
     }
 }
 

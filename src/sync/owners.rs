@@ -58,13 +58,12 @@ const FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
 const SYSTEM_NAMESPACES: [&str; 4] = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Every ownership, permission and mutation finding of a build.
-pub fn check(build: &Build, locator: &Locator) -> Vec<Diagnostic> {
-    let model = Model::new(build);
-    let mut found = shared_owners(build, &model, locator);
-    found.extend(destination_namespaces(build, &model, locator));
-    found.extend(blast_radius(&model, locator));
-    found.extend(super::projects::check(build, &model, locator));
-    found.extend(super::mutations::check(build, &model, locator));
+pub fn check(build: &Build, model: &Model, locator: &Locator) -> Vec<Diagnostic> {
+    let mut found = shared_owners(build, model, locator);
+    found.extend(destination_namespaces(build, model, locator));
+    found.extend(blast_radius(model, locator));
+    found.extend(super::projects::check(build, model, locator));
+    found.extend(super::mutations::check(build, model, locator));
     found
 }
 

@@ -1,9 +1,12 @@
 //! Validation stage: proves every rendered object is valid for the cluster's
 //! Kubernetes version ([`schema`]) and follows kiln's policies ([`policy`],
 //! one file per policy, HPA metrics against the prometheus-adapter rules among
-//! them),
-//! honouring the justified per-workload `policyExceptions` in values. Entry
-//! point: [`validate`], which returns findings and never fails.
+//! them), honouring the justified per-workload `policyExceptions` in values;
+//! that Argo CD converges on the tree (`sync::checks`: health cycles, jobs and
+//! hooks, CRD order; `sync::owners`: owners, projects, prune blast radius,
+//! controller mutations), and that every secret is sealed for the declared
+//! certificate (`seal::check`). Entry point: [`validate`], which returns
+//! findings and never fails.
 
 pub(crate) mod catalog;
 pub(crate) mod policy;
@@ -18,7 +21,11 @@ pub fn validate(build: &Build) -> Findings {
     let locator = Locator::new(build);
     let mut findings = schema::check(build, &locator);
     findings.extend(policy::check(build, &locator));
-    findings.extend(crate::sync::owners::check(build, &locator));
+    // One model of the Argo CD layer for both families of sync checks.
+    let model = crate::sync::Model::new(build);
+    findings.extend(crate::sync::owners::check(build, &model, &locator));
     findings.extend(crate::seal::check::check(build, &locator));
+    let sync = crate::sync::checks::check(&model, &locator);
+    findings.extend(crate::sync::checks::without_duplicates(sync, &findings));
     Findings::new(findings)
 }
