@@ -24,7 +24,8 @@ components:
             return hs
 ";
 
-/// Two Applications, each reading the argocd directory: each manages the other.
+/// Two Applications in the argocd directory, each selecting the other's file (root also a
+/// third, so its sync has two waves): each manages the other.
 const TWO_APPS: &str = "\
 apiVersion: argoproj.io/v1alpha1
 kind: Application
@@ -33,8 +34,13 @@ metadata:
   namespace: argocd
 spec:
   project: default
-  source: {repoURL: 'https://example.com/repo.git', targetRevision: main, path: rendered/namespaces/argocd}
+  source:
+    repoURL: 'https://example.com/repo.git'
+    targetRevision: main
+    path: rendered/namespaces/argocd
+    directory: {include: '{application-bootstrap.yaml,application-other.yaml}'}
   destination: {server: 'https://kubernetes.default.svc', namespace: argocd}
+  syncPolicy: {syncOptions: [CreateNamespace=true]}
 ---
 apiVersion: argoproj.io/v1alpha1
 kind: Application
@@ -45,8 +51,24 @@ metadata:
     argocd.argoproj.io/sync-wave: \"-30\"
 spec:
   project: default
-  source: {repoURL: 'https://example.com/repo.git', targetRevision: main, path: rendered/namespaces/argocd}
+  source:
+    repoURL: 'https://example.com/repo.git'
+    targetRevision: main
+    path: rendered/namespaces/argocd
+    directory: {include: application-root.yaml}
   destination: {server: 'https://kubernetes.default.svc', namespace: argocd}
+  syncPolicy: {syncOptions: [CreateNamespace=true]}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: other
+  namespace: argocd
+spec:
+  project: default
+  source: {repoURL: 'https://example.com/repo.git', targetRevision: main, path: rendered/namespaces/apps}
+  destination: {server: 'https://kubernetes.default.svc', namespace: apps}
+  syncPolicy: {syncOptions: [CreateNamespace=true]}
 ";
 
 fn with_lua(repo: Repo) -> Repo {
@@ -106,6 +128,7 @@ spec:
   project: default
   source: {repoURL: 'https://example.com/repo.git', targetRevision: main, path: rendered/namespaces/apps}
   destination: {server: 'https://kubernetes.default.svc', namespace: apps}
+  syncPolicy: {syncOptions: [CreateNamespace=true]}
 ";
 
 const JOB: &str = "\
@@ -167,7 +190,7 @@ spec:
 /// An Application reading one file of the argocd directory.
 fn app(name: &str, wave: &str, include: &str) -> String {
     format!(
-        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\n  annotations:\n    argocd.argoproj.io/sync-wave: \"{wave}\"\nspec:\n  project: default\n  source: {{repoURL: 'https://example.com/repo.git', targetRevision: main, path: rendered/namespaces/argocd, directory: {{include: '{include}'}}}}\n  destination: {{server: 'https://kubernetes.default.svc', namespace: argocd}}\n---\n"
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: {name}\n  namespace: argocd\n  annotations:\n    argocd.argoproj.io/sync-wave: \"{wave}\"\nspec:\n  project: default\n  source: {{repoURL: 'https://example.com/repo.git', targetRevision: main, path: rendered/namespaces/argocd, directory: {{include: '{include}'}}}}\n  destination: {{server: 'https://kubernetes.default.svc', namespace: argocd}}\n  syncPolicy: {{syncOptions: [CreateNamespace=true]}}\n---\n"
     )
 }
 
@@ -225,11 +248,11 @@ fn this_repositorys_first_sync_completes_and_names_every_wave() {
     let run = repo.kiln(&["sync"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.starts_with(
-        "first sync of root: completes; root waves: -30, -20, -10, -9, -8, -7, -6, -5, -1, 1, 2, 3\n  root Sync wave -30: Application bootstrap-mainpc\n    waits on: Application bootstrap-mainpc Healthy\n    bootstrap-mainpc (inside root wave -30) Sync wave 0: HelmChart kube-system/argo-cd, AppProject bootstrap, Application root\n"
+        "first sync of root: completes; root waves: -30, -20, -10, -9, -8, -7, -6, -5, 1, 2, 3\n  root Sync wave -30: Application bootstrap-mainpc\n    waits on: Application bootstrap-mainpc Healthy\n    bootstrap-mainpc (inside root wave -30) Sync wave 0: HelmChart kube-system/argo-cd, AppProject bootstrap, Application root\n"
     ), "{}", run.stdout);
     assert!(run
         .stdout
-        .contains("\nday-2 sync of root: completes; root waves: -30, -20, -10, -9, -8, -7, -6, -5, -1, 1, 2, 3\n"));
+        .contains("\nday-2 sync of root: completes; root waves: -30, -20, -10, -9, -8, -7, -6, -5, 1, 2, 3\n"));
     let json: serde_json::Value = serde_json::from_str(&repo.kiln(&["sync", "--format", "json"]).stdout).unwrap();
     assert_eq!(json["syncs"][0]["kind"], "first");
     assert_eq!(json["syncs"][0]["stops"], serde_json::json!([]));
