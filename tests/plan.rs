@@ -189,6 +189,8 @@ fn regression_gpu_rollout_trap() {
             "warning[plan-node-loss]: if node `gpu1` is lost, 1 of 1 displaced pods of Deployment.apps apps/extra cannot run: n1: nodeSelector `nvidia.com/gpu.present=true` does not match",
             "at: spec.template.spec",
             "help: leave headroom on the other nodes, or accept the outage",
+            "warning[plan-node-loss]: if node `n1` is lost, the cluster is down: it is the only k3s server, so the API server, scheduler and controllers go with it and nothing is rescheduled (1 of its pods stop until it returns); pods on other nodes keep running without the control plane",
+            "help: accept it (one server is this cluster's design), or run three servers with embedded etcd for a control plane that survives one loss",
         ]
     );
     assert!(
@@ -230,7 +232,7 @@ spec:
     metadata:
       labels: {app: db}
     spec:
-      nodeSelector: {kubernetes.io/hostname: n1}
+      nodeSelector: {kubernetes.io/hostname: n2}
       containers:
         - name: db
           image: postgres:16.4
@@ -246,14 +248,53 @@ spec:
     assert_eq!(
         finding_lines(&run.stdout),
         [
-            "warning[plan-node-loss]: if node `n1` is lost, 1 of 1 displaced pods of StatefulSet.apps apps/db cannot run: its volume is `data` on node-local storage on `n1`",
+            "warning[plan-node-loss]: if node `n2` is lost, 1 of 1 displaced pods of StatefulSet.apps apps/db cannot run: its volume is `data` on node-local storage on `n2`",
             "at: spec.volumeClaimTemplates",
             "help: use the shared storage class for state that must survive a node, or accept the outage",
+            "warning[plan-node-loss]: if node `n1` is lost, the cluster is down: it is the only k3s server, so the API server, scheduler and controllers go with it and nothing is rescheduled (1 of its pods stop until it returns); pods on other nodes keep running without the control plane",
+            "help: accept it (one server is this cluster's design), or run three servers with embedded etcd for a control plane that survives one loss",
         ]
     );
-    assert!(run.stdout.contains("node n1 lost: 1 workload cannot run\n"), "{}", run.stdout);
-    assert!(run.stdout.contains("  ok   Deployment.apps apps/web: 1 pod moves: 1 on n1\n"), "{}", run.stdout);
-    assert!(run.stdout.contains("node n2 lost: everything still runs\n"), "{}", run.stdout);
+    assert!(run.stdout.contains("node n2 lost: 1 workload cannot run\n"), "{}", run.stdout);
+    // n1 is the only k3s server: losing it is the cluster down, not pods moving.
+    assert!(
+        run.stdout.contains("node n1 lost: cluster down: the only k3s server; nothing is rescheduled\n"),
+        "{}",
+        run.stdout
+    );
+}
+
+/// A StatefulSet pod on an unreachable node is not replaced (its identity
+/// is only freed when the node returns or is tainted out-of-service), even
+/// without a node-local volume (cluster review D-11).
+#[test]
+fn statefulset_pods_on_a_lost_agent_stay_until_it_returns() {
+    let statefulset = "apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata:
+      labels: {app: db}
+    spec:
+      affinity: {nodeAffinity: {preferredDuringSchedulingIgnoredDuringExecution: [{weight: 1, preference: {matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [n2]}]}}]}}
+      containers:
+        - name: db
+          image: postgres:16.4
+          resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 128Mi}}
+          securityContext: {runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}, seccompProfile: {type: RuntimeDefault}}
+";
+    let run = with_extra(statefulset).file("values/nodes/n2.yaml", TWO_NODES_N2).kiln(&["plan"]);
+    run.code(0);
+    assert_eq!(
+        finding_lines(&run.stdout).first().map(String::as_str),
+        Some("warning[plan-node-loss]: if node `n2` is lost, 1 of 1 displaced pods of StatefulSet.apps apps/db cannot run: StatefulSet pods stay on `n2` until it returns or is tainted `node.kubernetes.io/out-of-service`"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

@@ -55,6 +55,11 @@ impl Taint {
 }
 
 impl Node {
+    /// A k3s server (it carries the control-plane role label k3s sets).
+    pub fn is_server(&self) -> bool {
+        self.labels.contains_key("node-role.kubernetes.io/control-plane")
+    }
+
     pub fn has_gpu(&self) -> bool {
         self.gpus > 0
     }

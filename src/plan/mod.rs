@@ -491,10 +491,48 @@ impl<'a> Simulation<'a> {
         }
     }
 
+    /// The only k3s server lost: no API server, scheduler or controllers, so
+    /// nothing is rescheduled; pods elsewhere keep running as they were, with
+    /// no cluster DNS if it ran there (k3s runs CoreDNS as one Deployment).
+    fn control_plane_lost(&mut self, state: &mut State, lost: usize) {
+        let cluster = self.cluster;
+        let Some(node) = cluster.nodes.get(lost) else { return };
+        let name = node.name.clone();
+        let stranded = state.on_node(lost).iter().map(|(_, count)| *count as usize).sum::<usize>();
+        let message = format!(
+            "if node `{name}` is lost, the cluster is down: it is the only k3s server, so the API server, scheduler and controllers go with it and nothing is rescheduled ({stranded} of its pods stop until it returns); pods on other nodes keep running without the control plane"
+        );
+        let scope = crate::scope::ScopeRef::Node(name.clone());
+        let mut finding = Diagnostic::new(Severity::Warning, NODE_LOSS, message.clone()).with_scope(scope.clone());
+        finding.span = self.locator.span(&scope, &crate::values::key_path::KeyPath::root().key("role"));
+        self.findings.push(finding.with_help(
+            "accept it (one server is this cluster's design), or run three servers with embedded etcd for a control plane that survives one loss",
+        ));
+        self.record(|simulation| Scenario {
+            kind: "node-loss",
+            title: format!("node {name} lost"),
+            ok: false,
+            verdict: "cluster down: the only k3s server; nothing is rescheduled".into(),
+            nodes: {
+                let mut nodes = simulation.usage(state);
+                if let Some(usage) = nodes.get_mut(lost) {
+                    usage.lost = true;
+                }
+                nodes
+            },
+            workloads: Vec::new(),
+        });
+    }
+
     fn node_loss(&mut self, state: &mut State, pins: &[Pin], lost: usize) {
         let cluster = self.cluster;
         let Some(lost_node) = cluster.nodes.get(lost) else { return };
         let lost_name = lost_node.name.clone();
+        let servers = cluster.nodes.iter().filter(|node| node.is_server()).count();
+        if lost_node.is_server() && servers == 1 {
+            self.control_plane_lost(state, lost);
+            return;
+        }
         let mark = state.mark();
         state.set_down(lost);
         let displaced = state.on_node(lost);
@@ -520,7 +558,17 @@ impl<'a> Simulation<'a> {
                 Some(Pin::None) | None => false,
             };
             let (mut missing, mut why, mut path) = (0, String::new(), "spec.template.spec");
-            if pinned {
+            if workload.kind == Kind::StatefulSet && !pinned {
+                // The StatefulSet controller creates a pod of the same identity
+                // only once the old one is gone, and a pod on an unreachable
+                // node is never confirmed gone: it waits for the node, or for the
+                // node.kubernetes.io/out-of-service taint (Kubernetes docs,
+                // "Non-graceful node shutdown handling").
+                missing = count;
+                why = format!(
+                    "StatefulSet pods stay on `{lost_name}` until it returns or is tainted `node.kubernetes.io/out-of-service`"
+                );
+            } else if pinned {
                 missing = count;
                 why = format!(
                     "{} {} on node-local storage on `{lost_name}`",
