@@ -274,7 +274,7 @@ fn hpa_metric_without_adapter_rule_fails_render() {
   = rendered: rendered/namespaces/ai-system-gpu/horizontalpodautoscaler-reasoning-gpu-hpa.yaml from templates/workloads/autoscaling.yaml (rendering workload ai-system-gpu/reasoning-suite, document 1)
   = help: Application argocd/prometheus-adapter serves `nvidia_gpu_utilization_percent`; add a rule exposing `nvidia_gpu_busy_percent` to its `rules.custom` (values/cluster.yaml) or fix the metric name
 
-1 error, 0 warnings in 1 file (12 acknowledged in values, not shown)
+1 error, 0 warnings in 1 file (7 acknowledged in values, not shown)
 error: validation or plan found errors; nothing was written (see `kiln validate` and `kiln plan`)",
     );
     assert!(!repo.exists("rendered"), "a failed check writes nothing");
