@@ -243,8 +243,10 @@ def main():
                     os.path.join(args.out, "templates"))
     with open(os.path.join(values, "cluster.yaml"), "w") as out:
         out.write(cluster_yaml())
+    # Three servers where there are three nodes, so losing one is not losing the control plane.
+    servers = 3 if nodes >= 3 else 1
     for index in range(nodes):
-        name, text = node_yaml(index, server=index == 0)
+        name, text = node_yaml(index, server=index < servers)
         with open(os.path.join(values, "nodes", f"{name}.yaml"), "w") as out:
             out.write(text)
     names = [f"ns-{index:03d}" for index in range(namespaces)]
@@ -252,6 +254,21 @@ def main():
         peers = [names[(index + 1) % namespaces]] if namespaces > 1 else []
         with open(os.path.join(values, "namespaces", f"{name}.yaml"), "w") as out:
             out.write(namespace_yaml(name, share, peers))
+    # Standing node-loss findings, acknowledged as a real cluster would: a
+    # StatefulSet pod waits for its lost node (it is not replaced elsewhere),
+    # and with one server its loss is the cluster down.
+    acknowledgements = []
+    if servers == 1:
+        acknowledgements.append(("node node-000", "the only server: its loss stops the control plane"))
+    for name, share in zip(names, split(workloads, namespaces)):
+        for index in range(share):
+            if workload_shape(index)[0] == "StatefulSet":
+                acknowledgements.append((f"workload {name}/app-{index:04d}", "StatefulSet pods wait for their node"))
+    if acknowledgements:
+        with open(os.path.join(values, "cluster.yaml"), "a") as out:
+            out.write("acknowledgements:\n")
+            for scope, reason in acknowledgements:
+                out.write(f"  - code: plan-node-loss\n    scope: {scope}\n    reason: {reason}\n")
     total = fixed + workloads * OBJECTS_PER_WORKLOAD
     print(f"{args.out}: {nodes} nodes, {namespaces} namespaces, {workloads} workloads, {total} objects")
 
