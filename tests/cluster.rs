@@ -309,3 +309,69 @@ fn namespaces_are_neither_pruned_nor_deleted_with_their_application() {
         assert_eq!(options, "Prune=false,Delete=false", "{name}");
     }
 }
+
+/// node-config.sh against a stand-in kubectl (tests/fixtures/fake-kubectl.py):
+/// labels and taints kiln declared before and no longer does are removed,
+/// the declared ones set, what others set is left alone, and a second run
+/// changes nothing (cluster review D-22: only `ai-system/*` labels were
+/// pruned, and taints never).
+#[test]
+fn node_config_reconciles_exactly_the_labels_and_taints_kiln_owns() {
+    let repo = rendered_cluster();
+    let bin = repo.path().join("fake-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(crate::harness::root().join("tests/fixtures/fake-kubectl.py"), bin.join("kubectl"))
+        .unwrap();
+    let state = repo.path().join("node.json");
+    let before = serde_json::json!({
+        "name": "pc2",
+        "labels": {
+            "kubernetes.io/hostname": "pc2",
+            "ai-system/cpu-pool": "true",
+            "nvidia.com/gpu.product": "NVIDIA-GeForce-RTX-3060",
+            "nvidia.com/gpu.count": "1",
+            "ai-system/retired": "yes"
+        },
+        "taints": [
+            {"key": "nvidia.com/gpu", "value": "rtx3060", "effect": "NoSchedule"},
+            {"key": "maintenance", "value": "", "effect": "NoExecute"},
+            {"key": "node.kubernetes.io/unschedulable", "value": "", "effect": "NoSchedule"}
+        ],
+        "annotations": {
+            "kiln.dev/owned-labels": "ai-system/cpu-pool,ai-system/retired,nvidia.com/gpu.count,nvidia.com/gpu.product",
+            "kiln.dev/owned-taints": "nvidia.com/gpu:NoSchedule,maintenance:NoExecute"
+        }
+    });
+    std::fs::write(&state, serde_json::to_string(&before).unwrap()).unwrap();
+    let run = || {
+        let output = std::process::Command::new("sh")
+            .arg(repo.path().join("rendered/nodes/pc2/node-config.sh"))
+            .env("PATH", format!("{}:{}", bin.display(), std::env::var("PATH").unwrap()))
+            .env("FAKE_NODE", &state)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&state).unwrap()).unwrap()
+    };
+    let after = run();
+    assert_eq!(
+        after["labels"],
+        serde_json::json!({
+            "kubernetes.io/hostname": "pc2",
+            "ai-system/cpu-pool": "true",
+            "ai-system/node-class": "gpu-secondary",
+            "nvidia.com/device-plugin.config": "pc2",
+            "nvidia.com/gpu.present": "true",
+            "nvidia.com/gpu.product": "NVIDIA-GeForce-RTX-3060"
+        })
+    );
+    assert_eq!(
+        after["taints"],
+        serde_json::json!([
+            {"key": "node.kubernetes.io/unschedulable", "value": "", "effect": "NoSchedule"},
+            {"key": "nvidia.com/gpu", "value": "rtx3060", "effect": "NoSchedule"}
+        ])
+    );
+    assert_eq!(after["annotations"]["kiln.dev/owned-taints"], "nvidia.com/gpu:NoSchedule");
+    assert_eq!(run(), after, "a second run changes nothing");
+}
