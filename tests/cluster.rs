@@ -375,3 +375,55 @@ fn node_config_reconciles_exactly_the_labels_and_taints_kiln_owns() {
     assert_eq!(after["annotations"]["kiln.dev/owned-taints"], "nvidia.com/gpu:NoSchedule");
     assert_eq!(run(), after, "a second run changes nothing");
 }
+
+/// The training jobs write their adapters to a shared NFS claim that the model
+/// servers mount read-only (cluster review D-6: they wrote into an emptyDir,
+/// lost with each pod); a volume naming an undeclared shared claim is refused.
+#[test]
+fn training_output_lives_on_a_shared_claim_the_model_servers_read() {
+    let repo = rendered_cluster();
+    let claim: Value =
+        serde_yaml::from_str(&repo.read("rendered/namespaces/ai-system-gpu/persistentvolumeclaim-adapters.yaml"))
+            .unwrap();
+    assert_eq!(claim["spec"]["accessModes"][0], "ReadWriteMany");
+    assert_eq!(claim["spec"]["storageClassName"], "nfs-client");
+    assert_eq!(claim["metadata"]["annotations"]["argocd.argoproj.io/sync-options"], "Prune=false,Delete=false");
+    let mounts = |file: &str, template: &[&str]| {
+        let object: Value = serde_yaml::from_str(&repo.read(file)).unwrap();
+        let mut spec = &object;
+        for key in template {
+            spec = &spec[*key];
+        }
+        let mount = spec["containers"][0]["volumeMounts"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .find(|mount| mount["name"] == "adapters")
+            .cloned()
+            .unwrap();
+        let volume = spec["volumes"].as_sequence().unwrap().iter().find(|v| v["name"] == "adapters").cloned().unwrap();
+        (mount["readOnly"].as_bool().unwrap_or(false), volume["persistentVolumeClaim"]["claimName"].clone())
+    };
+    let pod = ["spec", "template", "spec"];
+    let cron = ["spec", "jobTemplate", "spec", "template", "spec"];
+    assert_eq!(
+        mounts("rendered/namespaces/ai-system-gpu/deployment-reasoning-suite.yaml", &pod),
+        (true, "adapters".into())
+    );
+    assert_eq!(
+        mounts("rendered/namespaces/ai-system-gpu/cronjob-learning-train.yaml", &cron),
+        (false, "adapters".into())
+    );
+    let path = "values/namespaces/ai-system-gpu.yaml";
+    let values = repo
+        .read(path)
+        .replace("claim: adapters, mountPath: /models/adapters}", "claim: adaptors, mountPath: /models/adapters}");
+    repo.write(path, values.as_bytes());
+    let run = repo.kiln(&["render"]);
+    run.code(2);
+    assert!(
+        run.stderr.starts_with("error: volume adapters mounts claim adaptors, which is not a `sharedVolumes` entry of namespace ai-system-gpu\n"),
+        "{}",
+        run.stderr
+    );
+}

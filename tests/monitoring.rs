@@ -268,7 +268,7 @@ fn hpa_metric_without_adapter_rule_fails_render() {
     repo.write(path, values.as_bytes());
     repo.kiln(&["render"]).code(1).stderr(
         "error[hpa-metric-served]: HorizontalPodAutoscaler ai-system-gpu/reasoning-gpu-hpa scales on Pods metric `nvidia_gpu_busy_percent` that no prometheus-adapter rule serves
-  --> values/namespaces/ai-system-gpu.yaml:105:5
+  --> values/namespaces/ai-system-gpu.yaml:116:5
   = key: workloads.reasoning-suite.hpa
   = object: HorizontalPodAutoscaler.autoscaling ai-system-gpu/reasoning-gpu-hpa, at spec.metrics[0]
   = rendered: rendered/namespaces/ai-system-gpu/horizontalpodautoscaler-reasoning-gpu-hpa.yaml from templates/workloads/autoscaling.yaml (rendering workload ai-system-gpu/reasoning-suite, document 1)
@@ -545,7 +545,7 @@ fn metrics_port_must_be_a_declared_port() {
     repo.write(path, values.as_bytes());
     repo.kiln(&["render"]).code(2).stderr(
         "error: `metrics.port` is `prom`, not one of its ports (`http`, `metrics`)
-  --> values/namespaces/ai-system-gpu.yaml:63:15
+  --> values/namespaces/ai-system-gpu.yaml:72:15
   = key: workloads.coordination.metrics.port
   = help: checked by templates/workloads/monitoring.yaml while rendering workload ai-system-gpu/coordination",
     );

@@ -245,6 +245,8 @@ pub struct Namespace {
     pub argocd_application: Option<bool>,
     pub defaults: Option<NamespaceDefaults>,
     pub secrets: Option<BTreeMap<String, SealedSecret>>,
+    /// Volumes of the namespace that several workloads mount (`volumes[].claim`).
+    pub shared_volumes: Option<BTreeMap<String, SharedVolume>>,
     pub workloads: Option<BTreeMap<String, Workload>>,
     pub vars: Option<Vars>,
 }
@@ -496,8 +498,22 @@ pub struct Probe {
 pub struct Volume {
     pub name: Option<String>,
     pub mount_path: Option<String>,
+    /// A `sharedVolumes` entry of the namespace to mount instead of a claim of its own.
+    pub claim: Option<String>,
+    pub read_only: Option<bool>,
     pub size: Option<Quantity>,
     /// `local` (node-pinned local-path) or `shared` (NFS), or a StorageClass name.
+    pub storage: Option<String>,
+    pub access_mode: Option<String>,
+}
+
+/// A PersistentVolumeClaim of the namespace, mounted by the workloads that name it.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SharedVolume {
+    pub description: Option<String>,
+    pub size: Option<Quantity>,
+    /// `shared` (NFS, the default) or `local`, or a StorageClass name.
     pub storage: Option<String>,
     pub access_mode: Option<String>,
 }
