@@ -630,3 +630,55 @@ fn kube_prometheus_stack_syncs_its_namespace_and_crds_first() {
     assert!(wave("sealed-secrets") < wave("kube-prometheus-stack"), "Grafana's admin secret is sealed");
     assert!(!rendered.repo.exists("rendered/namespaces/argocd/application-ns-monitoring.yaml"), "synced twice");
 }
+
+/// The GPU dashboard's "Time-slices in use" counts the slots pods hold, not
+/// those of finished Job pods, which kube-state-metrics keeps reporting
+/// until the pod is deleted (cluster review D-28). Evaluated by promtool.
+#[test]
+fn time_slices_in_use_counts_only_pods_that_hold_a_slot() {
+    let repo = Repo::this_repository();
+    repo.kiln(&["render"]).code(0);
+    let config_map: Value =
+        serde_yaml::from_str(&repo.read("rendered/namespaces/monitoring/configmap-dashboard-gpu.yaml")).unwrap();
+    let (_, json) = config_map["data"].as_mapping().unwrap().iter().next().unwrap();
+    let dashboard: serde_json::Value = serde_json::from_str(json.as_str().unwrap()).unwrap();
+    let panel = dashboard["panels"].as_array().unwrap().iter().find(|p| p["title"] == "Time-slices in use").unwrap();
+    let expr = panel["targets"][0]["expr"].as_str().unwrap().replace("$node", "mainpc");
+    let rules =
+        format!("groups:\n  - name: panel\n    rules:\n      - record: slices:in_use\n        expr: '{expr}'\n");
+    let tests = "rule_files: [rules.yaml]
+evaluation_interval: 1m
+tests:
+  - interval: 1m
+    input_series:
+      - series: 'kube_pod_container_resource_requests{node=\"mainpc\", resource=\"nvidia_com_gpu\", namespace=\"gpu\", pod=\"server\"}'
+        values: '1x5'
+      - series: 'kube_pod_container_resource_requests{node=\"mainpc\", resource=\"nvidia_com_gpu\", namespace=\"gpu\", pod=\"train-done\"}'
+        values: '1x5'
+      - series: 'kube_pod_status_phase{namespace=\"gpu\", pod=\"server\", phase=\"Running\"}'
+        values: '1x5'
+      - series: 'kube_pod_status_phase{namespace=\"gpu\", pod=\"train-done\", phase=\"Running\"}'
+        values: '0x5'
+      - series: 'kube_pod_status_phase{namespace=\"gpu\", pod=\"train-done\", phase=\"Succeeded\"}'
+        values: '1x5'
+    promql_expr_test:
+      - expr: slices:in_use
+        eval_time: 5m
+        exp_samples:
+          - labels: 'slices:in_use'
+            value: 1
+";
+    repo.write("rules.yaml", rules.as_bytes());
+    repo.write("tests.yaml", tests.as_bytes());
+    let output = std::process::Command::new("promtool")
+        .args(["test", "rules", "tests.yaml"])
+        .current_dir(repo.path())
+        .output()
+        .expect("promtool is needed (Debian package prometheus; .ci/run installs it)");
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
