@@ -219,30 +219,38 @@ fn regression_gpu_rollout_trap() {
     repo.kiln(&["plan"]).code(0);
 }
 
-#[test]
-fn node_loss_with_node_local_volume_is_a_warning() {
-    let statefulset = "apiVersion: apps/v1
+/// A policy-clean StatefulSet `db` with the given pod spec placement line
+/// and, after its template, the given StatefulSet spec lines.
+fn db_statefulset(placement: &str, after_template: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
 kind: StatefulSet
 metadata:
   name: db
 spec:
   serviceName: db
-  selector: {matchLabels: {app: db}}
+  selector: {{matchLabels: {{app: db}}}}
   template:
     metadata:
-      labels: {app: db}
+      labels: {{app: db}}
     spec:
-      nodeSelector: {kubernetes.io/hostname: n2}
+      {placement}
       containers:
         - name: db
           image: postgres:16.4
-          resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 128Mi}}
-          securityContext: {runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}, seccompProfile: {type: RuntimeDefault}}
-  volumeClaimTemplates:
-    - metadata: {name: data}
-      spec: {accessModes: [ReadWriteOnce], storageClassName: local-path, resources: {requests: {storage: 1Gi}}}
-";
-    let repo = with_extra(statefulset).file("values/nodes/n2.yaml", TWO_NODES_N2);
+          resources: {{requests: {{cpu: 100m, memory: 64Mi}}, limits: {{memory: 128Mi}}}}
+          securityContext: {{runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: {{drop: [ALL]}}, seccompProfile: {{type: RuntimeDefault}}}}
+{after_template}"
+    )
+}
+
+#[test]
+fn node_loss_with_node_local_volume_is_a_warning() {
+    let statefulset = db_statefulset(
+        "nodeSelector: {kubernetes.io/hostname: n2}",
+        "  volumeClaimTemplates:\n    - metadata: {name: data}\n      spec: {accessModes: [ReadWriteOnce], storageClassName: local-path, resources: {requests: {storage: 1Gi}}}\n",
+    );
+    let repo = with_extra(&statefulset).file("values/nodes/n2.yaml", TWO_NODES_N2);
     let run = repo.kiln(&["plan"]);
     run.code(0);
     assert_eq!(
@@ -269,25 +277,11 @@ spec:
 /// without a node-local volume (cluster review D-11).
 #[test]
 fn statefulset_pods_on_a_lost_agent_stay_until_it_returns() {
-    let statefulset = "apiVersion: apps/v1
-kind: StatefulSet
-metadata:
-  name: db
-spec:
-  serviceName: db
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata:
-      labels: {app: db}
-    spec:
-      affinity: {nodeAffinity: {preferredDuringSchedulingIgnoredDuringExecution: [{weight: 1, preference: {matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [n2]}]}}]}}
-      containers:
-        - name: db
-          image: postgres:16.4
-          resources: {requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 128Mi}}
-          securityContext: {runAsNonRoot: true, allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}, seccompProfile: {type: RuntimeDefault}}
-";
-    let run = with_extra(statefulset).file("values/nodes/n2.yaml", TWO_NODES_N2).kiln(&["plan"]);
+    let statefulset = db_statefulset(
+        "affinity: {nodeAffinity: {preferredDuringSchedulingIgnoredDuringExecution: [{weight: 1, preference: {matchExpressions: [{key: kubernetes.io/hostname, operator: In, values: [n2]}]}}]}}",
+        "",
+    );
+    let run = with_extra(&statefulset).file("values/nodes/n2.yaml", TWO_NODES_N2).kiln(&["plan"]);
     run.code(0);
     assert_eq!(
         finding_lines(&run.stdout).first().map(String::as_str),

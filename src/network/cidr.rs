@@ -42,11 +42,6 @@ impl Cidr {
     fn interval(&self) -> Interval {
         Interval { v6: self.v6, start: self.start, end: self.end() }
     }
-
-    /// Whether every address of `other` is in this block.
-    pub fn contains(&self, other: &Cidr) -> bool {
-        self.v6 == other.v6 && self.prefix <= other.prefix && self.start <= other.start && other.end() <= self.end()
-    }
 }
 
 /// The low `bits` bits set.
@@ -229,13 +224,6 @@ mod tests {
             "`10.0.0.0/33` has no valid prefix length (0–32 for IPv4)"
         );
         assert_eq!("db/8".parse::<Cidr>().unwrap_err(), "`db/8` does not start with an IP address");
-    }
-
-    #[test]
-    fn contains_nested_blocks_of_one_family() {
-        assert!(cidr("10.0.0.0/8").contains(&cidr("10.42.0.0/16")));
-        assert!(!cidr("10.42.0.0/16").contains(&cidr("10.0.0.0/8")));
-        assert!(!cidr("0.0.0.0/0").contains(&cidr("::/0")));
     }
 
     /// The Kubernetes docs' example: 172.17.0.0/16 except 172.17.1.0/24.

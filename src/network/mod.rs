@@ -51,14 +51,7 @@ pub(crate) mod tests {
                 kind,
             },
             value,
-            origin: Origin {
-                template: String::new(),
-                scope: crate::scope::ScopeRef::Cluster,
-                values: vec![],
-                path: None,
-                dir: None,
-                document: 1,
-            },
+            origin: Origin::for_tests(),
         }
     }
 

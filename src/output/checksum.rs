@@ -174,14 +174,7 @@ mod tests {
                 name: name.into(),
             },
             value: serde_yaml::from_str(yaml).unwrap(),
-            origin: Origin {
-                template: String::new(),
-                scope: crate::scope::ScopeRef::Cluster,
-                values: vec![],
-                path: None,
-                dir: None,
-                document: 1,
-            },
+            origin: Origin::for_tests(),
         }
     }
 

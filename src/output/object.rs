@@ -55,6 +55,12 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// An origin for unit tests' hand-made objects: the cluster scope, no template.
+    #[cfg(test)]
+    pub(crate) fn for_tests() -> Origin {
+        Origin { template: String::new(), scope: ScopeRef::Cluster, values: vec![], path: None, dir: None, document: 1 }
+    }
+
     /// Whether the cluster scope rendered it: the one scope without a node or
     /// namespace, and the one that reads every values file.
     pub fn is_cluster_scope(&self) -> bool {
