@@ -24,6 +24,15 @@ pub struct Node {
     pub allocatable: Amount,
     /// Physical GPUs (before time-slicing).
     pub gpus: u32,
+    /// The memory of each physical GPU, in MiB (`gpus[].memoryGiB`, one entry per GPU).
+    #[serde(skip)]
+    pub gpu_memory_mib: Vec<u64>,
+    /// Pods per physical GPU (time-slicing replicas; 1 = not shared).
+    #[serde(skip)]
+    pub gpu_slices: u32,
+    /// The GPUs' model, for messages (`RTX 4090`).
+    #[serde(skip)]
+    pub gpu_model: Option<String>,
     /// containerd's default runtime (k3s `default-runtime`), e.g. `nvidia`.
     #[serde(skip)]
     pub default_runtime: Option<String>,
@@ -110,6 +119,17 @@ fn node_of(name: &str, node: &schema::Node) -> Node {
         taints,
         allocatable,
         gpus,
+        gpu_memory_mib: node
+            .gpus
+            .iter()
+            .flatten()
+            .flat_map(|gpu| {
+                let mib = u64::from(gpu.memory_gib.unwrap_or(0)) * 1024;
+                std::iter::repeat_n(mib, gpu.count.unwrap_or(1) as usize)
+            })
+            .collect(),
+        gpu_slices: slices,
+        gpu_model: node.gpus.iter().flatten().find_map(|gpu| gpu.model.clone()),
         default_runtime: node.k3s.as_ref().and_then(|k3s| k3s.default_runtime.clone()),
     }
 }

@@ -85,6 +85,8 @@ pub struct Workload<'b> {
     /// PersistentVolumeClaims on node-local storage: once bound, the pod stays on that node.
     pub local_claims: Vec<String>,
     pub runtime_class: Option<String>,
+    /// GPU memory one pod uses, in MiB (`gpu.memoryGiB` in values; 0 when undeclared).
+    pub gpu_memory_mib: u64,
 }
 
 impl Workload<'_> {
@@ -200,8 +202,17 @@ pub fn workloads(build: &Build) -> Vec<Workload<'_>> {
                         .map(str::to_string),
                 );
             }
+            let gpu_memory_mib = object
+                .origin
+                .scope
+                .workload()
+                .and_then(|(namespace, name)| build.values.namespaces.get(namespace)?.workloads.get(name))
+                .and_then(|values| values.typed.gpu.as_ref()?.memory_gib)
+                .filter(|gib| gib.is_finite() && *gib > 0.0)
+                .map_or(0, |gib| (gib * 1024.0).round() as u64);
             Some(Workload {
                 object,
+                gpu_memory_mib,
                 kind,
                 labels: template.labels.clone(),
                 request,

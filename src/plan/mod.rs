@@ -14,6 +14,7 @@
 //! hold, whatever a replica count says; values bound the counts before that
 //! (`values::bounds`).
 
+pub(crate) mod gpu;
 pub(crate) mod report;
 pub(crate) mod schedule;
 
@@ -255,6 +256,8 @@ impl<'a> Simulation<'a> {
             nodes: simulation.usage(&state),
             workloads: verdicts,
         });
+        self.findings.extend(gpu::undeclared(cluster, &state, self.locator));
+        self.findings.extend(gpu::overflows(cluster, &state, self.locator, "steady state", Severity::Error));
         let pins = cluster
             .workloads
             .iter()
@@ -327,6 +330,8 @@ impl<'a> Simulation<'a> {
             nodes: simulation.usage(state),
             workloads: verdicts,
         });
+        self.findings.extend(gpu::overflows(cluster, state, self.locator, "every HPA at maxReplicas", Severity::Error));
+        self.findings.extend(gpu::hpa_on_one_gpu(cluster, state, self.locator));
         state.undo(cluster, mark);
     }
 
@@ -338,12 +343,28 @@ impl<'a> Simulation<'a> {
         }
         let mark = state.mark();
         let mut peak: Vec<Amount> = state.used.clone();
+        let title = format!("rollout of {}", workload.describe());
+        // Only what the rollout adds: steady state's own overflow is reported there.
+        let steady: Vec<String> = gpu::overflows(cluster, state, self.locator, &title, Severity::Error)
+            .into_iter()
+            .map(|finding| finding.message)
+            .collect();
+        let mut gpu_peak = gpu::Peak::default();
+        gpu_peak.observe(cluster, state);
         let outcome = match workload.strategy {
             Strategy::OnDelete => Ok("pods are replaced by hand (OnDelete)".to_string()),
             Strategy::Recreate => self.recreate(state, pins, index),
             Strategy::OneAtATime => self.one_at_a_time(state, pins, index),
-            Strategy::Rolling { surge, unavailable } => self.rolling(state, pins, index, surge, unavailable, &mut peak),
+            Strategy::Rolling { surge, unavailable } => {
+                self.rolling(state, pins, index, surge, unavailable, &mut peak, &mut gpu_peak)
+            }
         };
+        self.findings.extend(
+            gpu_peak
+                .overflows(cluster, self.locator, &title, Severity::Error)
+                .into_iter()
+                .filter(|finding| !steady.contains(&finding.message)),
+        );
         let (ok, detail) = match outcome {
             Ok(detail) => (true, detail),
             Err(message) => {
@@ -412,6 +433,7 @@ impl<'a> Simulation<'a> {
         surge: u32,
         unavailable: u32,
         peak: &mut [Amount],
+        gpu_peak: &mut gpu::Peak,
     ) -> Result<String, String> {
         let cluster = self.cluster;
         let replicas = self.workload(index).map_or(0, |workload| workload.replicas as usize);
@@ -463,6 +485,7 @@ impl<'a> Simulation<'a> {
                     pods: top.pods.max(used.pods),
                 };
             }
+            gpu_peak.observe(cluster, state);
             let removable = (old.len() + placed).saturating_sub(replicas.saturating_sub(unavailable)).min(old.len());
             for _ in 0..removable {
                 // Prefer freeing a node that is only short of resources, where a Pending new pod would then fit.
@@ -628,6 +651,8 @@ impl<'a> Simulation<'a> {
             nodes: simulation.usage(state),
             workloads: verdicts,
         });
+        let scenario = format!("if node `{lost_name}` is lost");
+        self.findings.extend(gpu::overflows(cluster, state, self.locator, &scenario, Severity::Warning));
         state.undo(cluster, mark);
     }
 }

@@ -450,6 +450,10 @@ pub struct GpuRequest {
     pub count: Option<u32>,
     /// Restrict to nodes whose GPU has this `product` (see node values).
     pub product: Option<String>,
+    /// GPU memory one pod uses (its model's weights, cache and activations):
+    /// required where the GPU is time-sliced, which isolates no memory.
+    #[serde(rename = "memoryGiB")]
+    pub memory_gib: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

@@ -1,0 +1,226 @@
+//! GPU memory: what the pods placed on each physical GPU need of its memory.
+//!
+//! The scheduler counts `nvidia.com/gpu` slots only; with time-slicing a GPU
+//! advertises several slots, and the NVIDIA device plugin's docs say plainly
+//! that time-slicing gives "no memory or fault-isolation between replicas"
+//! (k8s-device-plugin README, "Shared Access to GPUs"). So pods that fit by
+//! slots can still need more memory than the GPU has, and the last model to
+//! load fails with CUDA out-of-memory. kiln sums the memory workloads declare
+//! (`gpu.memoryGiB`) per physical GPU in every scenario of the plan: the
+//! pods on a node are packed onto its GPUs largest first (the device plugin
+//! picks the GPU; with one GPU per node, as here, there is no choice), and
+//! what does not fit is an overflow. A workload on a shared GPU must declare
+//! its memory. An HPA whose replicas all land on one physical GPU adds no GPU
+//! compute: the replicas take turns on the same card and each holds a copy of
+//! the model.
+
+use std::collections::BTreeMap;
+
+use super::schedule::{Cluster, State};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::finding::Locator;
+use crate::scope::ScopeRef;
+use crate::values::key_path::KeyPath;
+
+/// A scenario needs more GPU memory than a GPU has.
+pub const GPU_MEMORY: &str = "plan-gpu-memory";
+/// An HPA scales onto one physical GPU only.
+pub const GPU_HPA: &str = "plan-gpu-hpa";
+
+/// The pods on one node that use GPU memory: `(workload, pods, MiB each)`.
+type Tenants = Vec<(usize, u32, u64)>;
+
+fn tenants(cluster: &Cluster, state: &State, node: usize) -> Tenants {
+    cluster
+        .workloads
+        .iter()
+        .enumerate()
+        .filter(|(_, workload)| workload.gpu_memory_mib > 0)
+        .map(|(index, workload)| (index, state.count(node, index), workload.gpu_memory_mib))
+        .filter(|(_, pods, _)| *pods > 0)
+        .collect()
+}
+
+fn total(tenants: &Tenants) -> u64 {
+    tenants.iter().map(|(_, pods, mib)| u64::from(*pods) * mib).sum()
+}
+
+/// Whether the pods fit the GPUs: first-fit decreasing, one pod on one GPU.
+fn fits(tenants: &Tenants, gpus: &[u64]) -> bool {
+    let mut pods: Vec<u64> =
+        tenants.iter().flat_map(|(_, count, mib)| std::iter::repeat_n(*mib, *count as usize)).collect();
+    pods.sort_unstable_by(|a, b| b.cmp(a));
+    let mut free = gpus.to_vec();
+    pods.iter().all(|pod| match free.iter_mut().find(|free| **free >= *pod) {
+        Some(gpu) => {
+            *gpu -= pod;
+            true
+        }
+        None => false,
+    })
+}
+
+/// The largest GPU memory use seen per node, and what made it up.
+#[derive(Default)]
+pub struct Peak {
+    nodes: BTreeMap<usize, Tenants>,
+}
+
+impl Peak {
+    pub fn observe(&mut self, cluster: &Cluster, state: &State) {
+        for node in 0..cluster.nodes.len() {
+            let now = tenants(cluster, state, node);
+            let before = self.nodes.get(&node).map_or(0, total);
+            if total(&now) > before {
+                self.nodes.insert(node, now);
+            }
+        }
+    }
+
+    /// Overflow findings of the scenario this peak was observed in.
+    pub fn overflows(
+        &self,
+        cluster: &Cluster,
+        locator: &Locator,
+        scenario: &str,
+        severity: Severity,
+    ) -> Vec<Diagnostic> {
+        let mut found = Vec::new();
+        for (node_index, tenants) in &self.nodes {
+            let Some(node) = cluster.nodes.get(*node_index) else { continue };
+            if node.gpu_memory_mib.iter().all(|mib| *mib == 0) || fits(tenants, &node.gpu_memory_mib) {
+                continue;
+            }
+            let parts: Vec<String> = tenants
+                .iter()
+                .filter_map(|(index, pods, mib)| {
+                    let workload = cluster.workloads.get(*index)?;
+                    Some(format!("{} {pods} × {}", workload.object.identity.name, gib(*mib)))
+                })
+                .collect();
+            let card = match (&node.gpu_model, node.gpu_memory_mib.as_slice()) {
+                (Some(model), [one]) => format!("{model}, {}", gib(*one)),
+                (None, [one]) => gib(*one),
+                (_, many) => {
+                    format!("{} GPUs of {}", many.len(), many.iter().map(|m| gib(*m)).collect::<Vec<_>>().join(", "))
+                }
+            };
+            let message = format!(
+                "{scenario}: the GPU memory of node `{}` ({card}) is oversubscribed: its pods need {} ({}); time-slicing shares a GPU's compute, not its memory, so the last model to load fails with out-of-memory",
+                node.name,
+                gib(total(tenants)),
+                parts.join(", ")
+            );
+            let scope = ScopeRef::Node(node.name.clone());
+            let mut diagnostic = Diagnostic::new(severity, GPU_MEMORY, message).with_scope(scope.clone());
+            diagnostic.span = locator.span(&scope, &KeyPath::root().key("gpus"));
+            found.push(diagnostic.with_help(
+                "lower replicas or `hpa.maxReplicas` of what shares this GPU, use `strategy: {type: Recreate}` or `maxSurge: 0` where a second copy cannot fit, or move a workload to another GPU (`gpu.product`, `node`)",
+            ));
+        }
+        found
+    }
+}
+
+/// Peak GPU memory of one state.
+pub fn overflows(
+    cluster: &Cluster,
+    state: &State,
+    locator: &Locator,
+    scenario: &str,
+    severity: Severity,
+) -> Vec<Diagnostic> {
+    let mut peak = Peak::default();
+    peak.observe(cluster, state);
+    peak.overflows(cluster, locator, scenario, severity)
+}
+
+/// Workloads placed on a time-sliced GPU without declaring their memory.
+pub fn undeclared(cluster: &Cluster, state: &State, locator: &Locator) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    for (index, workload) in cluster.workloads.iter().enumerate() {
+        if workload.request.gpu == 0 || workload.gpu_memory_mib > 0 {
+            continue;
+        }
+        let shared =
+            state.pods_of(index).iter().filter_map(|node| cluster.nodes.get(*node)).find(|node| node.gpu_slices > 1);
+        if let Some(node) = shared {
+            found.push(
+                locator
+                    .finding(
+                        workload.object,
+                        GPU_MEMORY,
+                        Severity::Error,
+                        "",
+                        format!(
+                            "{} shares the time-sliced GPU of node `{}` but declares no `gpu.memoryGiB`: kiln cannot tell whether its model fits beside the others",
+                            workload.describe(),
+                            node.name
+                        ),
+                    )
+                    .with_help("declare the GPU memory one pod uses (`gpu.memoryGiB`), from the model's size and the server's cache settings"),
+            );
+        }
+    }
+    found
+}
+
+/// HPAs at `maxReplicas` whose pods all share one physical GPU.
+pub fn hpa_on_one_gpu(cluster: &Cluster, state: &State, locator: &Locator) -> Vec<Diagnostic> {
+    let mut found = Vec::new();
+    for (index, workload) in cluster.workloads.iter().enumerate() {
+        let Some((hpa, max)) = workload.hpa else { continue };
+        if workload.request.gpu == 0 || max < 2 {
+            continue;
+        }
+        let nodes: std::collections::BTreeSet<usize> = state.pods_of(index).iter().copied().collect();
+        let [only] = nodes.iter().copied().collect::<Vec<_>>()[..] else { continue };
+        let Some(node) = cluster.nodes.get(only).filter(|node| node.gpus == 1) else { continue };
+        found.push(
+            locator
+                .finding(
+                    hpa,
+                    GPU_HPA,
+                    Severity::Warning,
+                    "spec.maxReplicas",
+                    format!(
+                        "at maxReplicas {max}, every pod of {} runs on the one GPU of node `{}`: scaling out adds no GPU compute (the replicas take turns on the same card), only copies of the model in its memory",
+                        workload.describe(),
+                        node.name
+                    ),
+                )
+                .with_help("scale on a metric the GPU is not the limit of, let replicas reach another GPU, or drop the HPA and size one pod"),
+        );
+    }
+    found
+}
+
+fn gib(mib: u64) -> String {
+    if mib % 1024 == 0 {
+        format!("{} GiB", mib / 1024)
+    } else {
+        format!("{:.1} GiB", mib as f64 / 1024.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pods_pack_onto_gpus_largest_first_and_never_span_two() {
+        let tenants: Tenants = vec![(0, 2, 10 * 1024), (1, 1, 4 * 1024)];
+        assert!(fits(&tenants, &[24 * 1024]));
+        assert!(!fits(&tenants, &[20 * 1024]));
+        // 10 + 10 + 4 on two 12 GiB cards: 10 | 10, then 4 fits on neither.
+        assert!(!fits(&tenants, &[12 * 1024, 12 * 1024]));
+        assert!(fits(&tenants, &[14 * 1024, 12 * 1024]));
+        assert!(fits(&Vec::new(), &[]));
+    }
+
+    #[test]
+    fn sizes_print_in_gib() {
+        assert_eq!(gib(24 * 1024), "24 GiB");
+        assert_eq!(gib(3584), "3.5 GiB");
+    }
+}
