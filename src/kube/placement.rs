@@ -94,6 +94,9 @@ mod tests {
             taints: Vec::new(),
             allocatable: Default::default(),
             gpus: 0,
+            gpu_memory_mib: Vec::new(),
+            gpu_slices: 1,
+            gpu_model: None,
             default_runtime: None,
         };
         assert!(!term_matches(&NodeTerm::default(), &node));

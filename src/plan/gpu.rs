@@ -16,9 +16,12 @@
 
 use std::collections::BTreeMap;
 
+use serde::Serialize;
+
 use super::schedule::{Cluster, State};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::finding::Locator;
+use crate::kube::nodes::Node;
 use crate::scope::ScopeRef;
 use crate::values::key_path::KeyPath;
 
@@ -77,34 +80,48 @@ impl Peak {
         }
     }
 
-    /// Overflow findings of the scenario this peak was observed in.
+    /// Nodes whose GPU tenants are the same in both peaks.
+    pub fn same_nodes(&self, other: &Peak) -> std::collections::BTreeSet<usize> {
+        let nodes = self.nodes.keys().chain(other.nodes.keys());
+        nodes.filter(|node| self.nodes.get(node) == other.nodes.get(node)).copied().collect()
+    }
+
+    /// Forgets these nodes (their findings belong to another scenario).
+    pub fn without(mut self, nodes: &std::collections::BTreeSet<usize>) -> Peak {
+        self.nodes.retain(|node, _| !nodes.contains(node));
+        self
+    }
+
+    /// A peak of one state.
+    pub fn of(cluster: &Cluster, state: &State) -> Peak {
+        let mut peak = Peak::default();
+        peak.observe(cluster, state);
+        peak
+    }
+
+    /// Overflow findings of the scenario this peak was observed in; with a
+    /// `baseline` (the state the scenario started from), only on nodes whose
+    /// pods the scenario changed, since the baseline's own overflow is
+    /// reported by its scenario.
     pub fn overflows(
         &self,
         cluster: &Cluster,
         locator: &Locator,
         scenario: &str,
         severity: Severity,
+        baseline: Option<&Peak>,
     ) -> Vec<Diagnostic> {
         let mut found = Vec::new();
         for (node_index, tenants) in &self.nodes {
+            if baseline.and_then(|base| base.nodes.get(node_index)) == Some(tenants) {
+                continue;
+            }
             let Some(node) = cluster.nodes.get(*node_index) else { continue };
             if node.gpu_memory_mib.iter().all(|mib| *mib == 0) || fits(tenants, &node.gpu_memory_mib) {
                 continue;
             }
-            let parts: Vec<String> = tenants
-                .iter()
-                .filter_map(|(index, pods, mib)| {
-                    let workload = cluster.workloads.get(*index)?;
-                    Some(format!("{} {pods} × {}", workload.object.identity.name, gib(*mib)))
-                })
-                .collect();
-            let card = match (&node.gpu_model, node.gpu_memory_mib.as_slice()) {
-                (Some(model), [one]) => format!("{model}, {}", gib(*one)),
-                (None, [one]) => gib(*one),
-                (_, many) => {
-                    format!("{} GPUs of {}", many.len(), many.iter().map(|m| gib(*m)).collect::<Vec<_>>().join(", "))
-                }
-            };
+            let parts = describe(cluster, tenants);
+            let card = card(node);
             let message = format!(
                 "{scenario}: the GPU memory of node `{}` ({card}) is oversubscribed: its pods need {} ({}); time-slicing shares a GPU's compute, not its memory, so the last model to load fails with out-of-memory",
                 node.name,
@@ -122,17 +139,114 @@ impl Peak {
     }
 }
 
-/// Peak GPU memory of one state.
+/// One node's GPUs in the plan's GPU memory table: what steady state puts on
+/// them, and the most any scenario does.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GpuMemory {
+    pub node: String,
+    /// The cards, as the node values name them (`RTX 4090, 24 GiB`).
+    pub gpus: String,
+    pub capacity_mib: u64,
+    pub steady_mib: u64,
+    /// `workload pods × GiB` of steady state.
+    pub steady: Vec<String>,
+    pub peak_mib: u64,
+    /// The first scenario that reached the peak.
+    pub peak_scenario: String,
+    /// Whether every scenario's pods fit the cards.
+    pub fits: bool,
+}
+
+/// Gathers the GPU memory table over the scenarios of one simulation.
+#[derive(Default)]
+pub struct Ledger {
+    steady: BTreeMap<usize, Tenants>,
+    peak: BTreeMap<usize, (u64, String)>,
+    overflowed: std::collections::BTreeSet<usize>,
+}
+
+impl Ledger {
+    pub fn steady(&mut self, cluster: &Cluster, state: &State) {
+        for node in 0..cluster.nodes.len() {
+            self.steady.insert(node, tenants(cluster, state, node));
+        }
+        self.observe(cluster, state, "steady state");
+    }
+
+    pub fn observe(&mut self, cluster: &Cluster, state: &State, scenario: &str) {
+        self.observe_peak(cluster, &Peak::of(cluster, state), scenario);
+    }
+
+    pub fn observe_peak(&mut self, cluster: &Cluster, peak: &Peak, scenario: &str) {
+        for (node, tenants) in &peak.nodes {
+            let used = total(tenants);
+            if self.peak.get(node).is_none_or(|(before, _)| used > *before) {
+                self.peak.insert(*node, (used, scenario.to_string()));
+            }
+            let gpus = cluster.nodes.get(*node).map_or(&[][..], |node| node.gpu_memory_mib.as_slice());
+            if gpus.iter().any(|mib| *mib > 0) && !fits(tenants, gpus) {
+                self.overflowed.insert(*node);
+            }
+        }
+    }
+
+    /// The table's rows: nodes whose GPUs declare their memory.
+    pub fn rows(&self, cluster: &Cluster) -> Vec<GpuMemory> {
+        cluster
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, node)| node.gpu_memory_mib.iter().any(|mib| *mib > 0))
+            .map(|(index, node)| {
+                let steady = self.steady.get(&index).cloned().unwrap_or_default();
+                let (peak_mib, peak_scenario) = self.peak.get(&index).cloned().unwrap_or_default();
+                GpuMemory {
+                    node: node.name.clone(),
+                    gpus: card(node),
+                    capacity_mib: node.gpu_memory_mib.iter().sum(),
+                    steady_mib: total(&steady),
+                    steady: describe(cluster, &steady),
+                    peak_mib,
+                    peak_scenario,
+                    fits: !self.overflowed.contains(&index),
+                }
+            })
+            .collect()
+    }
+}
+
+/// `reasoning-suite 1 × 12 GiB`, largest first.
+fn describe(cluster: &Cluster, tenants: &Tenants) -> Vec<String> {
+    let mut tenants = tenants.clone();
+    tenants.sort_by(|a, b| (u64::from(b.1) * b.2).cmp(&(u64::from(a.1) * a.2)));
+    tenants
+        .iter()
+        .filter_map(|(index, pods, mib)| {
+            let workload = cluster.workloads.get(*index)?;
+            Some(format!("{} {pods} × {}", workload.object.identity.name, gib(*mib)))
+        })
+        .collect()
+}
+
+fn card(node: &Node) -> String {
+    match (&node.gpu_model, node.gpu_memory_mib.as_slice()) {
+        (Some(model), [one]) => format!("{model}, {}", gib(*one)),
+        (None, [one]) => gib(*one),
+        (_, many) => format!("{} GPUs of {}", many.len(), many.iter().map(|m| gib(*m)).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+/// Overflows of one state, beyond those of `baseline`.
 pub fn overflows(
     cluster: &Cluster,
     state: &State,
     locator: &Locator,
     scenario: &str,
     severity: Severity,
+    baseline: Option<&Peak>,
 ) -> Vec<Diagnostic> {
-    let mut peak = Peak::default();
-    peak.observe(cluster, state);
-    peak.overflows(cluster, locator, scenario, severity)
+    Peak::of(cluster, state).overflows(cluster, locator, scenario, severity, baseline)
 }
 
 /// Workloads placed on a time-sliced GPU without declaring their memory.
@@ -189,14 +303,14 @@ pub fn hpa_on_one_gpu(cluster: &Cluster, state: &State, locator: &Locator) -> Ve
                         node.name
                     ),
                 )
-                .with_help("scale on a metric the GPU is not the limit of, let replicas reach another GPU, or drop the HPA and size one pod"),
+                .with_help("let the replicas reach other GPUs that can hold the model (maxReplicas no more than those GPUs), or drop the HPA and batch requests inside one replica"),
         );
     }
     found
 }
 
-fn gib(mib: u64) -> String {
-    if mib % 1024 == 0 {
+pub(crate) fn gib(mib: u64) -> String {
+    if mib.is_multiple_of(1024) {
         format!("{} GiB", mib / 1024)
     } else {
         format!("{:.1} GiB", mib as f64 / 1024.0)

@@ -14,7 +14,7 @@
 //! hold, whatever a replica count says; values bound the counts before that
 //! (`values::bounds`).
 
-pub(crate) mod gpu;
+pub mod gpu;
 pub(crate) mod report;
 pub(crate) mod schedule;
 
@@ -42,13 +42,15 @@ pub struct Plan {
     pub scenarios: Vec<Scenario>,
     /// The declared flows and whether the NetworkPolicies let them through.
     pub connectivity: Connectivity,
+    /// Per node with GPUs: the GPU memory its pods use, steady and at the peak.
+    pub gpu_memory: Vec<gpu::GpuMemory>,
     pub findings: Findings,
 }
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Scenario {
-    /// `steady`, `hpa-max`, `rollout`, `node-loss`.
+    /// `steady`, `hpa-max`, `rollout`, `rollout-hpa-max`, `node-loss`.
     pub kind: &'static str,
     pub title: String,
     pub ok: bool,
@@ -91,12 +93,19 @@ fn simulate(build: &Build, detailed: bool) -> Plan {
     let workloads = workloads::workloads(build);
     let locator = Locator::new(build);
     let cluster = Cluster::new(&nodes, &workloads);
-    let mut simulation =
-        Simulation { cluster: &cluster, locator: &locator, detailed, findings: Vec::new(), scenarios: Vec::new() };
+    let mut simulation = Simulation {
+        cluster: &cluster,
+        locator: &locator,
+        detailed,
+        findings: Vec::new(),
+        scenarios: Vec::new(),
+        gpu: gpu::Ledger::default(),
+        steady_gpu: gpu::Peak::default(),
+    };
     let (mut state, pins, fits) = simulation.steady();
-    simulation.hpa_max(&mut state, &pins);
+    simulation.hpa_max(&mut state, &pins, &fits);
     for (index, fits) in fits.iter().enumerate() {
-        simulation.rollout(&mut state, &pins, index, *fits);
+        simulation.rollout(&mut state, &pins, index, *fits, None);
     }
     // Losing the only node is losing the cluster; there is nothing to learn.
     if nodes.len() > 1 {
@@ -104,11 +113,15 @@ fn simulate(build: &Build, detailed: bool) -> Plan {
             simulation.node_loss(&mut state, &pins, node);
         }
     }
+    let gpu_memory = simulation.gpu.rows(&cluster);
     let Simulation { mut findings, scenarios, .. } = simulation;
     let (connectivity, flow_findings) = flows::check(build, &locator);
     findings.extend(flow_findings);
-    Plan { nodes, scenarios, connectivity, findings: Findings::new(findings) }
+    Plan { nodes, scenarios, connectivity, gpu_memory, findings: Findings::new(findings) }
 }
+
+/// The scenario with every HPA at its maximum.
+const HPA_MAX_TITLE: &str = "every HPA at maxReplicas";
 
 /// Where the pods of a workload with node-local volumes must stay.
 enum Pin {
@@ -136,6 +149,9 @@ struct Simulation<'a> {
     detailed: bool,
     findings: Vec<Diagnostic>,
     scenarios: Vec<Scenario>,
+    gpu: gpu::Ledger,
+    /// GPU tenants of the steady state.
+    steady_gpu: gpu::Peak,
 }
 
 impl<'a> Simulation<'a> {
@@ -257,7 +273,9 @@ impl<'a> Simulation<'a> {
             workloads: verdicts,
         });
         self.findings.extend(gpu::undeclared(cluster, &state, self.locator));
-        self.findings.extend(gpu::overflows(cluster, &state, self.locator, "steady state", Severity::Error));
+        self.findings.extend(gpu::overflows(cluster, &state, self.locator, "steady state", Severity::Error, None));
+        self.gpu.steady(cluster, &state);
+        self.steady_gpu = gpu::Peak::of(cluster, &state);
         let pins = cluster
             .workloads
             .iter()
@@ -271,9 +289,12 @@ impl<'a> Simulation<'a> {
         (state, pins, fits)
     }
 
-    fn hpa_max(&mut self, state: &mut State, pins: &[Pin]) {
+    /// Every HPA at its maximum, then each rollout from there: a surge that
+    /// fits beside the steady state may not fit beside the scaled-out pods.
+    fn hpa_max(&mut self, state: &mut State, pins: &[Pin], fits: &[bool]) {
         let cluster = self.cluster;
         let mark = state.mark();
+        let before = gpu::Peak::of(cluster, state);
         let mut verdicts = Vec::new();
         let mut short = 0;
         for &index in &cluster.order {
@@ -316,9 +337,10 @@ impl<'a> Simulation<'a> {
             verdicts.push(Verdict { workload: workload.describe(), ok: false, detail: message });
         }
         verdicts.sort_by(|a, b| a.workload.cmp(&b.workload));
+        let verdicts_empty = verdicts.is_empty();
         self.record(|simulation| Scenario {
             kind: "hpa-max",
-            title: "every HPA at maxReplicas".into(),
+            title: HPA_MAX_TITLE.into(),
             ok: short == 0,
             verdict: match (verdicts.len(), short) {
                 (0, _) => "no HPAs".into(),
@@ -330,12 +352,27 @@ impl<'a> Simulation<'a> {
             nodes: simulation.usage(state),
             workloads: verdicts,
         });
-        self.findings.extend(gpu::overflows(cluster, state, self.locator, "every HPA at maxReplicas", Severity::Error));
+        self.findings.extend(gpu::overflows(
+            cluster,
+            state,
+            self.locator,
+            HPA_MAX_TITLE,
+            Severity::Error,
+            Some(&before),
+        ));
         self.findings.extend(gpu::hpa_on_one_gpu(cluster, state, self.locator));
+        self.gpu.observe(cluster, state, HPA_MAX_TITLE);
+        if !verdicts_empty {
+            for (index, fits) in fits.iter().enumerate() {
+                self.rollout(state, pins, index, *fits, Some(HPA_MAX_TITLE));
+            }
+        }
         state.undo(cluster, mark);
     }
 
-    fn rollout(&mut self, state: &mut State, pins: &[Pin], index: usize, fits: bool) {
+    /// One rollout from the current state: steady (`at` is `None`), or the
+    /// scenario named by `at`.
+    fn rollout(&mut self, state: &mut State, pins: &[Pin], index: usize, fits: bool, at: Option<&str>) {
         let cluster = self.cluster;
         let Some(workload) = self.workload(index) else { return };
         if !matches!(workload.kind, Kind::Deployment | Kind::StatefulSet) || workload.replicas == 0 || !fits {
@@ -343,31 +380,37 @@ impl<'a> Simulation<'a> {
         }
         let mark = state.mark();
         let mut peak: Vec<Amount> = state.used.clone();
-        let title = format!("rollout of {}", workload.describe());
-        // Only what the rollout adds: steady state's own overflow is reported there.
-        let steady: Vec<String> = gpu::overflows(cluster, state, self.locator, &title, Severity::Error)
-            .into_iter()
-            .map(|finding| finding.message)
-            .collect();
-        let mut gpu_peak = gpu::Peak::default();
-        gpu_peak.observe(cluster, state);
+        let title = match at {
+            None => format!("rollout of {}", workload.describe()),
+            Some(at) => format!("rollout of {} with {at}", workload.describe()),
+        };
+        // Only what the rollout adds: the starting state's own overflow is reported by its scenario.
+        let before = gpu::Peak::of(cluster, state);
+        let mut gpu_peak = gpu::Peak::of(cluster, state);
         let outcome = match workload.strategy {
             Strategy::OnDelete => Ok("pods are replaced by hand (OnDelete)".to_string()),
             Strategy::Recreate => self.recreate(state, pins, index),
             Strategy::OneAtATime => self.one_at_a_time(state, pins, index),
             Strategy::Rolling { surge, unavailable } => {
-                self.rolling(state, pins, index, surge, unavailable, &mut peak, &mut gpu_peak)
+                self.rolling(state, pins, index, (surge, unavailable), &mut peak, &mut gpu_peak)
             }
         };
-        self.findings.extend(
-            gpu_peak
-                .overflows(cluster, self.locator, &title, Severity::Error)
-                .into_iter()
-                .filter(|finding| !steady.contains(&finding.message)),
-        );
+        // With every HPA at its maximum, a node the HPAs left as in steady
+        // state gives the same overflow as the rollout from steady state.
+        let reported = match at {
+            Some(_) => before.same_nodes(&self.steady_gpu),
+            None => Default::default(),
+        };
+        let gpu_peak = gpu_peak.without(&reported);
+        self.findings.extend(gpu_peak.overflows(cluster, self.locator, &title, Severity::Error, Some(&before)));
+        self.gpu.observe_peak(cluster, &gpu_peak, &title);
         let (ok, detail) = match outcome {
             Ok(detail) => (true, detail),
             Err(message) => {
+                let message = match at {
+                    None => message,
+                    Some(at) => format!("with {at}: {message}"),
+                };
                 let path = if workload.kind == Kind::StatefulSet { "spec.updateStrategy" } else { "spec.strategy" };
                 self.findings.push(
                     self.finding(workload, ROLLOUT, Severity::Error, path, message.clone()).with_help(
@@ -383,8 +426,17 @@ impl<'a> Simulation<'a> {
                 usage.requested = *peak;
             }
             Scenario {
-                kind: "rollout",
-                title: format!("rollout of {} ({})", workload.describe(), describe_strategy(&workload.strategy)),
+                kind: if at.is_some() { "rollout-hpa-max" } else { "rollout" },
+                title: match at {
+                    None => format!("rollout of {} ({})", workload.describe(), describe_strategy(&workload.strategy)),
+                    Some(at) => {
+                        format!(
+                            "rollout of {} with {at} ({})",
+                            workload.describe(),
+                            describe_strategy(&workload.strategy)
+                        )
+                    }
+                },
                 ok,
                 verdict: if ok { "completes".into() } else { "never completes".into() },
                 nodes,
@@ -430,8 +482,7 @@ impl<'a> Simulation<'a> {
         state: &mut State,
         pins: &[Pin],
         index: usize,
-        surge: u32,
-        unavailable: u32,
+        (surge, unavailable): (u32, u32),
         peak: &mut [Amount],
         gpu_peak: &mut gpu::Peak,
     ) -> Result<String, String> {
@@ -557,6 +608,7 @@ impl<'a> Simulation<'a> {
             return;
         }
         let mark = state.mark();
+        let before = gpu::Peak::of(cluster, state);
         state.set_down(lost);
         let displaced = state.on_node(lost);
         for &(workload, count) in &displaced {
@@ -652,7 +704,8 @@ impl<'a> Simulation<'a> {
             workloads: verdicts,
         });
         let scenario = format!("if node `{lost_name}` is lost");
-        self.findings.extend(gpu::overflows(cluster, state, self.locator, &scenario, Severity::Warning));
+        self.findings.extend(gpu::overflows(cluster, state, self.locator, &scenario, Severity::Warning, Some(&before)));
+        self.gpu.observe(cluster, state, &scenario);
         state.undo(cluster, mark);
     }
 }

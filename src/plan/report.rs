@@ -1,6 +1,6 @@
 //! How a [`Plan`](super::Plan) prints: the nodes, then per scenario a table of
-//! allocatable against requested per node and a verdict per workload, then the
-//! findings; or everything as JSON.
+//! allocatable against requested per node and a verdict per workload, the GPU
+//! memory per node, the declared flows, then the findings; or everything as JSON.
 
 use std::fmt::Write as _;
 
@@ -31,6 +31,23 @@ impl Plan {
                 let mark = if verdict.ok { "ok  " } else { "FAIL" };
                 let _ = writeln!(out, "  {mark} {}: {}", verdict.workload, verdict.detail);
             }
+        }
+        if !self.gpu_memory.is_empty() {
+            let _ = writeln!(
+                out,
+                "\nGPU memory (gpu.memoryGiB of the pods on each node's GPUs; time-slicing shares no memory)"
+            );
+            let mut rows = vec![row(&["  node", "gpus", "steady state", "peak", "verdict"])];
+            for node in &self.gpu_memory {
+                rows.push(vec![
+                    format!("  {}", node.node),
+                    node.gpus.clone(),
+                    format!("{}: {}", used(node.steady_mib, node.capacity_mib), node.steady.join(", ")),
+                    format!("{} ({})", used(node.peak_mib, node.capacity_mib), node.peak_scenario),
+                    if node.fits { "fits".into() } else { "OVERFLOW".into() },
+                ]);
+            }
+            table(&mut out, &rows);
         }
         if !self.connectivity.flows.is_empty() {
             let _ = writeln!(out, "\nconnectivity (declared flows through the NetworkPolicies)");
@@ -77,6 +94,12 @@ fn usage_table(out: &mut String, nodes: &[NodeUsage]) {
         ]);
     }
     table(out, &rows);
+}
+
+/// `23.5/24 GiB (97%)`.
+fn used(mib: u64, capacity: u64) -> String {
+    let percent = (mib * 100).checked_div(capacity).map(|p| format!(" ({p}%)")).unwrap_or_default();
+    format!("{}/{}{percent}", super::gpu::gib(mib).trim_end_matches(" GiB"), super::gpu::gib(capacity))
 }
 
 fn row(cells: &[&str]) -> Vec<String> {
