@@ -74,14 +74,7 @@ fn hpa_target_that_sets_replicas_without_ignore_differences_is_reported() {
   = rendered: rendered/namespaces/ai-system-core/horizontalpodautoscaler-utility-cpu-hpa.yaml from templates/workloads/autoscaling.yaml (rendering workload ai-system-core/utility-suite, document 1)
   = help: leave `replicas` out of Deployment utility-suite (the HPA owns it), or ignore /spec/replicas of it in Application `ns-ai-system-core` with RespectIgnoreDifferences=true
 
-error[argocd-controller-mutation]: HorizontalPodAutoscaler reasoning-gpu-hpa changes `.spec.replicas` of Deployment reasoning-suite, which Application `ns-ai-system-gpu` syncs without `ignoreDifferences` on it: Argo CD reports the change as drift, and selfHeal or the next sync sets the desired value back
-  --> values/namespaces/ai-system-gpu.yaml:90:3
-  = key: workloads.reasoning-suite
-  = object: HorizontalPodAutoscaler.autoscaling ai-system-gpu/reasoning-gpu-hpa, at spec.scaleTargetRef
-  = rendered: rendered/namespaces/ai-system-gpu/horizontalpodautoscaler-reasoning-gpu-hpa.yaml from templates/workloads/autoscaling.yaml (rendering workload ai-system-gpu/reasoning-suite, document 1)
-  = help: leave `replicas` out of Deployment reasoning-suite (the HPA owns it), or ignore /spec/replicas of it in Application `ns-ai-system-gpu` with RespectIgnoreDifferences=true
-
-2 errors, 0 warnings in 2 files"#;
+1 error, 0 warnings in 1 file"#;
     assert_eq!(validate(&repo, 1).trim_end(), expected);
 }
 

@@ -103,9 +103,28 @@ struct Rendered {
     objects: Vec<Value>,
 }
 
+/// This repository with the migration plan's GPU HPA on reasoning-suite,
+/// which this repository cannot run (README, "GPU memory"), and a model
+/// small enough for three replicas on the 4090: the custom-metric chain as a
+/// GPU HPA would use it.
+fn with_gpu_hpa() -> Repo {
+    let repo = this_repo();
+    let path = "values/namespaces/ai-system-gpu.yaml";
+    let values = repo.read(path);
+    let hpa = "    hpa:\n      name: reasoning-gpu-hpa\n      minReplicas: 1\n      maxReplicas: 3\n      podsMetrics:\n        - {name: nvidia_gpu_utilization_percent, averageValue: \"70\"}\n    resources:\n      requests: {cpu: \"1\", memory: 3Gi}";
+    let values = values
+        .replacen("NVIDIA-GeForce-RTX-4090, memoryGiB: 12}", "NVIDIA-GeForce-RTX-4090, memoryGiB: 1}", 1)
+        .replacen("    resources:\n      requests: {cpu: \"1\", memory: 3Gi}", hpa, 1);
+    repo.write(path, values.as_bytes());
+    repo
+}
+
 impl Rendered {
     fn new() -> Rendered {
-        let repo = this_repo();
+        Rendered::of(this_repo())
+    }
+
+    fn of(repo: Repo) -> Rendered {
         repo.kiln(&["render"]).code(0);
         let objects = files_under(&repo.path().join("rendered"))
             .into_iter()
@@ -232,7 +251,7 @@ fn unknown_metrics(query: &str, dcgm: &BTreeSet<String>) -> Result<Vec<String>, 
 
 #[test]
 fn hpa_metrics_are_served_by_the_adapter_rule() {
-    let rendered = Rendered::new();
+    let rendered = Rendered::of(with_gpu_hpa());
     let hpa = rendered.object("HorizontalPodAutoscaler", "ai-system-gpu", "reasoning-gpu-hpa");
     let metric = &hpa["spec"]["metrics"][0];
     assert_eq!(metric["type"], "Pods");
@@ -250,6 +269,18 @@ fn hpa_metrics_are_served_by_the_adapter_rule() {
     let mapped: BTreeMap<&str, &str> =
         overrides.iter().map(|(label, target)| (text(label), text(&target["resource"]))).collect();
     assert_eq!(mapped, BTreeMap::from([("exported_namespace", "namespace"), ("exported_pod", "pod")]));
+    // The GPU dashboard shows the HPA's replicas.
+    let dashboard_texts: Vec<&str> = rendered
+        .objects
+        .iter()
+        .filter(|object| object["kind"] == "ConfigMap")
+        .filter_map(|object| object["data"].as_mapping())
+        .flat_map(|data| data.values().filter_map(Value::as_str))
+        .collect();
+    assert!(
+        dashboard_texts.iter().any(|text| text.contains("horizontalpodautoscaler=~\\\"reasoning-gpu-hpa\\\"")),
+        "the GPU HPA from values"
+    );
     // The adapter queries the Service kube-prometheus-stack names after its release.
     assert_eq!(
         rendered.chart_values("prometheus-adapter")["prometheus"]["url"],
@@ -259,7 +290,7 @@ fn hpa_metrics_are_served_by_the_adapter_rule() {
 
 #[test]
 fn hpa_metric_without_adapter_rule_fails_render() {
-    let repo = this_repo();
+    let repo = with_gpu_hpa();
     let path = "values/namespaces/ai-system-gpu.yaml";
     let values = repo.read(path).replace(
         "{name: nvidia_gpu_utilization_percent, averageValue: \"70\"}",
@@ -268,13 +299,20 @@ fn hpa_metric_without_adapter_rule_fails_render() {
     repo.write(path, values.as_bytes());
     repo.kiln(&["render"]).code(1).stderr(
         "error[hpa-metric-served]: HorizontalPodAutoscaler ai-system-gpu/reasoning-gpu-hpa scales on Pods metric `nvidia_gpu_busy_percent` that no prometheus-adapter rule serves
-  --> values/namespaces/ai-system-gpu.yaml:116:5
+  --> values/namespaces/ai-system-gpu.yaml:131:5
   = key: workloads.reasoning-suite.hpa
   = object: HorizontalPodAutoscaler.autoscaling ai-system-gpu/reasoning-gpu-hpa, at spec.metrics[0]
   = rendered: rendered/namespaces/ai-system-gpu/horizontalpodautoscaler-reasoning-gpu-hpa.yaml from templates/workloads/autoscaling.yaml (rendering workload ai-system-gpu/reasoning-suite, document 1)
   = help: Application argocd/prometheus-adapter serves `nvidia_gpu_utilization_percent`; add a rule exposing `nvidia_gpu_busy_percent` to its `rules.custom` (values/cluster.yaml) or fix the metric name
 
-1 error, 0 warnings in 1 file (7 acknowledged in values, not shown)
+warning[plan-gpu-hpa]: at maxReplicas 3, every pod of Deployment.apps ai-system-gpu/reasoning-suite runs on the one GPU of node `mainpc`: scaling out adds no GPU compute (the replicas take turns on the same card), only copies of the model in its memory
+  --> values/namespaces/ai-system-gpu.yaml:97:3
+  = key: workloads.reasoning-suite
+  = object: HorizontalPodAutoscaler.autoscaling ai-system-gpu/reasoning-gpu-hpa, at spec.maxReplicas
+  = rendered: rendered/namespaces/ai-system-gpu/horizontalpodautoscaler-reasoning-gpu-hpa.yaml from templates/workloads/autoscaling.yaml (rendering workload ai-system-gpu/reasoning-suite, document 1)
+  = help: let the replicas reach other GPUs that can hold the model (maxReplicas no more than those GPUs), or drop the HPA and batch requests inside one replica
+
+1 error, 1 warning in 1 file (5 acknowledged in values, not shown)
 error: validation or plan found errors; nothing was written (see `kiln validate` and `kiln plan`)",
     );
     assert!(!repo.exists("rendered"), "a failed check writes nothing");
@@ -283,7 +321,7 @@ error: validation or plan found errors; nothing was written (see `kiln validate`
 
 #[test]
 fn regression_adapter_rule_removed_while_hpa_still_needs_it() {
-    let repo = this_repo();
+    let repo = with_gpu_hpa();
     let path = "values/cluster.yaml";
     let values = repo.read(path).replace("as: nvidia_gpu_utilization_percent", "as: nvidia_gpu_util");
     repo.write(path, values.as_bytes());
@@ -479,8 +517,9 @@ fn dashboards_are_valid_grafana_json_on_known_metrics() {
         let (name, _) = variable(uid);
         assert_eq!(repeated(uid), [name], "{uid}: one row repeated per value of its variable");
     }
+    // No GPU workload scales here (README, "GPU memory"), so no autoscaling row.
     let gpu_panels = dashboards["kiln-gpu"]["panels"].to_string();
-    assert!(gpu_panels.contains("horizontalpodautoscaler=~\\\"reasoning-gpu-hpa\\\""), "the GPU HPA from values");
+    assert!(!gpu_panels.contains("Autoscaling on custom metrics"), "{gpu_panels}");
     let namespaces: Vec<&String> = dashboards.keys().filter(|uid| uid.starts_with("kiln-ns-")).collect();
     assert_eq!(namespaces, ["kiln-ns-ai-system-core", "kiln-ns-ai-system-gpu", "kiln-ns-ai-system-infra"]);
 }
@@ -545,7 +584,7 @@ fn metrics_port_must_be_a_declared_port() {
     repo.write(path, values.as_bytes());
     repo.kiln(&["render"]).code(2).stderr(
         "error: `metrics.port` is `prom`, not one of its ports (`http`, `metrics`)
-  --> values/namespaces/ai-system-gpu.yaml:72:15
+  --> values/namespaces/ai-system-gpu.yaml:79:15
   = key: workloads.coordination.metrics.port
   = help: checked by templates/workloads/monitoring.yaml while rendering workload ai-system-gpu/coordination",
     );

@@ -206,6 +206,7 @@ pub fn workloads(build: &Build) -> Vec<Workload<'_>> {
                 .origin
                 .scope
                 .workload()
+                .filter(|(_, name)| *name == object.identity.name)
                 .and_then(|(namespace, name)| build.values.namespaces.get(namespace)?.workloads.get(name))
                 .and_then(|values| values.typed.gpu.as_ref()?.memory_gib)
                 .filter(|gib| gib.is_finite() && *gib > 0.0)

@@ -3,7 +3,7 @@
 //! The scheduler counts `nvidia.com/gpu` slots only; with time-slicing a GPU
 //! advertises several slots, and the NVIDIA device plugin's docs say plainly
 //! that time-slicing gives "no memory or fault-isolation between replicas"
-//! (k8s-device-plugin README, "Shared Access to GPUs"). So pods that fit by
+//! (the k8s-device-plugin README's section on shared access to GPUs). So pods that fit by
 //! slots can still need more memory than the GPU has, and the last model to
 //! load fails with CUDA out-of-memory. kiln sums the memory workloads declare
 //! (`gpu.memoryGiB`) per physical GPU in every scenario of the plan: the
@@ -253,7 +253,11 @@ pub fn overflows(
 pub fn undeclared(cluster: &Cluster, state: &State, locator: &Locator) -> Vec<Diagnostic> {
     let mut found = Vec::new();
     for (index, workload) in cluster.workloads.iter().enumerate() {
-        if workload.request.gpu == 0 || workload.gpu_memory_mib > 0 {
+        // Only a values workload can declare its memory (`gpu.memoryGiB`): a
+        // controller a template writes by hand has nowhere to say it, and is not counted.
+        let scope = workload.object.origin.scope.workload();
+        let of_values = scope.is_some_and(|(_, name)| name == workload.object.identity.name);
+        if workload.request.gpu == 0 || workload.gpu_memory_mib > 0 || !of_values {
             continue;
         }
         let shared =
