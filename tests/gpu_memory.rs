@@ -110,7 +110,7 @@ fn a_gpu_hpa_confined_to_one_card_overflows_and_adds_no_compute() {
     run.code(1);
     assert_eq!(findings(&run.stdout, "plan-gpu-memory"), [
             "error[plan-gpu-memory]: every HPA at maxReplicas: the GPU memory of node `mainpc` (RTX 4090, 24 GiB) is oversubscribed: its pods need 47.5 GiB (reasoning-suite 3 × 12 GiB, learning-train 1 × 6 GiB, speech-pipeline 1 × 3.5 GiB, coordination 1 × 2 GiB); time-slicing shares a GPU's compute, not its memory, so the last model to load fails with out-of-memory",
-            "--> values/nodes/mainpc.yaml:20:1",
+            "--> values/nodes/mainpc.yaml:22:1",
             "help: lower replicas or `hpa.maxReplicas` of what shares this GPU, use `strategy: {type: Recreate}` or `maxSurge: 0` where a second copy cannot fit, or move a workload to another GPU (`gpu.product`, `node`)",
         ]);
     assert_eq!(findings(&run.stdout, "plan-gpu-hpa"), [
@@ -141,7 +141,7 @@ fn a_rollout_that_fits_in_steady_state_can_overflow_at_hpa_max() {
     run.code(1);
     assert_eq!(findings(&run.stdout, "plan-gpu-memory"), [
             "error[plan-gpu-memory]: rollout of Deployment.apps ai-system-gpu/coordination with every HPA at maxReplicas: the GPU memory of node `mainpc` (RTX 4090, 24 GiB) is oversubscribed: its pods need 25.5 GiB (reasoning-suite 2 × 6 GiB, learning-train 1 × 6 GiB, coordination 2 × 2 GiB, speech-pipeline 1 × 3.5 GiB); time-slicing shares a GPU's compute, not its memory, so the last model to load fails with out-of-memory",
-            "--> values/nodes/mainpc.yaml:20:1",
+            "--> values/nodes/mainpc.yaml:22:1",
             "help: lower replicas or `hpa.maxReplicas` of what shares this GPU, use `strategy: {type: Recreate}` or `maxSurge: 0` where a second copy cannot fit, or move a workload to another GPU (`gpu.product`, `node`)",
         ]);
 }

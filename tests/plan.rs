@@ -1,7 +1,7 @@
 //! `kiln plan`: each scenario failing in a known way, the GPU rollout trap,
 //! how Jobs count, the output formats, and `render` failing on plan errors.
 
-use crate::harness::Repo;
+use crate::harness::{Repo, MINIMAL_CLUSTER};
 
 const TWO_NODES_N2: &str = "name: n2\nrole: agent\ncapacity: {cpu: \"4\", memory: 8Gi}\n";
 
@@ -63,9 +63,9 @@ fn finding_lines(stdout: &str) -> Vec<String> {
 #[test]
 fn minimal_repository_plan() {
     Repo::minimal().kiln(&["plan"]).code(0).stdout(
-        "nodes (allocatable = capacity - reserved; GPUs × time-slicing replicas)
-node  cpu  memory  nvidia.com/gpu  pods  taints
-n1    4    8Gi     0               110   -
+        "nodes (allocatable = capacity - reserved; GPUs × time-slicing replicas; platform = the charts' pods, held back from workloads)
+node  cpu  memory  nvidia.com/gpu  pods  platform  taints
+n1    4    8Gi     0               110   -         -
 
 steady state: fits
   node  cpu         memory         nvidia.com/gpu  pods
@@ -341,4 +341,48 @@ fn json_format_has_scenarios_nodes_and_findings() {
     assert_eq!(steady["nodes"][0]["requested"]["memory"], "64Mi");
     assert_eq!(steady["workloads"][0]["workload"], "Deployment.apps apps/web");
     assert_eq!(json["findings"]["errors"], 0);
+}
+
+/// D-12: the platform's pods (charts kiln does not render) request from the
+/// same allocatable as the workloads of values, so the plan holds them back.
+#[test]
+fn platform_pods_are_held_back_from_the_workloads() {
+    let cluster = format!(
+        "{MINIMAL_CLUSTER}platform:\n  - {{component: k3s, cpu: 3950m, memory: 1Gi, pods: 5, source: CoreDNS and the rest}}\n"
+    );
+    let repo = Repo::minimal().file("values/cluster.yaml", &cluster);
+    let run = repo.kiln(&["plan"]);
+    run.code(1);
+    assert!(
+        run.stdout.contains("n1    4    8Gi     0               110   3.95 cpu, 1Gi memory, 5 pods  -\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("  n1    0/0.05 (0%)  0/7Gi (0%)  0/0             0/105 (0%)\n"), "{}", run.stdout);
+    assert_eq!(
+        finding_lines(&run.stdout),
+        [
+            "error[plan-steady]: 1 of 1 pods cannot be scheduled in steady state: n1: insufficient cpu (needs 0.1, 0.05 free)",
+            "at: spec.template.spec",
+            "help: lower its requests or replicas, relax its node selection, or declare more node capacity",
+        ]
+    );
+}
+
+#[test]
+fn a_platform_entry_must_name_a_component_and_a_node() {
+    let cluster =
+        format!("{MINIMAL_CLUSTER}platform:\n  - {{component: argo, node: n9, cpu: 100m, source: chart defaults}}\n");
+    Repo::minimal().file("values/cluster.yaml", &cluster).kiln(&["plan"]).code(2).stderr(
+        "error: `argo` is not a component of the cluster values
+  --> values/cluster.yaml:10:6
+  = key: platform[0].component
+  = help: the cluster values declare no `components`; `k3s` names the pods k3s itself runs
+
+error: `n9` is not a node in values/nodes/
+  --> values/cluster.yaml:10:23
+  = key: platform[0].node
+  = help: name one of `n1`, or leave `node` out for a DaemonSet on every node
+error: 2 problems found, nothing was written",
+    );
 }

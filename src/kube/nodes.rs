@@ -1,7 +1,14 @@
 //! The declared nodes as the scheduler sees them: labels, taints and
 //! allocatable resources, all from node values. Allocatable is `capacity`
-//! minus `reserved`; GPUs are `gpus[].count` × `timeSlicing.replicas`. A node
-//! that declares no capacity has none: only pods that request nothing fit.
+//! minus `reserved` (the kubelet's `system-reserved`: the OS and k3s); GPUs
+//! are `gpus[].count` × `timeSlicing.replicas`. A node that declares no
+//! capacity has none: only pods that request nothing fit.
+//!
+//! The platform's pods (Argo CD, the monitoring stack, the mesh, the device
+//! plugin) come from charts kiln does not render, so their requests are
+//! declared in the cluster values (`platform`, per component and node, or
+//! every node for a DaemonSet) and held back from what the workloads of
+//! values may use: the scheduler counts them against the same allocatable.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +29,9 @@ pub struct Node {
     pub labels: BTreeMap<String, String>,
     pub taints: Vec<Taint>,
     pub allocatable: Amount,
+    /// What the platform's pods request on this node (`platform` in the
+    /// cluster values); the workloads of values get `allocatable` minus this.
+    pub platform: Amount,
     /// Physical GPUs (before time-slicing).
     pub gpus: u32,
     /// The memory of each physical GPU, in MiB (`gpus[].memoryGiB`, one entry per GPU).
@@ -76,7 +86,56 @@ impl Node {
 
 /// Every declared node, sorted by name.
 pub fn nodes(values: &Values) -> Vec<Node> {
-    values.nodes.iter().map(|(name, node)| node_of(name, &node.typed)).collect()
+    let cluster = &values.cluster.typed;
+    // `k3s` is what k3s itself runs as pods (CoreDNS, metrics-server, ...): always there.
+    let enabled = |component: &str| {
+        component == "k3s"
+            || cluster
+                .components
+                .as_ref()
+                .and_then(|components| components.get(component))
+                .is_some_and(|c| c.enabled != Some(false))
+    };
+    values
+        .nodes
+        .iter()
+        .map(|(name, node)| {
+            let mut node = node_of(name, &node.typed);
+            for footprint in cluster.platform.iter().flatten() {
+                if enabled(&footprint.component) && footprint.node.as_ref().is_none_or(|on| *on == node.name) {
+                    node.platform.add(&platform_amount(footprint));
+                }
+            }
+            node
+        })
+        .collect()
+}
+
+fn platform_amount(footprint: &schema::PlatformFootprint) -> Amount {
+    let milli = |quantity: Option<&schema::Quantity>| quantity.and_then(schema::Quantity::milli).unwrap_or(0);
+    Amount {
+        cpu: milli(footprint.cpu.as_ref()),
+        memory: milli(footprint.memory.as_ref()),
+        gpu: 0,
+        pods: u128::from(footprint.pods.unwrap_or(0)),
+    }
+}
+
+impl Node {
+    /// What the workloads of values may request: allocatable less the platform.
+    pub fn available(&self) -> Amount {
+        Amount {
+            cpu: self.allocatable.cpu.saturating_sub(self.platform.cpu),
+            memory: self.allocatable.memory.saturating_sub(self.platform.memory),
+            gpu: self.allocatable.gpu.saturating_sub(self.platform.gpu),
+            pods: self.allocatable.pods.saturating_sub(self.platform.pods),
+        }
+    }
+
+    /// The node as the workloads of values see it: allocatable less the platform.
+    pub fn for_workloads(&self) -> Node {
+        Node { allocatable: self.available(), platform: Amount::default(), ..self.clone() }
+    }
 }
 
 fn node_of(name: &str, node: &schema::Node) -> Node {
@@ -118,6 +177,7 @@ fn node_of(name: &str, node: &schema::Node) -> Node {
         labels,
         taints,
         allocatable,
+        platform: Amount::default(),
         gpus,
         gpu_memory_mib: node
             .gpus

@@ -93,6 +93,7 @@ mod tests {
             labels: [("gpu".to_string(), "true".to_string())].into(),
             taints: Vec::new(),
             allocatable: Default::default(),
+            platform: Default::default(),
             gpus: 0,
             gpu_memory_mib: Vec::new(),
             gpu_slices: 1,

@@ -89,7 +89,8 @@ pub fn findings(build: &Build) -> Findings {
 }
 
 fn simulate(build: &Build, detailed: bool) -> Plan {
-    let nodes = nodes::nodes(&build.values);
+    let declared = nodes::nodes(&build.values);
+    let nodes: Vec<nodes::Node> = declared.iter().map(nodes::Node::for_workloads).collect();
     let workloads = workloads::workloads(build);
     let locator = Locator::new(build);
     let cluster = Cluster::new(&nodes, &workloads);
@@ -117,7 +118,7 @@ fn simulate(build: &Build, detailed: bool) -> Plan {
     let Simulation { mut findings, scenarios, .. } = simulation;
     let (connectivity, flow_findings) = flows::check(build, &locator);
     findings.extend(flow_findings);
-    Plan { nodes, scenarios, connectivity, gpu_memory, findings: Findings::new(findings) }
+    Plan { nodes: declared, scenarios, connectivity, gpu_memory, findings: Findings::new(findings) }
 }
 
 /// The scenario with every HPA at its maximum.

@@ -10,16 +10,30 @@ use crate::kube::resources::{format, Amount, GPU};
 impl Plan {
     pub fn to_text(&self, color: bool) -> String {
         let mut out = String::new();
-        let _ = writeln!(out, "nodes (allocatable = capacity - reserved; GPUs × time-slicing replicas)");
-        let mut rows = vec![row(&["node", "cpu", "memory", GPU, "pods", "taints"])];
+        let _ = writeln!(
+            out,
+            "nodes (allocatable = capacity - reserved; GPUs × time-slicing replicas; platform = the charts' pods, held back from workloads)"
+        );
+        let mut rows = vec![row(&["node", "cpu", "memory", GPU, "pods", "platform", "taints"])];
         for node in &self.nodes {
             let taints: Vec<String> = node.taints.iter().map(ToString::to_string).collect();
+            let platform = &node.platform;
             rows.push(vec![
                 node.name.clone(),
                 format("cpu", node.allocatable.cpu),
                 format("memory", node.allocatable.memory),
                 format(GPU, node.allocatable.gpu),
                 format("pods", node.allocatable.pods),
+                if *platform == Amount::default() {
+                    "-".into()
+                } else {
+                    format!(
+                        "{} cpu, {} memory, {} pods",
+                        format("cpu", platform.cpu),
+                        format("memory", platform.memory),
+                        format("pods", platform.pods)
+                    )
+                },
                 if taints.is_empty() { "-".into() } else { taints.join(", ") },
             ]);
         }

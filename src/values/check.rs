@@ -127,6 +127,43 @@ fn check_cluster(values: &Values, problems: &mut Problems) {
             problems.add(cluster, path.clone(), &path, format!("cluster name `{name}` {problem}"), None);
         }
     }
+    let components = cluster.typed.components.as_ref();
+    for (index, footprint) in cluster.typed.platform.iter().flatten().enumerate() {
+        let entry = KeyPath::root().key("platform").index(index);
+        // `k3s` stands for what k3s itself deploys as pods (CoreDNS, metrics-server, ...).
+        let known = footprint.component == "k3s"
+            || components.is_some_and(|components| components.contains_key(&footprint.component));
+        if !known {
+            let path = entry.key("component");
+            let names = components.map(|components| join(components.keys())).unwrap_or_default();
+            problems.add(
+                cluster,
+                path.clone(),
+                &path,
+                format!("`{}` is not a component of the cluster values", footprint.component),
+                Some(if names.is_empty() {
+                    "the cluster values declare no `components`; `k3s` names the pods k3s itself runs".to_string()
+                } else {
+                    format!("name one of `components` ({names}), or `k3s` for the pods k3s itself runs")
+                }),
+            );
+        }
+        if let Some(node) = &footprint.node {
+            if !values.nodes.contains_key(node) {
+                let path = entry.key("node");
+                problems.add(
+                    cluster,
+                    path.clone(),
+                    &path,
+                    format!("`{node}` is not a node in values/nodes/"),
+                    Some(format!(
+                        "name one of {}, or leave `node` out for a DaemonSet on every node",
+                        join(values.nodes.keys())
+                    )),
+                );
+            }
+        }
+    }
 }
 
 fn check_node(stem: &str, node: &Scoped<schema::Node>, problems: &mut Problems) {

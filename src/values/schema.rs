@@ -33,7 +33,26 @@ pub struct Cluster {
     /// Standing findings of `validate` and `plan` the team has accepted, each
     /// with its reason: they are counted, not printed (see `finding`).
     pub acknowledgements: Option<Vec<Acknowledgement>>,
+    /// What the platform components' pods request, per node: kiln does not
+    /// render charts, so `kiln plan` counts these instead.
+    pub platform: Option<Vec<PlatformFootprint>>,
     pub vars: Option<Vars>,
+}
+
+/// The pods of one platform component on one node (or on every node, for a
+/// DaemonSet), as `kiln plan` counts them.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PlatformFootprint {
+    /// The component (`components.<name>`) whose pods these are.
+    pub component: String,
+    /// The node they run on; absent for a DaemonSet on every node.
+    pub node: Option<String>,
+    pub cpu: Option<Quantity>,
+    pub memory: Option<Quantity>,
+    pub pods: Option<u32>,
+    /// Where the numbers come from (values set here, or the chart's defaults).
+    pub source: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
