@@ -49,7 +49,7 @@ fn measure(name: &str, inputs: &InputFiles, runs: usize) {
             !findings.has_errors() && !plan.findings.has_errors(),
             "{}{}",
             findings.to_text(false),
-            plan.to_text(false)
+            plan.findings.to_text(false)
         );
         objects = build.objects.len();
     }

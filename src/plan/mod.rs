@@ -16,6 +16,10 @@
 
 pub(crate) mod report;
 pub(crate) mod schedule;
+pub(crate) mod usage;
+
+use std::cell::OnceCell;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -26,7 +30,8 @@ use crate::kube::nodes::{self, Node};
 use crate::kube::resources::Amount;
 use crate::kube::workloads::{self, Kind, Strategy, Workload};
 use crate::network::flows::{self, Connectivity};
-use schedule::{explain, Cluster, State, WhyNot};
+use schedule::{explain, Cluster, Peak, State, WhyNot};
+use usage::Usage;
 
 pub const STEADY: &str = "plan-steady";
 pub const HPA_MAX: &str = "plan-hpa-max";
@@ -53,11 +58,11 @@ pub struct Scenario {
     pub ok: bool,
     pub verdict: String,
     /// Requested per node; for rollouts the peak during the rollout.
-    pub nodes: Vec<NodeUsage>,
+    pub nodes: Usage,
     pub workloads: Vec<Verdict>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeUsage {
     pub node: String,
@@ -90,8 +95,14 @@ fn simulate(build: &Build, detailed: bool) -> Plan {
     let workloads = workloads::workloads(build);
     let locator = Locator::new(build);
     let cluster = Cluster::new(&nodes, &workloads);
-    let mut simulation =
-        Simulation { cluster: &cluster, locator: &locator, detailed, findings: Vec::new(), scenarios: Vec::new() };
+    let mut simulation = Simulation {
+        cluster: &cluster,
+        locator: &locator,
+        detailed,
+        findings: Vec::new(),
+        scenarios: Vec::new(),
+        baseline: OnceCell::new(),
+    };
     let (mut state, pins, fits) = simulation.steady();
     simulation.hpa_max(&mut state, &pins);
     for (index, fits) in fits.iter().enumerate() {
@@ -135,6 +146,8 @@ struct Simulation<'a> {
     detailed: bool,
     findings: Vec<Diagnostic>,
     scenarios: Vec<Scenario>,
+    /// The first table recorded (steady state's), which the others are kept as changes of.
+    baseline: OnceCell<Arc<[NodeUsage]>>,
 }
 
 impl<'a> Simulation<'a> {
@@ -152,18 +165,8 @@ impl<'a> Simulation<'a> {
         cluster.workloads.get(index)
     }
 
-    fn usage(&self, state: &State) -> Vec<NodeUsage> {
-        self.cluster
-            .nodes
-            .iter()
-            .zip(state.down.iter().zip(&state.used))
-            .map(|(node, (down, used))| NodeUsage {
-                node: node.name.clone(),
-                lost: *down,
-                allocatable: node.allocatable,
-                requested: *used,
-            })
-            .collect()
+    fn usage(&self, state: &State) -> Usage {
+        Usage::of(self.baseline.get_or_init(|| usage::table(self.cluster.nodes, state)), state)
     }
 
     fn placed(&self, state: &State, workload: usize) -> String {
@@ -187,7 +190,7 @@ impl<'a> Simulation<'a> {
     /// Every workload at its minimum; returns the state, volume pins and which workloads fit.
     fn steady(&mut self) -> (State, Vec<Pin>, Vec<bool>) {
         let cluster = self.cluster;
-        let mut state = State::new(cluster.nodes.len(), cluster.workloads.len());
+        let mut state = State::new(cluster);
         let mut pending: Vec<(usize, WhyNot)> = vec![(0, Vec::new()); cluster.workloads.len()];
         let mut wanted = vec![0usize; cluster.workloads.len()];
         for &index in &cluster.order {
@@ -337,7 +340,7 @@ impl<'a> Simulation<'a> {
             return;
         }
         let mark = state.mark();
-        let mut peak: Vec<Amount> = state.used.clone();
+        let mut peak = Peak::new(state);
         let outcome = match workload.strategy {
             Strategy::OnDelete => Ok("pods are replaced by hand (OnDelete)".to_string()),
             Strategy::Recreate => self.recreate(state, pins, index),
@@ -356,10 +359,14 @@ impl<'a> Simulation<'a> {
                 (false, message)
             }
         };
+        // Recorded once undone: every node at what it requested before, raised to its peak.
+        state.undo(cluster, mark);
         self.record(|simulation| {
             let mut nodes = simulation.usage(state);
-            for (usage, peak) in nodes.iter_mut().zip(&peak) {
-                usage.requested = *peak;
+            for (node, top) in peak.nodes() {
+                if let Some(usage) = nodes.get_mut(node) {
+                    usage.requested = usage.requested.max(top);
+                }
             }
             Scenario {
                 kind: "rollout",
@@ -370,7 +377,6 @@ impl<'a> Simulation<'a> {
                 workloads: vec![Verdict { workload: workload.describe(), ok, detail }],
             }
         });
-        state.undo(cluster, mark);
     }
 
     fn recreate(&self, state: &mut State, pins: &[Pin], index: usize) -> Result<String, String> {
@@ -411,7 +417,7 @@ impl<'a> Simulation<'a> {
         index: usize,
         surge: u32,
         unavailable: u32,
-        peak: &mut [Amount],
+        peak: &mut Peak,
     ) -> Result<String, String> {
         let cluster = self.cluster;
         let replicas = self.workload(index).map_or(0, |workload| workload.replicas as usize);
@@ -455,14 +461,7 @@ impl<'a> Simulation<'a> {
                     }
                 }
             }
-            for (top, used) in peak.iter_mut().zip(&state.used) {
-                *top = Amount {
-                    cpu: top.cpu.max(used.cpu),
-                    memory: top.memory.max(used.memory),
-                    gpu: top.gpu.max(used.gpu),
-                    pods: top.pods.max(used.pods),
-                };
-            }
+            peak.look(state);
             let removable = (old.len() + placed).saturating_sub(replicas.saturating_sub(unavailable)).min(old.len());
             for _ in 0..removable {
                 // Prefer freeing a node that is only short of resources, where a Pending new pod would then fit.
@@ -543,10 +542,8 @@ impl<'a> Simulation<'a> {
         }
         let mut verdicts = Vec::new();
         let mut short = 0;
-        let rank: std::collections::HashMap<usize, usize> =
-            cluster.order.iter().enumerate().map(|(rank, index)| (*index, rank)).collect();
         let mut displaced = displaced;
-        displaced.sort_by_key(|(workload, _)| rank.get(workload).copied().unwrap_or(usize::MAX));
+        displaced.sort_by_key(|(workload, _)| cluster.rank(*workload));
         for (index, count) in displaced {
             let Some(workload) = self.workload(index) else { continue };
             if workload.kind == Kind::DaemonSet {
