@@ -11,6 +11,7 @@
 #   REPEAT=3 SIZES="10000 100000" bench/run.sh   # the no-change targets at 100,000 objects
 #   REPEAT=2 SIZES="1000 10000 100000" bench/run.sh   # the plan's scaling targets
 #   WORK=/tmp/kiln-bench bench/run.sh # keep the generated repositories
+#   KILN=/tmp/kiln-old bench/run.sh   # measure another kiln binary (no build)
 #
 # Wall time is the best of REPEAT runs (the least disturbed by other load on
 # the machine); CPU is user+sys of that run; RSS is the largest seen.
@@ -28,8 +29,10 @@ if [ ! -x /usr/bin/time ]; then
     exit 2
 fi
 
-cargo build --release --quiet
-KILN=$PWD/target/release/kiln
+if [ -z "${KILN:-}" ]; then
+    cargo build --release --quiet
+    KILN=$PWD/target/release/kiln
+fi
 
 # measure NAME EXPECTED_EXIT [--fresh] -- COMMAND...: runs COMMAND REPEAT
 # times and appends "NAME wall_ms cpu_ms rss_mb" to $WORK/results. Output goes
