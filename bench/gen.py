@@ -7,9 +7,11 @@ PriorityClasses; M namespaces, each with a Namespace, an Argo CD Application,
 a ResourceQuota, a LimitRange, three NetworkPolicies (default deny, DNS egress,
 allowed namespaces) and one SealedSecret; workloads spread evenly over the
 namespaces, each rendering a ConfigMap, a Deployment or StatefulSet and a
-Service; N nodes (every fourth with a time-sliced GPU, whose ConfigMap is a
-node-local object), each with a k3s config and a setup script. The templates
-are bench/templates/.
+Service, and declaring a flow (which `kiln plan` checks against the
+NetworkPolicies) to the previous workload of its namespace, or for the first
+one to the first workload of the namespace that admits it; N nodes (every
+fourth with a time-sliced GPU, whose ConfigMap is a node-local object), each
+with a k3s config and a setup script. The templates are bench/templates/.
 
 The cluster passes `kiln validate` and `kiln plan` without findings, so
 `kiln render` writes it: pods meet the `restricted` Pod Security level and have
@@ -131,7 +133,8 @@ def node_yaml(index, server):
     return name, "\n".join(lines) + "\n"
 
 
-def namespace_yaml(name, workloads, peers):
+def namespace_yaml(name, workloads, peers, upstream):
+    """`peers` may connect to this namespace; its first workload connects to `upstream`'s."""
     # Workloads come last: bench/diff.py edits the file by its final `  app-` block.
     lines = [
         f"name: {name}",
@@ -149,8 +152,12 @@ def namespace_yaml(name, workloads, peers):
         "    cpu: 100m",
         "    memory: 128Mi",
     ]
+    if peers or upstream:
+        lines += ["networkPolicy:"]
     if peers:
-        lines += ["networkPolicy:", "  ingressFrom:"] + [f"    - {peer}" for peer in peers]
+        lines += ["  ingressFrom:"] + [f"    - {peer}" for peer in peers]
+    if upstream:
+        lines += ["  egressTo:", f"    - {upstream}"]
     lines += [
         "secrets:",
         "  app-db:",
@@ -180,6 +187,10 @@ def namespace_yaml(name, workloads, peers):
             "      readiness: {httpPath: /healthz, periodSeconds: 10}",
             "      liveness: {tcp: true, initialDelaySeconds: 10, periodSeconds: 20}",
         ]
+        if index > 0:
+            lines += ["    flows:", f"      - {{service: app-{index - 1:04d}, port: http}}"]
+        elif upstream:
+            lines += ["    flows:", f"      - {{service: {upstream}/app-0000, port: http}}"]
         if replicas != 1:
             lines += [f"    replicas: {replicas}"]
         if kind == "StatefulSet":
@@ -251,9 +262,11 @@ def main():
             out.write(text)
     names = [f"ns-{index:03d}" for index in range(namespaces)]
     for name, share, index in zip(names, split(workloads, namespaces), range(namespaces)):
+        # Each namespace admits the next one, whose first workload connects to it.
         peers = [names[(index + 1) % namespaces]] if namespaces > 1 else []
+        upstream = names[index - 1] if namespaces > 1 else None
         with open(os.path.join(values, "namespaces", f"{name}.yaml"), "w") as out:
-            out.write(namespace_yaml(name, share, peers))
+            out.write(namespace_yaml(name, share, peers, upstream))
     # Standing node-loss findings, acknowledged as a real cluster would: a
     # StatefulSet pod waits for its lost node (it is not replaced elsewhere),
     # and with one server its loss is the cluster down.

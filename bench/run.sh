@@ -2,14 +2,16 @@
 # kiln benchmark: builds release, generates synthetic clusters of about 100,
 # 1,000 and 10,000 objects (bench/gen.py) and reports wall time, CPU time and
 # peak RSS of render, a no-change re-render and render --diff (answered from
-# rendered/kiln.lock, and in full with KILN_FAST_PATH=off) and verify, next
-# to `sha256sum -c` over the same files, and a render of this repository's
-# own cluster, then checks the issues' targets.
+# rendered/kiln.lock, and in full with KILN_FAST_PATH=off), `kiln plan` and
+# verify, next to `sha256sum -c` over the same files, and a render of this
+# repository's own cluster, then checks the issues' targets.
 #
 #   bench/run.sh                      # all sizes, 5 runs each
 #   REPEAT=10 SIZES="1000 10000" bench/run.sh
 #   REPEAT=3 SIZES="10000 100000" bench/run.sh   # the no-change targets at 100,000 objects
+#   REPEAT=2 SIZES="1000 10000 100000" bench/run.sh   # the plan's scaling targets
 #   WORK=/tmp/kiln-bench bench/run.sh # keep the generated repositories
+#   KILN=/tmp/kiln-old bench/run.sh   # measure another kiln binary (no build)
 #
 # Wall time is the best of REPEAT runs (the least disturbed by other load on
 # the machine); CPU is user+sys of that run; RSS is the largest seen.
@@ -27,11 +29,15 @@ if [ ! -x /usr/bin/time ]; then
     exit 2
 fi
 
-cargo build --release --quiet
-KILN=$PWD/target/release/kiln
+if [ -z "${KILN:-}" ]; then
+    cargo build --release --quiet
+    KILN=$PWD/target/release/kiln
+fi
 
 # measure NAME EXPECTED_EXIT [--fresh] -- COMMAND...: runs COMMAND REPEAT
-# times and appends "NAME wall_ms cpu_ms rss_mb" to $WORK/results. With
+# times and appends "NAME wall_ms cpu_ms rss_mb" to $WORK/results. Output goes
+# to $WORK/out.txt, or to $OUT when set (/dev/null for the plan, whose text
+# grows with nodes × rollouts: a gigabyte at 100,000 objects). With
 # --fresh, every run gets its own copy of $REPO's inputs, named @RUN in COMMAND (a first
 # render, into an empty rendered/); the copies are deleted only after the
 # last run, because deleting ten thousand files right before creating ten
@@ -59,7 +65,11 @@ measure() {
         local start end
         start=$(date +%s%N)
         status=0
-        /usr/bin/time -f '%M %U %S' -o "$WORK/time.txt" "${@/#@RUN/$RUN}" >"$WORK/out.txt" 2>&1 || status=$?
+        if [ -n "${OUT:-}" ]; then
+            /usr/bin/time -f '%M %U %S' -o "$WORK/time.txt" "${@/#@RUN/$RUN}" >"$OUT" 2>"$WORK/out.txt" || status=$?
+        else
+            /usr/bin/time -f '%M %U %S' -o "$WORK/time.txt" "${@/#@RUN/$RUN}" >"$WORK/out.txt" 2>&1 || status=$?
+        fi
         end=$(date +%s%N)
         if [ "$status" != "$expected" ]; then
             echo "$name: exit $status, expected $expected" >&2
@@ -110,6 +120,7 @@ for size in $SIZES; do
     [ "$before" = "$(stamps)" ] || { echo "a full render with no changes rewrote files" >&2; exit 1; }
     measure "diff/$size" 0 -- "$KILN" -C "$REPO" render --diff --stat
     measure "difffull/$size" 0 -- env KILN_FAST_PATH=off "$KILN" -C "$REPO" render --diff --stat
+    OUT=/dev/null measure "plan/$size" 0 -- "$KILN" -C "$REPO" plan
     measure "verify/$size" 0 -- "$KILN" -C "$REPO" verify
     measure "sha256sum/$size" 0 -- env -C "$REPO/rendered" sha256sum -c --quiet SHA256SUMS
 done
@@ -132,12 +143,13 @@ awk -v sizes="$SIZES" '
         n = split(sizes, size, " ")
         printf "| command | %s |\n", join(size, n, " objects | ") " objects"
         printf "|---|%s\n", repeat("---|", n)
-        ncommands = split("render rerender rerenderfull diff difffull verify sha256sum", commands, " ")
+        ncommands = split("render rerender rerenderfull diff difffull plan verify sha256sum", commands, " ")
         label["render"] = "`kiln render` (empty rendered/)"
         label["rerender"] = "`kiln render`, nothing changed (from the lock)"
         label["rerenderfull"] = "`kiln render`, nothing changed, in full"
         label["diff"] = "`kiln render --diff --stat` (from the lock)"
         label["difffull"] = "`kiln render --diff --stat`, in full"
+        label["plan"] = "`kiln plan`"
         label["verify"] = "`kiln verify`"
         label["sha256sum"] = "`sha256sum -c SHA256SUMS`"
         for (c = 1; c <= ncommands; c++) {
@@ -164,7 +176,7 @@ awk -v sizes="$SIZES" '
         }
         big = 0
         for (i = 1; i <= n; i++) if (size[i] + 0 == 10000) big = size[i]
-        split("render rerenderfull difffull", rendering, " ")
+        nrendering = split("render rerenderfull difffull", rendering, " ")
         if (big) {
             for (c = 1; c <= 3; c++) {
                 m = rendering[c]
@@ -174,9 +186,19 @@ awk -v sizes="$SIZES" '
             ratio = wall["verify", big] / (wall["sha256sum", big] > 0 ? wall["sha256sum", big] : 1)
             check("verify within 1.5x of sha256sum -c", ratio <= 1.5, sprintf("%.2fx", ratio))
         }
+        # Targets of the plan issue: near-linear render, plan and diff; <= 2 GB at 100,000 objects.
+        rendering[++nrendering] = "plan"
+        for (i = 1; i <= n; i++) {
+            if (size[i] + 0 != 100000) continue
+            split("render plan", large, " ")
+            for (c = 1; c <= 2; c++) {
+                m = large[c]
+                check("100,000 objects, " label[m] " peak RSS <= 2000 MB", rss[m, size[i]] <= 2000, rss[m, size[i]] " MB")
+            }
+        }
         for (i = 2; i <= n; i++) {
             if (size[i] != 10 * size[i - 1]) continue
-            for (c = 1; c <= 3; c++) {
+            for (c = 1; c <= nrendering; c++) {
                 m = rendering[c]
                 r = wall[m, size[i]] / (wall[m, size[i - 1]] > 0 ? wall[m, size[i - 1]] : 1)
                 what = sprintf("10x objects (%s -> %s), %s <= 11x time", size[i - 1], size[i], label[m])

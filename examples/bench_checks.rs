@@ -1,11 +1,13 @@
 //! Benchmark of the checks `render` runs: how long `validate` and `plan` take
 //! next to the build (load values, render templates, assemble the tree), for
 //! this repository's cluster and for synthetic clusters of about 100, 1,000
-//! and 10,000 objects.
+//! and 10,000 objects. The `flows` column is the part of `plan` that checks
+//! the declared flows against the NetworkPolicies (`network::flows::check`),
+//! timed on its own.
 //!
 //! ```text
-//! cargo run --release --example bench_checks            # this repository
-//! cargo run --release --example bench_checks -- DIR     # another repository
+//! cargo run --release --example bench_checks                # this repository
+//! cargo run --release --example bench_checks -- DIR...      # other repositories
 //! ```
 //!
 //! Each figure is the median of several runs in one process; every run starts
@@ -14,16 +16,23 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use kiln::finding::Locator;
 use kiln::input::InputFiles;
-use kiln::{build, plan, validate};
+use kiln::{build, network, plan, validate};
 
 fn main() {
-    let root = std::env::args().nth(1).unwrap_or_else(|| env!("CARGO_MANIFEST_DIR").to_string());
+    // Other repositories may be large: fewer runs of each.
+    let mut roots: Vec<(String, String, usize)> = std::env::args().skip(1).map(|dir| (dir.clone(), dir, 5)).collect();
+    if roots.is_empty() {
+        roots.push(("this repository".into(), env!("CARGO_MANIFEST_DIR").to_string(), 30));
+    }
     println!(
-        "{:<28} {:>8} {:>10} {:>10} {:>8} {:>9} {:>8}",
-        "cluster", "objects", "build", "validate", "plan", "overhead", "µs/obj"
+        "{:<28} {:>8} {:>10} {:>10} {:>8} {:>8} {:>9} {:>8}",
+        "cluster", "objects", "build", "validate", "plan", "flows", "overhead", "µs/obj"
     );
-    measure("this repository", &InputFiles::from_dir(Path::new(&root)).expect("read repository"), 30);
+    for (name, root, runs) in &roots {
+        measure(name, &InputFiles::from_dir(Path::new(root)).expect("read repository"), *runs);
+    }
     for (namespaces, runs) in [(4, 30), (40, 10), (400, 3)] {
         let dir = tempdir(namespaces);
         let inputs = InputFiles::from_dir(&dir).expect("read synthetic repository");
@@ -33,7 +42,7 @@ fn main() {
 }
 
 fn measure(name: &str, inputs: &InputFiles, runs: usize) {
-    let mut times = [Vec::new(), Vec::new(), Vec::new()];
+    let mut times = [Vec::new(), Vec::new(), Vec::new(), Vec::new()];
     let mut objects = 0;
     for _ in 0..runs {
         let start = Instant::now();
@@ -45,22 +54,27 @@ fn measure(name: &str, inputs: &InputFiles, runs: usize) {
         let start = Instant::now();
         let plan = plan::plan(&build);
         times[2].push(start.elapsed());
+        let start = Instant::now();
+        let (connectivity, _) = network::flows::check(&build, &Locator::new(&build));
+        times[3].push(start.elapsed());
+        assert_eq!(connectivity.flows.len(), plan.connectivity.flows.len());
         assert!(
             !findings.has_errors() && !plan.findings.has_errors(),
             "{}{}",
             findings.to_text(false),
-            plan.to_text(false)
+            plan.findings.to_text(false)
         );
         objects = build.objects.len();
     }
-    let [build, validate, plan] = times.map(median);
+    let [build, validate, plan, flows] = times.map(median);
     let overhead = (validate + plan).as_secs_f64() / build.as_secs_f64() * 100.0;
     let per_object = (validate + plan).as_secs_f64() * 1e6 / objects.max(1) as f64;
     println!(
-        "{name:<28} {objects:>8} {:>8.1}ms {:>8.1}ms {:>6.1}ms {:>8.0}% {:>8.1}",
+        "{name:<28} {objects:>8} {:>8.1}ms {:>8.1}ms {:>6.1}ms {:>6.1}ms {:>8.0}% {:>8.1}",
         ms(build),
         ms(validate),
         ms(plan),
+        ms(flows),
         overhead,
         per_object
     );

@@ -260,10 +260,13 @@ fn plan(settings: &Settings, format: Format) -> Result<Outcome> {
     let build = build::build(&InputFiles::from_dir(&settings.root)?)?;
     let mut plan = plan::plan(&build);
     finding::acknowledge(&mut plan.findings, &build.values, finding::Ran { validate: false, plan: true });
-    match format {
-        Format::Json => print(&plan.to_json()),
-        Format::Text => print(&plan.to_text(settings.color)),
-    }
+    // Written as it is made: a large cluster's plan is far bigger than the plan itself.
+    let mut stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = match format {
+        Format::Json => plan.write_json(&mut stdout),
+        Format::Text => plan.write_text(&mut stdout, settings.color),
+    };
+    let _ = written.and_then(|()| stdout.write_all(b"\n")).and_then(|()| stdout.flush());
     Ok(if plan.findings.has_errors() { Outcome::CheckFailed } else { Outcome::Ok })
 }
 

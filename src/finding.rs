@@ -184,6 +184,15 @@ pub struct Ran {
 pub fn acknowledge(findings: &mut Findings, values: &Values, ran: Ran) {
     let key = KeyPath::root().key("acknowledgements");
     let mut stale = Vec::new();
+    // Findings by code and scope, so that each acknowledgement looks up its
+    // own: a large cluster has thousands of both.
+    let mut by_subject: HashMap<(String, ScopeRef), Vec<usize>> = HashMap::new();
+    for (index, finding) in findings.findings.iter().enumerate() {
+        if let Some(scope) = &finding.scope {
+            by_subject.entry((finding.code.clone(), scope.clone())).or_default().push(index);
+        }
+    }
+    let codes: BTreeSet<String> = findings.findings.iter().map(|finding| finding.code.clone()).collect();
     for (index, acknowledgement) in values.cluster.typed.acknowledgements.iter().flatten().enumerate() {
         let at = values.cluster.locate(&key.index(index));
         let span = Span::at(&at, key.index(index));
@@ -191,16 +200,16 @@ pub fn acknowledge(findings: &mut Findings, values: &Values, ran: Ran) {
         let scope: Option<ScopeRef> = acknowledgement.scope.parse().ok();
         let mut matched = false;
         let mut errors = false;
-        for finding in &mut findings.findings {
-            if finding.code == acknowledgement.code && finding.scope.is_some() && finding.scope == scope {
-                // Only warnings: an error must be fixed, or its policy waived
-                // for the workload with a justified `policyExceptions` entry.
-                if finding.severity == Severity::Warning {
-                    finding.acknowledged = Some(acknowledgement.reason.clone());
-                    matched = true;
-                } else {
-                    errors = true;
-                }
+        let covered = scope.and_then(|scope| by_subject.get(&(acknowledgement.code.clone(), scope)));
+        for &covered in covered.into_iter().flatten() {
+            let Some(finding) = findings.findings.get_mut(covered) else { continue };
+            // Only warnings: an error must be fixed, or its policy waived
+            // for the workload with a justified `policyExceptions` entry.
+            if finding.severity == Severity::Warning {
+                finding.acknowledged = Some(acknowledgement.reason.clone());
+                matched = true;
+            } else {
+                errors = true;
             }
         }
         if errors && !matched {
@@ -220,8 +229,7 @@ pub fn acknowledge(findings: &mut Findings, values: &Values, ran: Ran) {
         }
         let ran_its_check = if acknowledgement.code.starts_with("plan-") { ran.plan } else { ran.validate };
         if !matched && ran_its_check {
-            let codes: BTreeSet<&str> = findings.findings.iter().map(|finding| finding.code.as_str()).collect();
-            let help = match crate::diagnostic::did_you_mean(&acknowledgement.code, codes.iter().copied()) {
+            let help = match crate::diagnostic::did_you_mean(&acknowledgement.code, codes.iter().map(String::as_str)) {
                 Some(close) if close != acknowledgement.code => format!("did you mean `{close}`? Otherwise remove it"),
                 _ => "the finding is gone (or its scope changed): remove the acknowledgement".to_string(),
             };

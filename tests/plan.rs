@@ -167,6 +167,61 @@ fn rollout_blocked_by_required_anti_affinity_never_completes() {
     );
 }
 
+/// Required anti-affinity by `zone`: pods of the same topology domain are
+/// the pods on every node with the same value of the label (Kubernetes API
+/// reference, `PodAffinityTerm.topologyKey`), so n2 is refused for the pod
+/// on n1 although no pod runs on n2, and n3 (zone b) for the pod there.
+#[test]
+fn anti_affinity_counts_pods_per_topology_domain_not_per_node() {
+    let pod = "      affinity:\n        podAntiAffinity:\n          requiredDuringSchedulingIgnoredDuringExecution:\n            - {topologyKey: zone, labelSelector: {matchLabels: {app: extra}}}\n";
+    let node = |name: &str, zone: &str| {
+        format!("name: {name}\nrole: agent\nlabels: {{zone: {zone}}}\ncapacity: {{cpu: \"4\", memory: 8Gi}}\n")
+    };
+    let repo = with_extra(&deployment(
+        "  replicas: 2\n  strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}\n",
+        pod,
+        "{requests: {cpu: 100m, memory: 64Mi}, limits: {memory: 128Mi}}",
+    ))
+    .file("values/nodes/n1.yaml", &crate::harness::MINIMAL_NODE.replace("  gpu: \"true\"\n", "  zone: a\n"))
+    .file("values/nodes/n2.yaml", &node("n2", "a"))
+    .file("values/nodes/n3.yaml", &node("n3", "b"));
+    let run = repo.kiln(&["plan"]);
+    run.code(1);
+    assert!(run.stdout.contains("  ok   Deployment.apps apps/extra: 1 on n2, 1 on n3\n"), "{}", run.stdout);
+    assert_eq!(
+        finding_lines(&run.stdout),
+        [
+            "error[plan-rollout]: rollout can never complete: 1 new pod(s) stay Pending (n1: pod anti-affinity with Deployment.apps apps/extra; n2: pod anti-affinity with Deployment.apps apps/extra; n3: pod anti-affinity with Deployment.apps apps/extra) and maxUnavailable 0 keeps the 2 old pod(s) running",
+            "at: spec.strategy",
+            "help: use `strategy: {type: Recreate}` or `maxSurge: 0, maxUnavailable: 1`, or leave a spare slot (another node, or GPU time-slicing)",
+            // Losing n3, its pod may not join zone a's; losing n2, it moves to n1.
+            "warning[plan-node-loss]: if node `n3` is lost, 1 of 1 displaced pods of Deployment.apps apps/extra cannot run: n1: pod anti-affinity with Deployment.apps apps/extra; n2: pod anti-affinity with Deployment.apps apps/extra",
+            "at: spec.template.spec",
+            "help: leave headroom on the other nodes, or accept the outage",
+            "warning[plan-node-loss]: if node `n1` is lost, the cluster is down: it is the only k3s server, so the API server, scheduler and controllers go with it and nothing is rescheduled (1 of its pods stop until it returns); pods on other nodes keep running without the control plane",
+            "help: accept it (one server is this cluster's design), or run three servers with embedded etcd for a control plane that survives one loss",
+        ]
+    );
+    assert!(
+        run.stdout.contains("  ok   Deployment.apps apps/extra: 1 pod moves: 1 on n1, 1 on n3\n"),
+        "{}",
+        run.stdout
+    );
+    // The rollout's table lists every node, the ones it did not touch as in steady state.
+    assert!(
+        run.stdout.contains(
+            "rollout of Deployment.apps apps/extra (maxSurge 1, maxUnavailable 0): never completes
+  node  cpu         memory         nvidia.com/gpu  pods
+  n1    0.1/4 (2%)  64Mi/8Gi (0%)  0/0             1/110 (0%)
+  n2    0.1/4 (2%)  64Mi/8Gi (0%)  0/0             1/110 (0%)
+  n3    0.1/4 (2%)  64Mi/8Gi (0%)  0/0             1/110 (0%)
+"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
 /// One whole RTX 3060 without time-slicing, a GPU Deployment pinned to it with
 /// the plan's `maxSurge: 1, maxUnavailable: 0`: the surge pod can never be
 /// scheduled, so the rollout hangs until ProgressDeadlineExceeded.

@@ -115,7 +115,7 @@ pub struct Selector {
     pub expressions: Vec<Expression>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Expression {
     pub key: String,
     pub operator: String,

@@ -51,10 +51,9 @@ pub fn untolerated<'n>(workload: &Workload, node: &'n Node) -> Option<&'n Taint>
 
 /// Whether a node-affinity term (required or preferred) holds for the node.
 pub fn term_matches(term: &NodeTerm, node: &Node) -> bool {
-    let name = node.name.clone();
     (!term.labels.is_empty() || !term.names.is_empty())
         && term.labels.iter().all(|expression| expression.matches(node.labels.get(&expression.key)))
-        && term.names.iter().all(|expression| expression.matches(Some(&name)))
+        && term.names.iter().all(|expression| expression.matches(Some(&node.name)))
 }
 
 pub fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {

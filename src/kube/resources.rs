@@ -35,6 +35,21 @@ impl Amount {
         self.pods = self.pods.saturating_sub(other.pods);
     }
 
+    /// Each resource at the larger of the two.
+    pub fn max(&self, other: &Amount) -> Amount {
+        Amount {
+            cpu: self.cpu.max(other.cpu),
+            memory: self.memory.max(other.memory),
+            gpu: self.gpu.max(other.gpu),
+            pods: self.pods.max(other.pods),
+        }
+    }
+
+    /// Whether `request` fits in `self` (free): [`Amount::shortfalls`] is empty.
+    pub fn holds(&self, request: &Amount) -> bool {
+        request.cpu <= self.cpu && request.memory <= self.memory && request.gpu <= self.gpu && request.pods <= self.pods
+    }
+
     /// The resources of `request` that do not fit in `self` (free) — empty when it fits.
     pub fn shortfalls(&self, request: &Amount) -> Vec<Shortfall> {
         [

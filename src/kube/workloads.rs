@@ -49,14 +49,14 @@ pub struct AntiTerm {
 }
 
 /// One `nodeSelectorTerm`: all expressions must hold.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct NodeTerm {
     pub labels: Vec<kube::Expression>,
     /// `matchFields` on `metadata.name`.
     pub names: Vec<kube::Expression>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Toleration {
     pub key: String,
     pub operator: String,

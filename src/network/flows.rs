@@ -26,8 +26,13 @@
 //! namespace: the names a pod's resolver expands through its search list
 //! (`<ns>.svc.<domain>`, `svc.<domain>`, `<domain>`, Kubernetes "DNS for
 //! Services and Pods").
+//!
+//! Cost: Services are looked up by namespace and name, a flow's backends
+//! among the workloads of the Service's namespace, and verdicts read the
+//! policies of two namespaces ([`evaluate`](super::evaluate)): linear in
+//! flows × (workloads + policies) per namespace.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -90,6 +95,9 @@ impl Workload<'_> {
     }
 }
 
+/// The workloads of each namespace, in object order.
+type ByNamespace<'w, 'o> = HashMap<&'o str, Vec<&'w Workload<'o>>>;
+
 struct Service<'o> {
     namespace: &'o str,
     name: &'o str,
@@ -117,6 +125,11 @@ impl ServicePort {
 pub fn check(build: &Build, locator: &Locator) -> (Connectivity, Vec<Diagnostic>) {
     let network = Network::of(&build.objects);
     let workloads: Vec<Workload> = build.objects.iter().filter_map(workload).collect();
+    // A flow's backends are looked up among its Service's namespace only.
+    let mut by_namespace: ByNamespace = HashMap::new();
+    for pod in &workloads {
+        by_namespace.entry(pod.namespace).or_default().push(pod);
+    }
     let services: BTreeMap<(&str, &str), Service> =
         build.objects.iter().filter_map(service).map(|service| ((service.namespace, service.name), service)).collect();
     let namespaces: BTreeSet<&str> = build.values.namespaces.keys().map(String::as_str).collect();
@@ -136,7 +149,7 @@ pub fn check(build: &Build, locator: &Locator) -> (Connectivity, Vec<Diagnostic>
         let mut context =
             Context { network: &network, locator, values: &build.values, source, findings: &mut findings };
         for (index, flow) in flows.iter().enumerate() {
-            if let Some(report) = context.flow(index, flow, &services, &workloads) {
+            if let Some(report) = context.flow(index, flow, &services, &by_namespace) {
                 connectivity.flows.push(report);
             }
         }
@@ -203,7 +216,7 @@ impl Context<'_, '_> {
         index: usize,
         flow: &Flow,
         services: &BTreeMap<(&str, &str), Service>,
-        workloads: &[Workload],
+        workloads: &ByNamespace,
     ) -> Option<FlowReport> {
         let protocol = flow.protocol.as_deref().and_then(Protocol::parse).unwrap_or(Protocol::Tcp);
         let FlowPort(port) = flow.port.as_ref()?;
@@ -237,7 +250,7 @@ impl Context<'_, '_> {
         port: &str,
         protocol: Protocol,
         services: &BTreeMap<(&str, &str), Service>,
-        workloads: &[Workload],
+        workloads: &ByNamespace,
     ) -> Option<FlowReport> {
         let (namespace, name) = service_key(service, self.source.namespace);
         let target = format!("{namespace}/{name}:{port}");
@@ -276,8 +289,11 @@ impl Context<'_, '_> {
         let to = format!("{namespace}/{name}:{}", service_port.port);
         let selector = Selector::from_map(found.selector.clone());
         let backends: Vec<&Workload> = workloads
-            .iter()
-            .filter(|pod| pod.namespace == namespace && !found.selector.is_empty() && selector.matches(&pod.labels))
+            .get(namespace.as_str())
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|pod| !found.selector.is_empty() && selector.matches(&pod.labels))
             .collect();
         if backends.is_empty() {
             self.fail(

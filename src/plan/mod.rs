@@ -17,6 +17,10 @@
 pub mod gpu;
 pub(crate) mod report;
 pub(crate) mod schedule;
+pub(crate) mod usage;
+
+use std::cell::OnceCell;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -27,7 +31,8 @@ use crate::kube::nodes::{self, Node};
 use crate::kube::resources::Amount;
 use crate::kube::workloads::{self, Kind, Strategy, Workload};
 use crate::network::flows::{self, Connectivity};
-use schedule::{explain, Cluster, State, WhyNot};
+use schedule::{explain, Cluster, Peak, State, WhyNot};
+use usage::Usage;
 
 pub const STEADY: &str = "plan-steady";
 pub const HPA_MAX: &str = "plan-hpa-max";
@@ -56,11 +61,11 @@ pub struct Scenario {
     pub ok: bool,
     pub verdict: String,
     /// Requested per node; for rollouts the peak during the rollout.
-    pub nodes: Vec<NodeUsage>,
+    pub nodes: Usage,
     pub workloads: Vec<Verdict>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct NodeUsage {
     pub node: String,
@@ -102,6 +107,7 @@ fn simulate(build: &Build, detailed: bool) -> Plan {
         scenarios: Vec::new(),
         gpu: gpu::Ledger::default(),
         steady_gpu: gpu::Peak::default(),
+        baseline: OnceCell::new(),
     };
     let (mut state, pins, fits) = simulation.steady();
     simulation.hpa_max(&mut state, &pins, &fits);
@@ -153,6 +159,8 @@ struct Simulation<'a> {
     gpu: gpu::Ledger,
     /// GPU tenants of the steady state.
     steady_gpu: gpu::Peak,
+    /// The first table recorded (steady state's), which the others are kept as changes of.
+    baseline: OnceCell<Arc<[NodeUsage]>>,
 }
 
 impl<'a> Simulation<'a> {
@@ -170,18 +178,8 @@ impl<'a> Simulation<'a> {
         cluster.workloads.get(index)
     }
 
-    fn usage(&self, state: &State) -> Vec<NodeUsage> {
-        self.cluster
-            .nodes
-            .iter()
-            .zip(state.down.iter().zip(&state.used))
-            .map(|(node, (down, used))| NodeUsage {
-                node: node.name.clone(),
-                lost: *down,
-                allocatable: node.allocatable,
-                requested: *used,
-            })
-            .collect()
+    fn usage(&self, state: &State) -> Usage {
+        Usage::of(self.baseline.get_or_init(|| usage::table(self.cluster.nodes, state)), state)
     }
 
     fn placed(&self, state: &State, workload: usize) -> String {
@@ -205,7 +203,7 @@ impl<'a> Simulation<'a> {
     /// Every workload at its minimum; returns the state, volume pins and which workloads fit.
     fn steady(&mut self) -> (State, Vec<Pin>, Vec<bool>) {
         let cluster = self.cluster;
-        let mut state = State::new(cluster.nodes.len(), cluster.workloads.len());
+        let mut state = State::new(cluster);
         let mut pending: Vec<(usize, WhyNot)> = vec![(0, Vec::new()); cluster.workloads.len()];
         let mut wanted = vec![0usize; cluster.workloads.len()];
         for &index in &cluster.order {
@@ -380,7 +378,7 @@ impl<'a> Simulation<'a> {
             return;
         }
         let mark = state.mark();
-        let mut peak: Vec<Amount> = state.used.clone();
+        let mut peak = Peak::new(state);
         let title = match at {
             None => format!("rollout of {}", workload.describe()),
             Some(at) => format!("rollout of {} with {at}", workload.describe()),
@@ -421,10 +419,14 @@ impl<'a> Simulation<'a> {
                 (false, message)
             }
         };
+        // Recorded once undone: every node at what it requested before, raised to its peak.
+        state.undo(cluster, mark);
         self.record(|simulation| {
             let mut nodes = simulation.usage(state);
-            for (usage, peak) in nodes.iter_mut().zip(&peak) {
-                usage.requested = *peak;
+            for (node, top) in peak.nodes() {
+                if let Some(usage) = nodes.get_mut(node) {
+                    usage.requested = usage.requested.max(top);
+                }
             }
             Scenario {
                 kind: if at.is_some() { "rollout-hpa-max" } else { "rollout" },
@@ -444,7 +446,6 @@ impl<'a> Simulation<'a> {
                 workloads: vec![Verdict { workload: workload.describe(), ok, detail }],
             }
         });
-        state.undo(cluster, mark);
     }
 
     fn recreate(&self, state: &mut State, pins: &[Pin], index: usize) -> Result<String, String> {
@@ -484,7 +485,7 @@ impl<'a> Simulation<'a> {
         pins: &[Pin],
         index: usize,
         (surge, unavailable): (u32, u32),
-        peak: &mut [Amount],
+        peak: &mut Peak,
         gpu_peak: &mut gpu::Peak,
     ) -> Result<String, String> {
         let cluster = self.cluster;
@@ -529,14 +530,7 @@ impl<'a> Simulation<'a> {
                     }
                 }
             }
-            for (top, used) in peak.iter_mut().zip(&state.used) {
-                *top = Amount {
-                    cpu: top.cpu.max(used.cpu),
-                    memory: top.memory.max(used.memory),
-                    gpu: top.gpu.max(used.gpu),
-                    pods: top.pods.max(used.pods),
-                };
-            }
+            peak.look(state);
             gpu_peak.observe(cluster, state);
             let removable = (old.len() + placed).saturating_sub(replicas.saturating_sub(unavailable)).min(old.len());
             for _ in 0..removable {
@@ -619,10 +613,8 @@ impl<'a> Simulation<'a> {
         }
         let mut verdicts = Vec::new();
         let mut short = 0;
-        let rank: std::collections::HashMap<usize, usize> =
-            cluster.order.iter().enumerate().map(|(rank, index)| (*index, rank)).collect();
         let mut displaced = displaced;
-        displaced.sort_by_key(|(workload, _)| rank.get(workload).copied().unwrap_or(usize::MAX));
+        displaced.sort_by_key(|(workload, _)| cluster.rank(*workload));
         for (index, count) in displaced {
             let Some(workload) = self.workload(index) else { continue };
             if workload.kind == Kind::DaemonSet {
