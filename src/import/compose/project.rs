@@ -34,6 +34,10 @@ pub struct Project {
     /// Where each key of the merged project was written, by key path from
     /// the project root (`services.web.ports[0]`): the file that won the merge.
     pub locations: BTreeMap<KeyPath, Location>,
+    /// Variables that were unset and had no default, each with the key path
+    /// of the value that named it (interpolated as an empty string, as
+    /// Compose does), in key-path order.
+    pub unresolved: Vec<(String, KeyPath)>,
 }
 
 /// One service, merged and interpolated.
