@@ -26,7 +26,8 @@ pub fn apply(loader: &Loader, document: &mut Node, file: &Path, directory: &Path
     if !services.entries().iter().any(|(_, service)| service.get("extends").is_some()) {
         return Ok(());
     }
-    let source = Source { file: file.to_path_buf(), directory: directory.to_path_buf(), services: services.clone() };
+    let source =
+        Source { file: paths::normalize(file), directory: directory.to_path_buf(), services: services.clone() };
     let mut resolved = Vec::new();
     for (name, service) in services.entries() {
         if service.get("extends").is_some() {
@@ -115,15 +116,20 @@ fn resolve(
             let file = paths::normalize(&source.directory.join(&other));
             let directory = file.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
             let mut services = other_services(loader, &file, env)?;
-            let Some(found) = services.get_mut(&reference) else {
+            let offset = paths::offset(&loader.project, &directory);
+            if let Kind::Map(entries) = &mut services.kind {
+                for (_, service) in entries.iter_mut() {
+                    paths::rebase_service(service, &offset);
+                }
+            }
+            if services.get(&reference).is_none() {
                 return Err(error(
                     extends,
                     &path,
                     format!("service `{name}` extends `{reference}`, which is not defined in `{}`", file.display()),
                     "check the service name and the file's `services:`",
                 ));
-            };
-            paths::rebase_service(found, &paths::offset(&loader.project, &directory));
+            }
             refuse_cycle(chain, &file, &reference, extends, &path)?;
             let next = Source { file, directory, services };
             resolve(loader, &next, &reference, env, chain)?

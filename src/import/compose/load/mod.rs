@@ -197,8 +197,9 @@ impl Loader<'_> {
                     None => document,
                     Some(base) => merge::merge(base, document, &[])?,
                 };
-                merge::clean(&mut merged);
+                // Unicity first: a `!reset` entry replaces the entry it resets, then goes.
                 merge::enforce_unicity(&mut merged, &mut Vec::new());
+                merge::clean(&mut merged);
                 model = Some(merged);
             }
         }
