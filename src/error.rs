@@ -61,6 +61,10 @@ pub enum Error {
     /// No directory from `start` up to `stop` is a kiln repository
     /// (`crate::root`); `partial` names the nearest one that nearly is.
     NoRepository { start: PathBuf, stop: PathBuf, boundary: Boundary, partial: Option<String> },
+    /// A Compose file `kiln import compose` reads is invalid, or loading it
+    /// as Docker Compose would fails (a `${X:?}` variable unset, an
+    /// `extends` cycle, a schema violation).
+    Compose { location: Location, key_path: String, message: String, help: Option<String> },
     /// An argument or its combination is invalid.
     Usage { message: String },
     /// Several independent errors, all reported.
@@ -178,6 +182,9 @@ impl Error {
                 diagnostic.with_help(
                     "run kiln in the repository or a directory below it, or pass `-C <dir>` (or set KILN_ROOT)",
                 )
+            }
+            Error::Compose { location, key_path, message, help } => {
+                error(message.clone()).with_span(Span::at(location, key_path)).with_help_opt(help.clone())
             }
             Error::Usage { message } => error(message.clone()),
             Error::Many(errors) => errors.first().map_or_else(|| error("no error".into()), Error::diagnostic),

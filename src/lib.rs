@@ -61,6 +61,7 @@ pub mod finding;
 pub mod fsutil;
 pub mod git;
 pub mod hash;
+pub mod import;
 pub mod input;
 pub(crate) mod kube;
 pub mod network;

@@ -72,3 +72,12 @@ fn tera_subscript_reproducer_still_reaches_the_panic_guard() {
     };
     assert!(error.contains("the Tera template engine panicked (end byte index 19 is not a char boundary"), "{error}");
 }
+
+#[test]
+fn compose_loader_corpus_never_panics_and_errors_name_a_file() {
+    let corpus = inputs_of("compose_loader");
+    assert!(corpus.len() >= 8, "the seed corpus is missing: {corpus:?}");
+    for path in corpus {
+        crate::fuzz_support::compose_case(&std::fs::read(&path).unwrap());
+    }
+}

@@ -11,6 +11,7 @@ mod bad_input;
 mod bench;
 mod cli;
 mod cluster;
+mod compose_load;
 mod connectivity;
 mod cross_checks;
 mod diff;

@@ -227,3 +227,20 @@ pub fn nasty_string(bytes: &[u8]) -> String {
     }
     text
 }
+
+/// One `compose_loader` case: `data` as the `compose.yaml` of a project
+/// whose `.env` sets two variables. The loader must answer with a project or
+/// an error that names a file (the Compose file, or one it includes or
+/// extends, which are absent here); a panic fails the case.
+pub fn compose_case(data: &[u8]) {
+    use kiln::import::compose::load::{load_with, Memory, Options};
+    let files = Memory(BTreeMap::from([
+        (PathBuf::from("p/compose.yaml"), data.to_vec()),
+        (PathBuf::from("p/.env"), b"TAG=1.0\nGPU_COUNT=all\n".to_vec()),
+    ]));
+    let options = Options { files: vec![PathBuf::from("p/compose.yaml")], ..Options::default() };
+    if let Err(error) = load_with(&options, &files) {
+        let text = error.to_string();
+        assert!(text.contains("p/") || text.contains("could not read"), "an error that names no file: {text}");
+    }
+}
