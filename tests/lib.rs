@@ -17,6 +17,7 @@ mod diff;
 mod docs;
 mod escaping;
 mod fuzz_corpus;
+mod import_compose;
 mod monitoring;
 mod plan;
 mod quiet_diffs;

@@ -30,6 +30,9 @@ use crate::values::schema::{EnvValue, SecretKeyRef, Workload};
 use crate::values::secrets::{looks_like_secret_key, names_a_secret, names_a_secret_file, url_with_password};
 use crate::Result;
 
+/// One `KEY=VALUE` of an env file.
+type Variable = (String, String);
+
 /// A credential found in the environment: `(variable, where it was written)`.
 pub type Credential = (String, String);
 
@@ -109,7 +112,7 @@ fn unset(ctx: &mut Ctx<'_>, at: &str, key: &str) {
 }
 
 /// Each `env_file`'s variables, in order, with the key it came from.
-fn env_files(ctx: &mut Ctx<'_>) -> Result<Vec<(Vec<(String, String)>, String)>> {
+fn env_files(ctx: &mut Ctx<'_>) -> Result<Vec<(Vec<Variable>, String)>> {
     let entries: Vec<(Value, String)> = match ctx.take("env_file") {
         None => return Ok(Vec::new()),
         Some(Value::Sequence(list)) => {
@@ -149,7 +152,7 @@ fn env_files(ctx: &mut Ctx<'_>) -> Result<Vec<(Vec<(String, String)>, String)>> 
 }
 
 /// The variables of a dotenv file.
-pub fn parse(content: &str, raw: bool) -> Vec<(String, String)> {
+pub fn parse(content: &str, raw: bool) -> Vec<Variable> {
     let mut out = Vec::new();
     for line in content.lines() {
         let line = line.trim_start();

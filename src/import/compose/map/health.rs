@@ -34,7 +34,10 @@ const DEFAULT_START_INTERVAL: u64 = 5_000_000;
 const DEFAULT_RETRIES: u32 = 3;
 
 pub fn map(ctx: &mut Ctx<'_>, workload: &mut Workload, liveness: bool) -> Result<()> {
-    let Some(check) = ctx.take("healthcheck") else { return Ok(()) };
+    let Some(check) = ctx.take("healthcheck") else {
+        tcp_readiness(ctx, workload);
+        return Ok(());
+    };
     let Some(check) = check.as_mapping() else {
         return Err(ctx.invalid(
             "healthcheck",
@@ -43,6 +46,7 @@ pub fn map(ctx: &mut Ctx<'_>, workload: &mut Workload, liveness: bool) -> Result
         ));
     };
     if check.get("disable").and_then(Value::as_bool) == Some(true) {
+        tcp_readiness(ctx, workload);
         return Ok(());
     }
     let command: Vec<String> = match check.get("test") {
@@ -58,7 +62,10 @@ pub fn map(ctx: &mut Ctx<'_>, workload: &mut Workload, liveness: bool) -> Result
         Some(Value::Sequence(items)) => {
             let items: Vec<String> = items.iter().filter_map(text).collect();
             match items.split_first() {
-                Some((first, _)) if first == "NONE" => return Ok(()),
+                Some((first, _)) if first == "NONE" => {
+                    tcp_readiness(ctx, workload);
+                    return Ok(());
+                }
                 Some((first, rest)) if first == "CMD" && !rest.is_empty() => rest.to_vec(),
                 Some((first, rest)) if first == "CMD-SHELL" && !rest.is_empty() => shell(&rest.join(" ")),
                 _ => {
@@ -124,6 +131,21 @@ pub fn map(ctx: &mut Ctx<'_>, workload: &mut Workload, liveness: bool) -> Result
     Ok(())
 }
 
+/// A service without a health check that listens on a port: Compose counts
+/// it started once it runs; kiln requires a readiness probe on every
+/// workload that serves ports, so it is ready once the first port accepts
+/// connections (a TCP probe), reported.
+fn tcp_readiness(ctx: &mut Ctx<'_>, workload: &mut Workload) {
+    let Some(port) = workload.ports.iter().flatten().next().and_then(|port| port.name.clone()) else { return };
+    ctx.report(
+        "",
+        Status::Approximated,
+        format!("no health check: ready once port `{port}` accepts connections (a TCP readiness probe)"),
+    );
+    let readiness = Probe { tcp: Some(true), port: Some(Value::String(port)), ..Probe::default() };
+    workload.probes = Some(Probes { readiness: Some(readiness), ..Probes::default() });
+}
+
 /// `CMD-SHELL` and the string form: the line through `/bin/sh -c`.
 fn shell(line: &str) -> Vec<String> {
     vec!["/bin/sh".into(), "-c".into(), line.to_string()]
@@ -134,7 +156,7 @@ mod tests {
     use super::*;
     use crate::import::compose::project::{Project, Service};
 
-    fn probes(yaml: &str, liveness: bool) -> (Option<Probes>, Vec<String>) {
+    fn mapped(yaml: &str, liveness: bool) -> (Option<Probes>, Vec<String>) {
         let project = Project::default();
         let service =
             Service { name: "web".into(), definition: serde_yaml::from_str(yaml).unwrap(), ..Service::default() };
@@ -146,16 +168,16 @@ mod tests {
 
     #[test]
     fn cmd_shell_runs_through_sh_c_not_as_one_argv_element() {
-        let (probes, _) = probes("healthcheck: {test: [CMD-SHELL, \"curl -f http://localhost/ || exit 1\"]}", false);
+        let (probes, _) = mapped("healthcheck: {test: [CMD-SHELL, \"curl -f http://localhost/ || exit 1\"]}", false);
         let readiness = probes.unwrap().readiness.unwrap();
         assert_eq!(readiness.exec.unwrap(), ["/bin/sh", "-c", "curl -f http://localhost/ || exit 1"]);
-        let (probes, _) = probes("healthcheck: {test: \"pg_isready -U app\"}", false);
+        let (probes, _) = mapped("healthcheck: {test: \"pg_isready -U app\"}", false);
         assert_eq!(probes.unwrap().readiness.unwrap().exec.unwrap(), ["/bin/sh", "-c", "pg_isready -U app"]);
     }
 
     #[test]
     fn cmd_is_exec_with_the_compose_defaults() {
-        let (probes, _) = probes("healthcheck: {test: [CMD, redis-cli, ping]}", false);
+        let (probes, _) = mapped("healthcheck: {test: [CMD, redis-cli, ping]}", false);
         let probes = probes.unwrap();
         let readiness = probes.readiness.unwrap();
         assert_eq!(readiness.exec.unwrap(), ["redis-cli", "ping"]);
@@ -168,7 +190,7 @@ mod tests {
 
     #[test]
     fn start_period_becomes_a_startup_probe() {
-        let (probes, _) = probes(
+        let (probes, _) = mapped(
             "healthcheck: {test: [CMD, curl, -f, localhost:8000/health], interval: 10s, retries: 5, start_period: 10m}",
             false,
         );
@@ -179,9 +201,10 @@ mod tests {
 
     #[test]
     fn disable_and_none_give_no_probe_and_liveness_only_when_asked() {
-        assert!(probes("healthcheck: {test: [CMD, x], disable: true}", false).0.is_none());
-        assert!(probes("healthcheck: {test: [NONE]}", false).0.is_none());
-        let (probes, _) = probes("healthcheck: {test: [CMD, x]}", true);
+        assert!(mapped("healthcheck: {test: [CMD, x], disable: true}", false).0.is_none());
+        assert!(mapped("healthcheck: {test: [NONE]}", false).0.is_none());
+        assert!(mapped("{}", false).0.is_none());
+        let (probes, _) = mapped("healthcheck: {test: [CMD, x]}", true);
         assert_eq!(probes.unwrap().liveness.unwrap().exec.unwrap(), ["x"]);
     }
 }

@@ -179,7 +179,9 @@ mod tests {
     use super::*;
     use crate::import::compose::project::{Project, Service};
 
-    fn ports(yaml: &str) -> (Vec<(String, u16, Option<String>)>, Vec<String>) {
+    type Named = (String, u16, Option<String>);
+
+    fn mapped(yaml: &str) -> (Vec<Named>, Vec<String>) {
         let project = Project::default();
         let service =
             Service { name: "web".into(), definition: serde_yaml::from_str(yaml).unwrap(), ..Service::default() };
@@ -198,7 +200,7 @@ mod tests {
     #[test]
     fn short_long_and_expose_become_named_ports() {
         let (ports, _) =
-            ports("ports: [\"80\", 9090, \"53:53/udp\", {target: 7860, name: ui}]\nexpose: [\"6379\", \"80\"]");
+            mapped("ports: [\"80\", 9090, \"53:53/udp\", {target: 7860, name: ui}]\nexpose: [\"6379\", \"80\"]");
         assert_eq!(
             ports,
             [
@@ -209,13 +211,13 @@ mod tests {
                 ("tcp-6379".into(), 6379, None)
             ]
         );
-        let (ports, _) = ports("expose: [\"3000-3002\"]");
+        let (ports, _) = mapped("expose: [\"3000-3002\"]");
         assert_eq!(ports.len(), 3);
     }
 
     #[test]
     fn host_bindings_are_reported() {
-        let (ports, report) = ports("ports: [\"127.0.0.1:8080:80\", \"[::1]:9000:9000\"]");
+        let (ports, report) = mapped("ports: [\"127.0.0.1:8080:80\", \"[::1]:9000:9000\"]");
         assert_eq!(ports.len(), 2);
         assert_eq!(
             report[0],

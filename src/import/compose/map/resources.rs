@@ -53,7 +53,7 @@ pub fn map(ctx: &mut Ctx<'_>, default_requests: (Option<u128>, Option<u128>), wo
     let quantity_cpu = |milli: Option<u64>| milli.map(|milli| Quantity(cpu_quantity(milli)));
     let quantity_memory = |bytes: Option<u64>| bytes.map(|bytes| Quantity(memory_quantity(bytes)));
     let resources = |cpu: Option<Quantity>, memory: Option<Quantity>| {
-        (cpu.is_some() || memory.is_some()).then(|| Resources { cpu, memory, ephemeral_storage: None })
+        (cpu.is_some() || memory.is_some()).then_some(Resources { cpu, memory, ephemeral_storage: None })
     };
     let requests = resources(quantity_cpu(request_cpu), quantity_memory(request_memory));
     let limits = resources(quantity_cpu(limit_cpu), quantity_memory(limit_memory));

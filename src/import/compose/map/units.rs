@@ -37,7 +37,7 @@ pub fn bytes(text: &str) -> Option<u64> {
 /// A byte count as a Kubernetes quantity: `512Mi`, `2Gi`, or plain bytes.
 pub fn memory_quantity(bytes: u64) -> String {
     for (suffix, size) in [("Ti", 1u64 << 40), ("Gi", 1 << 30), ("Mi", 1 << 20), ("Ki", 1 << 10)] {
-        if bytes >= size && bytes % size == 0 {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return format!("{}{suffix}", bytes / size);
         }
     }
@@ -65,7 +65,7 @@ pub fn millicores(text: &str) -> Option<u64> {
 
 /// Millicores as a quantity: `2` for whole cores, else `500m`.
 pub fn cpu_quantity(milli: u64) -> String {
-    if milli % 1000 == 0 {
+    if milli.is_multiple_of(1000) {
         (milli / 1000).to_string()
     } else {
         format!("{milli}m")
@@ -99,7 +99,7 @@ pub fn duration_micros(text: &str) -> Option<u64> {
         rest = after.get(length..)?;
     }
     // Durations beyond u64 microseconds (half a million years) are refused.
-    (total.is_finite() && total >= 0.0 && total < 1.8e19).then_some(total as u64)
+    (total.is_finite() && (0.0..1.8e19).contains(&total)).then_some(total as u64)
 }
 
 /// Whole seconds of a duration, rounded up, at least 1 (Kubernetes probe

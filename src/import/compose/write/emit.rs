@@ -10,6 +10,10 @@
 
 use serde_yaml::{Mapping, Value};
 
+/// Plain scalars that YAML 1.1 readers take for booleans or null (YAML 1.1
+/// "bool" and "null" types); quoted so every reader sees a string.
+const YAML_1_1_SCALARS: [&str; 11] = ["y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", ""];
+
 /// Longest flow collection written on one line, indentation included.
 const LINE: usize = 110;
 
@@ -114,6 +118,7 @@ fn plain_ok(text: &str, in_flow: bool) -> bool {
         && !text.ends_with(':')
         && !text.starts_with(' ')
         && !text.ends_with(' ')
+        && !YAML_1_1_SCALARS.contains(&text.to_ascii_lowercase().as_str())
         && serde_yaml::from_str::<Value>(text).ok() == Some(Value::String(text.to_string()))
 }
 
