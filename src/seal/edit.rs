@@ -22,6 +22,16 @@ use crate::values::key_path::{KeyPath, Segment};
 use crate::values::source::{self, Source};
 use crate::{Error, Result};
 
+/// One key to add with [`Document::add_blocks`]: its name, the text after
+/// its colon (a comment, or empty), the value it must parse as, and its
+/// lines below it for an indentation.
+pub struct Block<'a> {
+    pub key: String,
+    pub comment: String,
+    pub value: Value,
+    pub body: Box<dyn Fn(usize) -> String + 'a>,
+}
+
 /// A values file being edited.
 pub struct Document {
     path: PathBuf,
@@ -44,10 +54,45 @@ impl Document {
         self
     }
 
+    /// Whether the key at `at` is written in the file.
+    pub fn has(&self, at: &KeyPath) -> bool {
+        self.source.file.positions.get(at).is_some()
+    }
+
     /// The text of the line where the key at `at` is written, if it is.
     pub fn key_line(&self, at: &KeyPath) -> Option<&str> {
         let (line, _) = self.source.file.positions.get(at)?;
         self.text.split_inclusive('\n').nth(line.saturating_sub(1))
+    }
+
+    /// Adds new keys below `parent` in one edit (one re-parse however many):
+    /// each `(key, comment, value, body)` as the last keys of `parent`, with
+    /// `comment` after its colon and `body(indent)` below it. None of the keys
+    /// may exist yet.
+    pub fn add_blocks(&mut self, parent: &KeyPath, blocks: &[Block<'_>]) -> Result<()> {
+        let Some(first) = blocks.first() else { return Ok(()) };
+        let at = parent.key(first.key.clone());
+        if let Some(block) = blocks.iter().find(|block| self.has(&parent.key(block.key.clone()))) {
+            return Err(self.refuse(&parent.key(block.key.clone()), "it exists already".into()));
+        }
+        let tail = |indent: usize| {
+            let mut out = String::new();
+            for (index, block) in blocks.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(&format!("{}{}:", " ".repeat(indent), block.key));
+                }
+                out.push_str(&block.comment);
+                out.push('\n');
+                out.push_str(&(block.body)(indent + 2));
+            }
+            out
+        };
+        let text = self.insert(&at, &tail)?;
+        let mut wanted = self.source.value.clone();
+        for block in blocks {
+            set_value(&mut wanted, &parent.key(block.key.clone()), block.value.clone());
+        }
+        self.commit(text, &wanted, &at)
     }
 
     /// Sets the key at `at` to a block: `comment` (text after the colon,

@@ -24,7 +24,7 @@
 
 pub mod emit;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde_yaml::{Mapping, Value};
@@ -34,7 +34,7 @@ use super::map::report::{Status, Written};
 use super::map::{Mapped, NamespaceImport};
 use crate::input::InputFiles;
 use crate::seal::crypto::Scope;
-use crate::seal::edit::Document;
+use crate::seal::edit::{Block, Document};
 use crate::values::key_path::KeyPath;
 use crate::values::{self, Keep};
 use crate::{fsutil, Error, Result};
@@ -67,36 +67,41 @@ pub fn plan(inputs: &InputFiles, mapped: &mut Mapped, cluster: &Cluster, project
         };
         let start = old.clone().unwrap_or_else(|| new_namespace(namespace, project, import));
         let mut document = Document::parse(&path, start)?.for_tool(TOOL);
+        // Replacements in place; everything new is added in as few edits as
+        // there are parents (one re-parse each), a parent new to the file
+        // with the other new top-level keys in one.
+        let mut additions: Vec<(&str, Vec<Block<'_>>)> = Vec::new();
+        let mut workloads = Vec::new();
         for (name, service, workload) in &import.workloads {
             let at = KeyPath::root().key("workloads").key(name.clone());
-            if let Some(line) = document.key_line(&at) {
-                if !line.contains(TOOL) {
-                    let location = values_location(&document, &path, &at);
-                    return Err(Error::Values {
-                        location,
-                        key_path: at.to_string(),
-                        message: format!("workload `{name}` already exists and was not written by {TOOL}: it is never overwritten"),
-                        help: Some(format!("rename the compose service, import it into another namespace, or remove the workload first (service `{service}`)")),
-                    });
-                }
-                if let Some(imported) =
-                    mapped.report.workloads.iter_mut().find(|w| &w.namespace == namespace && &w.workload == name)
-                {
-                    imported.action = "replaced".into();
-                }
-            }
             let value = without_nulls(serde_yaml::to_value(workload).unwrap_or(Value::Null));
+            let comment = format!("  # {TOOL}: {project}/{service}");
+            let Some(line) = document.key_line(&at) else {
+                workloads.push(block(name.clone(), comment, value));
+                continue;
+            };
+            if !line.contains(TOOL) {
+                let location = values_location(&document, &path, &at);
+                return Err(Error::Values {
+                    location,
+                    key_path: at.to_string(),
+                    message: format!("workload `{name}` already exists and was not written by {TOOL}: it is never overwritten"),
+                    help: Some(format!("rename the compose service, import it into another namespace, or remove the workload first (service `{service}`)")),
+                });
+            }
+            if let Some(imported) =
+                mapped.report.workloads.iter_mut().find(|w| &w.namespace == namespace && &w.workload == name)
+            {
+                imported.action = "replaced".into();
+            }
             let map = value.as_mapping().cloned().unwrap_or_default();
-            document.set_block(
-                &at,
-                &format!("  # {TOOL}: {project}/{service}"),
-                &|indent| emit::block(&map, indent),
-                value,
-            )?;
+            document.set_block(&at, &comment, &|indent| emit::block(&map, indent), value)?;
         }
+        additions.push(("workloads", workloads));
+        let mut volumes = Vec::new();
         for (name, volume) in &import.shared_volumes {
             let at = KeyPath::root().key("sharedVolumes").key(name.clone());
-            if document.key_line(&at).is_some() {
+            if document.has(&at) {
                 mapped.report.push(
                     "",
                     &KeyPath::root().key("volumes").key(name.clone()),
@@ -105,11 +110,26 @@ pub fn plan(inputs: &InputFiles, mapped: &mut Mapped, cluster: &Cluster, project
                 );
                 continue;
             }
-            let value = without_nulls(serde_yaml::to_value(volume).unwrap_or(Value::Null));
-            let map = value.as_mapping().cloned().unwrap_or_default();
-            document.set_block(&at, "", &|indent| emit::block(&map, indent), value)?;
+            volumes.push(block(
+                name.clone(),
+                String::new(),
+                without_nulls(serde_yaml::to_value(volume).unwrap_or(Value::Null)),
+            ));
         }
-        seal_placeholders(&mut document, namespace, &import.secrets, cluster)?;
+        additions.push(("sharedVolumes", volumes));
+        additions.push(("secrets", seal_placeholders(&mut document, namespace, &import.secrets, cluster)?));
+        let mut top = Vec::new();
+        for (parent, blocks) in additions {
+            if blocks.is_empty() {
+                continue;
+            }
+            if document.has(&KeyPath::root().key(parent)) {
+                document.add_blocks(&KeyPath::root().key(parent), &blocks)?;
+            } else {
+                top.push(nest(parent, blocks));
+            }
+        }
+        document.add_blocks(&KeyPath::root(), &top)?;
         if old.as_deref() != Some(document.text()) {
             edits.push(FileEdit { path, old, new: document.text().to_string() });
         }
@@ -132,45 +152,90 @@ fn values_location(document: &Document, path: &Path, at: &KeyPath) -> crate::dia
         .unwrap_or_else(|_| crate::diagnostic::Location::file(path))
 }
 
-/// Adds each missing secret key as a sealed stand-in, marked placeholder.
-fn seal_placeholders(
+/// Adds each missing key of a declared secret as a sealed stand-in marked
+/// placeholder, and returns the secrets to add whole.
+fn seal_placeholders<'a>(
     document: &mut Document,
     namespace: &str,
-    secrets: &std::collections::BTreeMap<String, BTreeSet<String>>,
+    secrets: &BTreeMap<String, BTreeSet<String>>,
     cluster: &Cluster,
-) -> Result<()> {
+) -> Result<Vec<Block<'a>>> {
+    let placeholders = seal_each(document, namespace, secrets, cluster)?;
+    let mut new_secrets = Vec::new();
     for (secret, keys) in secrets {
         let base = KeyPath::root().key("secrets").key(secret.clone());
-        let missing: Vec<&String> = keys
-            .iter()
-            .filter(|key| document.key_line(&base.key("encryptedData").key((*key).clone())).is_none())
-            .collect();
-        if missing.is_empty() {
+        let missing: Vec<&String> =
+            keys.iter().filter(|key| !document.has(&base.key("encryptedData").key((*key).clone()))).collect();
+        // Every key of one secret holds the same stand-in, and a strict
+        // scope's label is the namespace and name: one ciphertext serves them all.
+        let (Some(value), Some(certificate)) = (placeholders.get(secret), &cluster.certificate) else { continue };
+        if !document.has(&base) {
+            let sealed: Mapping =
+                missing.iter().map(|key| (Value::String((*key).clone()), Value::String(value.clone()))).collect();
+            let mut declared = Mapping::new();
+            declared.insert("encryptedData".into(), Value::Mapping(sealed));
+            declared.insert("sealedFor".into(), Value::String(certificate.fingerprint.clone()));
+            declared.insert("placeholder".into(), Value::Bool(true));
+            new_secrets.push(block(secret.clone(), String::new(), Value::Mapping(declared)));
             continue;
         }
-        let Some(certificate) = &cluster.certificate else {
-            return Err(Error::Usage {
-                message: format!("the import needs secret `{secret}` in namespace {namespace}, and values declare no sealing certificate to seal its placeholder for: declare `sealing.certificate` in values/cluster.yaml (README, \"Runbook: sealing a secret\")"),
-            });
-        };
-        let new_secret = document.key_line(&base).is_none();
-        let label = Scope::Strict.label(namespace, secret);
         for key in missing {
-            let sealed = certificate
-                .seal(PLACEHOLDER, &label)
-                .map_err(|why| Error::Usage { message: format!("sealing a placeholder failed: {why}") })?;
-            document.set(&base.key("encryptedData").key(key.clone()), &sealed, Value::String(sealed.clone()))?;
-        }
-        if new_secret {
-            document.set(
-                &base.key("sealedFor"),
-                &certificate.fingerprint,
-                Value::String(certificate.fingerprint.clone()),
-            )?;
+            document.set(&base.key("encryptedData").key(key.clone()), value, Value::String(value.clone()))?;
         }
         document.set(&base.key("placeholder"), "true", Value::Bool(true))?;
     }
-    Ok(())
+    Ok(new_secrets)
+}
+
+/// A sealed stand-in for each secret that misses a key, sealed side by side
+/// (RSA-OAEP with the cluster's key is the costly step of a large import).
+fn seal_each(
+    document: &Document,
+    namespace: &str,
+    secrets: &BTreeMap<String, BTreeSet<String>>,
+    cluster: &Cluster,
+) -> Result<BTreeMap<String, String>> {
+    let wanted: Vec<&String> = secrets
+        .iter()
+        .filter(|(secret, keys)| {
+            let base = KeyPath::root().key("secrets").key((*secret).clone()).key("encryptedData");
+            keys.iter().any(|key| !document.has(&base.key(key.clone())))
+        })
+        .map(|(secret, _)| secret)
+        .collect();
+    let Some(certificate) = &cluster.certificate else {
+        return match wanted.first() {
+            Some(secret) => Err(Error::Usage {
+                message: format!("the import needs secret `{secret}` in namespace {namespace}, and values declare no sealing certificate to seal its placeholder for: declare `sealing.certificate` in values/cluster.yaml (README, \"Runbook: sealing a secret\")"),
+            }),
+            None => Ok(BTreeMap::new()),
+        };
+    };
+    crate::parallel::map(wanted, |secret| {
+        let label = Scope::Strict.label(namespace, secret);
+        certificate.seal(PLACEHOLDER, &label).map(|sealed| (secret.clone(), sealed))
+    })
+    .into_iter()
+    .collect::<Result<_, String>>()
+    .map_err(|why| Error::Usage { message: format!("sealing a placeholder failed: {why}") })
+}
+
+/// A key whose value is written as a block mapping.
+fn block<'a>(key: String, comment: String, value: Value) -> Block<'a> {
+    let map = value.as_mapping().cloned().unwrap_or_default();
+    Block { key, comment, value, body: Box::new(move |indent| emit::block(&map, indent)) }
+}
+
+/// `parent:` holding `blocks`, for a parent the file does not have yet.
+fn nest<'a>(parent: &str, blocks: Vec<Block<'a>>) -> Block<'a> {
+    let value: Mapping = blocks.iter().map(|block| (Value::String(block.key.clone()), block.value.clone())).collect();
+    let body = move |indent: usize| {
+        blocks
+            .iter()
+            .map(|block| format!("{}{}:{}\n{}", " ".repeat(indent), block.key, block.comment, (block.body)(indent + 2)))
+            .collect::<String>()
+    };
+    Block { key: parent.to_string(), comment: String::new(), value: Value::Mapping(value), body: Box::new(body) }
 }
 
 /// The start of a new namespace file.
