@@ -19,6 +19,7 @@ Examples:
   kiln explain workload ai-system-gpu/reasoning-suite
   printf %s \"$token\" | kiln seal --name model-api-keys --key HF_TOKEN
   kiln seal --list-placeholders   values still to replace; exit 1 when there are any
+  kiln import compose -f compose.yaml --dry-run   what importing a Compose project would write
   kiln -C ../other-repo render --diff --format json
 
 Exit codes: 0 ok / in sync, 1 drift or check failed, 2 error.";
@@ -107,6 +108,9 @@ pub enum Command {
     /// Seal a secret value for the cluster's Sealed Secrets certificate (`sealing.certificate`) and write it into
     /// the namespace's values; the plaintext is read from stdin or --from-file, never from the command line
     Seal(SealArguments),
+    /// Bring an existing deployment's description into values
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Print a shell completion script
     Completions { shell: clap_complete::Shell },
 }
@@ -144,6 +148,43 @@ pub struct SealArguments {
     /// List the values marked as placeholders; exit 1 when there is any
     #[arg(long, conflicts_with_all = ["name", "key", "from_file", "namespaces", "scope", "cert", "raw", "print", "placeholder"])]
     pub list_placeholders: bool,
+}
+
+/// `kiln import`'s sources.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import Docker Compose services as workloads of values/namespaces/<ns>.yaml, with a loss report. Exit 0
+    /// everything mapped, 1 something approximated, dropped or left to seal, 2 invalid input
+    Compose(ComposeArguments),
+}
+
+/// `kiln import compose`'s arguments (see `crate::import::compose::command`).
+#[derive(Debug, clap::Args)]
+pub struct ComposeArguments {
+    /// A compose file; repeat to merge several, later files overriding earlier ones
+    #[arg(short = 'f', long = "file", value_name = "FILE", required = true)]
+    pub files: Vec<PathBuf>,
+    /// The project directory relative paths resolve against; default: the first file's directory
+    #[arg(long, value_name = "DIR")]
+    pub project_directory: Option<PathBuf>,
+    /// An env file for interpolation, after the project directory's .env; repeatable
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+    /// A profile to enable; every profiled service is imported, enabled only for the selected profiles
+    #[arg(long = "profile", value_name = "NAME")]
+    pub profiles: Vec<String>,
+    /// Import every service into this namespace
+    #[arg(long, value_name = "NS", conflicts_with = "group_map")]
+    pub namespace: Option<String>,
+    /// Import the services of compose group GROUP into namespace NS; repeatable
+    #[arg(long = "group-map", value_name = "GROUP=NS")]
+    pub group_map: Vec<String>,
+    /// Print what would be written (new files whole, edits as a diff) and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the loss report as JSON to FILE (schema in docs/import-compose.md)
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -64,6 +64,9 @@ fn execute(command: &Command, settings: &Settings) -> Result<Outcome> {
             Ok(Outcome::Ok)
         }
         Command::Seal(arguments) => crate::seal::command::run(settings, arguments),
+        Command::Import(crate::cli::ImportCommand::Compose(arguments)) => {
+            crate::import::compose::command::run(settings, arguments)
+        }
         Command::Completions { shell } => {
             let mut command = Arguments::command();
             clap_complete::generate(*shell, &mut command, "kiln", &mut std::io::stdout());

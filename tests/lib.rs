@@ -19,6 +19,7 @@ mod docs;
 mod escaping;
 mod fuzz_corpus;
 mod gpu_memory;
+mod import_compose;
 mod monitoring;
 mod plan;
 mod quiet_diffs;

@@ -1,7 +1,8 @@
 //! Surgical edits of a values file: `kiln seal` sets one scalar (or removes
-//! one key) at a time, changing only the lines of that key, so comments,
-//! order, quoting and blank lines elsewhere stay as written. The file is
-//! never re-serialised.
+//! one key) at a time, and `kiln import compose` sets whole blocks (a
+//! workload), changing only the lines of that key, so comments, order,
+//! quoting and blank lines elsewhere stay as written. The file is never
+//! re-serialised.
 //!
 //! Where a key is comes from the loader's position index
 //! ([`crate::values::source`]); what belongs to a key is its line and the
@@ -21,18 +22,118 @@ use crate::values::key_path::{KeyPath, Segment};
 use crate::values::source::{self, Source};
 use crate::{Error, Result};
 
+/// One key to add with [`Document::add_blocks`]: its name, the text after
+/// its colon (a comment, or empty), the value it must parse as, and its
+/// lines below it for an indentation.
+pub struct Block<'a> {
+    pub key: String,
+    pub comment: String,
+    pub value: Value,
+    pub body: Box<dyn Fn(usize) -> String + 'a>,
+}
+
 /// A values file being edited.
 pub struct Document {
     path: PathBuf,
     text: String,
     source: Source,
+    /// The command named when an edit is refused.
+    tool: &'static str,
 }
 
 impl Document {
     /// `path` is shown in messages.
     pub fn parse(path: &Path, text: String) -> Result<Self> {
         let source = source::parse(path, text.as_bytes())?;
-        Ok(Document { path: path.to_path_buf(), text, source })
+        Ok(Document { path: path.to_path_buf(), text, source, tool: "kiln seal" })
+    }
+
+    /// Names `tool` instead of `kiln seal` when an edit is refused.
+    pub fn for_tool(mut self, tool: &'static str) -> Self {
+        self.tool = tool;
+        self
+    }
+
+    /// Whether the key at `at` is written in the file.
+    pub fn has(&self, at: &KeyPath) -> bool {
+        self.source.file.positions.get(at).is_some()
+    }
+
+    /// The text of the line where the key at `at` is written, if it is.
+    pub fn key_line(&self, at: &KeyPath) -> Option<&str> {
+        let (line, _) = self.source.file.positions.get(at)?;
+        self.text.split_inclusive('\n').nth(line.saturating_sub(1))
+    }
+
+    /// Adds new keys below `parent` in one edit (one re-parse however many):
+    /// each `(key, comment, value, body)` as the last keys of `parent`, with
+    /// `comment` after its colon and `body(indent)` below it. None of the keys
+    /// may exist yet.
+    pub fn add_blocks(&mut self, parent: &KeyPath, blocks: &[Block<'_>]) -> Result<()> {
+        let Some(first) = blocks.first() else { return Ok(()) };
+        let at = parent.key(first.key.clone());
+        if let Some(block) = blocks.iter().find(|block| self.has(&parent.key(block.key.clone()))) {
+            return Err(self.refuse(&parent.key(block.key.clone()), "it exists already".into()));
+        }
+        let tail = |indent: usize| {
+            let mut out = String::new();
+            for (index, block) in blocks.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(&format!("{}{}:", " ".repeat(indent), block.key));
+                }
+                out.push_str(&block.comment);
+                out.push('\n');
+                out.push_str(&(block.body)(indent + 2));
+            }
+            out
+        };
+        let text = self.insert(&at, &tail)?;
+        let mut wanted = self.source.value.clone();
+        for block in blocks {
+            set_value(&mut wanted, &parent.key(block.key.clone()), block.value.clone());
+        }
+        self.commit(text, &wanted, &at)
+    }
+
+    /// Sets the key at `at` to a block: `comment` (text after the colon,
+    /// e.g. `  # …`, or empty) on the key's line and `body(indent)` below it,
+    /// where `indent` is the key's own indentation plus two. An existing key
+    /// is replaced with all its lines; a new one is added as the last key of
+    /// its parent, creating the parents on the way. `expected` is the value
+    /// the block must parse as.
+    pub fn set_block(
+        &mut self,
+        at: &KeyPath,
+        comment: &str,
+        body: &dyn Fn(usize) -> String,
+        expected: Value,
+    ) -> Result<()> {
+        let mut wanted = self.source.value.clone();
+        set_value(&mut wanted, at, expected);
+        let tail = |indent: usize| format!("{comment}\n{}", body(indent + 2));
+        let text = if let Some((line, column)) = self.source.file.positions.get(at) {
+            let index = line.saturating_sub(1);
+            self.block_line(index, column, at)?;
+            let lines = self.lines();
+            let end = block_end(&lines, index, column);
+            let Some(Segment::Key(key)) = at.0.last() else {
+                return Err(self.refuse(at, "it is not a mapping key".into()));
+            };
+            let indent = column.saturating_sub(1);
+            let replacement = format!("{}{}:{}", " ".repeat(indent), key, tail(indent));
+            let mut text = String::with_capacity(self.text.len() + replacement.len());
+            for (number, line) in lines.iter().enumerate() {
+                if number == index {
+                    text.push_str(&replacement);
+                } else if number < index || number > end {
+                    text.push_str(line);
+                }
+            }
+            text
+        } else {
+            self.insert(at, &tail)?
+        };
+        self.commit(text, &wanted, at)
     }
 
     pub fn text(&self) -> &str {
@@ -51,7 +152,7 @@ impl Document {
         let text = if self.source.file.positions.get(at).is_some() {
             self.replace_scalar(at, written)?
         } else {
-            self.insert(at, Some(written))?
+            self.insert(at, &|_| format!(" {written}\n"))?
         };
         self.commit(text, &wanted, at)
     }
@@ -92,8 +193,13 @@ impl Document {
         Error::Values {
             location: self.source.locate(at),
             key_path: at.to_string(),
-            message: format!("kiln seal cannot edit this key: {why}"),
-            help: Some("write it as one `key: value` line of a block mapping, or use `kiln seal --print` and paste the snippet".into()),
+            message: format!("{} cannot edit this key: {why}", self.tool),
+            help: Some(if self.tool == "kiln seal" {
+                "write it as one `key: value` line of a block mapping, or use `kiln seal --print` and paste the snippet"
+                    .into()
+            } else {
+                format!("write it in block style (`key:` on its own line, its keys indented below), or use `{} --dry-run` and paste the snippet", self.tool)
+            }),
         }
     }
 
@@ -149,16 +255,16 @@ impl Document {
             .collect())
     }
 
-    /// The text with `at` added as the last key of its parent mapping
-    /// (`written` as its scalar, or an empty mapping to fill when `None`),
-    /// adding missing parents first.
-    fn insert(&mut self, at: &KeyPath, written: Option<&str>) -> Result<String> {
+    /// The text with `at` added as the last key of its parent mapping,
+    /// `tail(indent)` written after its colon (its scalar, or a newline for
+    /// an empty mapping to fill), adding missing parents first.
+    fn insert(&mut self, at: &KeyPath, tail: &dyn Fn(usize) -> String) -> Result<String> {
         let Some((Segment::Key(key), parent)) = at.0.split_last() else {
             return Err(self.refuse(at, "it is not a mapping key".into()));
         };
         let parent = KeyPath(parent.to_vec());
         if !parent.0.is_empty() && self.source.file.positions.get(&parent).is_none() {
-            let text = self.insert(&parent, None)?;
+            let text = self.insert(&parent, &|_| "\n".into())?;
             let mut wanted = self.source.value.clone();
             // A key with nothing below it yet parses as null.
             set_value(&mut wanted, &parent, Value::Null);
@@ -186,12 +292,7 @@ impl Document {
                 self.block_line(line.saturating_sub(1), column, at)?;
             }
         }
-        let mut new_line = format!("{}{key}:", " ".repeat(indent));
-        if let Some(written) = written {
-            new_line.push(' ');
-            new_line.push_str(written);
-        }
-        new_line.push('\n');
+        let new_line = format!("{}{key}:{}", " ".repeat(indent), tail(indent));
         let mut text = String::with_capacity(self.text.len() + new_line.len());
         for (number, line) in lines.iter().enumerate() {
             if number == after && children.is_empty() && !parent.0.is_empty() {

@@ -363,6 +363,8 @@ pub struct Workload {
     pub image_pull_policy: Option<String>,
     pub command: Option<Vec<String>>,
     pub args: Option<Vec<String>>,
+    /// The container's working directory (Compose `working_dir`).
+    pub working_dir: Option<String>,
     pub replicas: Option<u32>,
     pub ports: Option<Vec<Port>>,
     /// Plain environment, rendered into a ConfigMap.
@@ -380,6 +382,12 @@ pub struct Workload {
     pub probes: Option<Probes>,
     /// Paths that get a writable emptyDir under the read-only root filesystem.
     pub writable_paths: Option<Vec<String>>,
+    /// Memory-backed emptyDirs with a size limit (`/dev/shm`, tmpfs mounts).
+    pub memory_volumes: Option<Vec<MemoryVolume>>,
+    /// Files mounted read-only from the workload's `<name>-files` ConfigMap.
+    pub config_files: Option<Vec<ConfigFile>>,
+    /// Extra `/etc/hosts` entries (Compose `extra_hosts`).
+    pub host_aliases: Option<Vec<HostAlias>>,
     pub volumes: Option<Vec<Volume>>,
     pub strategy: Option<Strategy>,
     pub hpa: Option<Hpa>,
@@ -444,6 +452,32 @@ pub struct SecretKeyRef {
 pub struct SecretMount {
     pub secret: Option<String>,
     pub mount_path: Option<String>,
+    /// Mount only this key of the secret, as the file `mountPath` (a subPath).
+    pub key: Option<String>,
+}
+
+/// An emptyDir in memory (`medium: Memory`); `size` is its `sizeLimit`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MemoryVolume {
+    pub mount_path: Option<String>,
+    pub size: Option<Quantity>,
+}
+
+/// One file of configuration, mounted read-only at `mountPath`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConfigFile {
+    pub mount_path: Option<String>,
+    pub content: Option<String>,
+}
+
+/// A pod `hostAliases` entry: `hostnames` resolve to `ip` in the containers.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HostAlias {
+    pub ip: Option<String>,
+    pub hostnames: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

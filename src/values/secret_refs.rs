@@ -90,7 +90,18 @@ impl References<'_> {
         }
         for (index, mount) in workload.secret_mounts.iter().flatten().enumerate() {
             let entry = KeyPath::root().key("secretMounts").index(index);
-            self.secret(sealed, scope, shown, &entry, mount.secret.as_ref());
+            let keys = self.secret(sealed, scope, shown, &entry, mount.secret.as_ref());
+            // A mount of one key (a subPath) needs that key, as `secretEnv` does.
+            if let (Some(keys), Some(key), Some(secret)) = (keys, &mount.key, &mount.secret) {
+                if !keys.contains(key.as_str()) {
+                    let path = entry.key("key");
+                    let help = format!(
+                        "{}; seal it under `secrets.{secret}.encryptedData` (see README, Secrets)",
+                        key_list(secret, keys)
+                    );
+                    self.add(scope, shown, &path, format!("secret `{secret}` has no key `{key}`"), help);
+                }
+            }
         }
     }
 

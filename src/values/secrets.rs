@@ -20,7 +20,9 @@
 //! Helm `values` and `vars` at every level. Allowed, because they name a
 //! secret rather than hold one: keys starting `existingSecret` or ending
 //! `SecretName`, `SecretRef` or `secretKeyRef`; a value that is the name of a
-//! sealed secret declared in values; empty strings, numbers and booleans; and
+//! sealed secret declared in values; an absolute path under a `*_FILE` key
+//! (the official images' convention of reading the credential from that
+//! file); empty strings, numbers and booleans; and
 //! mappings and lists, whose own keys are checked in turn.
 //!
 //! **Credentials in URLs.** A string holding `scheme://user:password@host`
@@ -80,6 +82,13 @@ pub fn names_a_secret(key: &str) -> bool {
     let lower = key.to_ascii_lowercase().replace(['-', '_'], "");
     lower.starts_with("existingsecret")
         || ["secretname", "secretref", "secretkeyref"].iter().any(|suffix| lower.ends_with(suffix))
+}
+
+/// `POSTGRES_PASSWORD_FILE=/run/secrets/db`: the Docker official images'
+/// `_FILE` convention (docker-library docs, "Docker Secrets": the variable
+/// names a file to read the credential from), an absolute path, not a secret.
+pub fn names_a_secret_file(key: &str, text: &str) -> bool {
+    key.to_ascii_uppercase().ends_with("_FILE") && text.starts_with('/') && !text.contains(char::is_whitespace)
 }
 
 /// The URL in `text` whose userinfo holds a password, shown with the
@@ -155,7 +164,7 @@ pub fn string_leak(key: &str, text: &str, sealed: &BTreeSet<&str>) -> Option<Str
     if let Some(url) = url_with_password(text) {
         return Some(format!("`{key}` holds a URL with a plaintext password (`{url}`)"));
     }
-    let plaintext = !text.is_empty() && !sealed.contains(text);
+    let plaintext = !text.is_empty() && !sealed.contains(text) && !names_a_secret_file(key, text);
     (looks_like_secret_key(key) && !names_a_secret(key) && plaintext)
         .then(|| format!("`{key}` looks like a credential but holds plaintext"))
 }
@@ -207,6 +216,14 @@ mod tests {
         assert!(names_a_secret("tlsSecretName"));
         assert!(names_a_secret("admin-secret-ref"));
         assert!(!names_a_secret("clientSecret"));
+    }
+
+    #[test]
+    fn a_file_path_under_a_file_key_is_not_a_credential() {
+        let none = BTreeSet::new();
+        assert_eq!(string_leak("POSTGRES_PASSWORD_FILE", "/run/secrets/db-password", &none), None);
+        assert!(string_leak("POSTGRES_PASSWORD_FILE", "hunter2", &none).is_some());
+        assert!(string_leak("POSTGRES_PASSWORD", "/run/secrets/db-password", &none).is_some());
     }
 
     #[test]

@@ -299,6 +299,20 @@ fn check_workload(fields: &mut Fields<'_, Workload>) {
         if let Some(path) = &mount.mount_path {
             fields.value(root.key("secretMounts").index(index).key("mountPath"), Kind::ContainerPath, path);
         }
+        if let Some(key) = &mount.key {
+            fields.value(root.key("secretMounts").index(index).key("key"), Kind::DataKey, key);
+        }
+    }
+    fields.optional("workingDir", Kind::ContainerPath, workload.working_dir.as_ref());
+    for (index, volume) in workload.memory_volumes.iter().flatten().enumerate() {
+        if let Some(path) = &volume.mount_path {
+            fields.value(root.key("memoryVolumes").index(index).key("mountPath"), Kind::ContainerPath, path);
+        }
+    }
+    for (index, file) in workload.config_files.iter().flatten().enumerate() {
+        if let Some(path) = &file.mount_path {
+            fields.value(root.key("configFiles").index(index).key("mountPath"), Kind::ContainerPath, path);
+        }
     }
     fields.list(root.key("writablePaths"), Kind::ContainerPath, workload.writable_paths.as_ref());
     for (index, volume) in workload.volumes.iter().flatten().enumerate() {

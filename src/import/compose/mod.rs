@@ -6,5 +6,8 @@
 //!   ─▶ write (surgical edits of values/namespaces/<ns>.yaml)
 //! ```
 
+pub mod command;
 pub mod load;
+pub mod map;
 pub mod project;
+pub mod write;
