@@ -44,11 +44,8 @@ pub fn parse(file: &Arc<Path>, bytes: &[u8]) -> Result<Vec<Node>> {
         return Err(Error::Compose {
             location: Location::new(file.as_ref(), line, column),
             key_path: String::new(),
-            message: format!(
-                "Compose file is larger than {} MiB ({} bytes)",
-                MAX_FILE_BYTES / (1024 * 1024),
-                bytes.len()
-            ),
+            // The reader stops one byte past the limit: the file's own size is not known here.
+            message: format!("Compose file is larger than {} MiB", MAX_FILE_BYTES / (1024 * 1024)),
             help: Some("split it into several files (`-f`, `include`)".into()),
         });
     }
@@ -282,6 +279,9 @@ impl Builder {
     /// remembered under its anchor.
     fn complete(&mut self, node: Node, anchor: usize, size: usize, mark: &Marker) -> Result<()> {
         if anchor > 0 {
+            // The anchor's copy counts too: nested anchors would otherwise hold
+            // a copy of the tree per level without touching the budget.
+            self.count(mark, size)?;
             self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
