@@ -74,6 +74,12 @@ fn ai_stack_round_trip_renders_validates_and_plans() {
     golden("ai-stack", "stderr.txt", &run.stderr);
     golden("ai-stack", "ai-lab.yaml", &repo.read("values/namespaces/ai-lab.yaml"));
     golden("ai-stack", "report.json", &repo.read("stack/report.json"));
+    // The report asks for each GPU workload's memory on the time-sliced card; the operator fills it in.
+    let values = repo.read("values/namespaces/ai-lab.yaml");
+    let sized = values
+        .replace("product: NVIDIA-RTX-6000-Ada-Generation}", "product: NVIDIA-RTX-6000-Ada-Generation, memoryGiB: 8}");
+    assert_eq!(sized.matches("memoryGiB: 8").count(), 3, "{values}");
+    repo.write("values/namespaces/ai-lab.yaml", sized.as_bytes());
     repo.kiln(&["render"]).code(0);
     repo.kiln(&["validate"]).code(0);
     repo.kiln(&["plan"]).code(0);

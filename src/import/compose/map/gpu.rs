@@ -304,6 +304,18 @@ fn place(ctx: &mut Ctx<'_>, cluster: &Cluster, workload: &mut Workload, total: C
             n
         }
     };
+    if node.time_slices > 1 {
+        // Compose says nothing of a model's size, and `kiln plan` refuses a
+        // workload on a shared card that does not declare it.
+        ctx.report(
+            source,
+            Status::Approximated,
+            format!(
+                "the GPU of {} is time-sliced {} ways, which shares no memory: set gpu.memoryGiB to what one pod of it uses (its model's size), or kiln render refuses it",
+                node.name, node.time_slices
+            ),
+        );
+    }
     workload.gpu = Some(GpuRequest {
         count: Some(count),
         product: (!product.is_empty()).then(|| product.clone()),
