@@ -161,17 +161,20 @@ pub struct GpuMemory {
 /// Gathers the GPU memory table over the scenarios of one simulation.
 #[derive(Default)]
 pub struct Ledger {
-    steady: BTreeMap<usize, Tenants>,
+    steady: Peak,
     peak: BTreeMap<usize, (u64, String)>,
     overflowed: std::collections::BTreeSet<usize>,
 }
 
 impl Ledger {
     pub fn steady(&mut self, cluster: &Cluster, state: &State) {
-        for node in 0..cluster.nodes.len() {
-            self.steady.insert(node, tenants(cluster, state, node));
-        }
+        self.steady = Peak::of(cluster, state);
         self.observe(cluster, state, "steady state");
+    }
+
+    /// The GPU tenants of the steady state.
+    pub fn steady_tenants(&self) -> &Peak {
+        &self.steady
     }
 
     pub fn observe(&mut self, cluster: &Cluster, state: &State, scenario: &str) {
@@ -199,7 +202,7 @@ impl Ledger {
             .enumerate()
             .filter(|(_, node)| node.gpu_memory_mib.iter().any(|mib| *mib > 0))
             .map(|(index, node)| {
-                let steady = self.steady.get(&index).cloned().unwrap_or_default();
+                let steady = self.steady.nodes.get(&index).cloned().unwrap_or_default();
                 let (peak_mib, peak_scenario) = self.peak.get(&index).cloned().unwrap_or_default();
                 GpuMemory {
                     node: node.name.clone(),

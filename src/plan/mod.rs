@@ -106,7 +106,6 @@ fn simulate(build: &Build, detailed: bool) -> Plan {
         findings: Vec::new(),
         scenarios: Vec::new(),
         gpu: gpu::Ledger::default(),
-        steady_gpu: gpu::Peak::default(),
         baseline: OnceCell::new(),
     };
     let (mut state, pins, fits) = simulation.steady();
@@ -157,8 +156,6 @@ struct Simulation<'a> {
     findings: Vec<Diagnostic>,
     scenarios: Vec<Scenario>,
     gpu: gpu::Ledger,
-    /// GPU tenants of the steady state.
-    steady_gpu: gpu::Peak,
     /// The first table recorded (steady state's), which the others are kept as changes of.
     baseline: OnceCell<Arc<[NodeUsage]>>,
 }
@@ -274,7 +271,6 @@ impl<'a> Simulation<'a> {
         self.findings.extend(gpu::undeclared(cluster, &state, self.locator));
         self.findings.extend(gpu::overflows(cluster, &state, self.locator, "steady state", Severity::Error, None));
         self.gpu.steady(cluster, &state);
-        self.steady_gpu = gpu::Peak::of(cluster, &state);
         let pins = cluster
             .workloads
             .iter()
@@ -397,7 +393,7 @@ impl<'a> Simulation<'a> {
         // With every HPA at its maximum, a node the HPAs left as in steady
         // state gives the same overflow as the rollout from steady state.
         let reported = match at {
-            Some(_) => before.same_nodes(&self.steady_gpu),
+            Some(_) => before.same_nodes(self.gpu.steady_tenants()),
             None => Default::default(),
         };
         let gpu_peak = gpu_peak.without(&reported);

@@ -246,16 +246,8 @@ fn identity(path: &[&str], item: &Node) -> Option<String> {
     let text = || item.scalar_text();
     let target = || item.get("target").and_then(Node::scalar_text);
     match path {
-        ["services", _, "volumes"] => match &item.kind {
-            Kind::Map(_) => target(),
-            _ => {
-                let text = text()?;
-                let mut parts = text.split(':');
-                let first = parts.next().unwrap_or_default().to_string();
-                Some(parts.next().map_or(first, str::to_string))
-            }
-        },
-        ["services", _, "devices"] => match &item.kind {
+        // `source:target[:mode]`, or a bare target; the target is the identity.
+        ["services", _, "volumes" | "devices"] => match &item.kind {
             Kind::Map(_) => target(),
             _ => {
                 let text = text()?;
