@@ -12,6 +12,11 @@ use std::sync::OnceLock;
 use kiln_fuzz::Base;
 use libfuzzer_sys::fuzz_target;
 
+// One build of the fixture allocates tens of thousands of small values;
+// glibc malloc was a fifth of each execution (perf, 2026-12-01).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn base() -> &'static Base {
     static BASE: OnceLock<Base> = OnceLock::new();
     BASE.get_or_init(|| Base::new(kiln_fuzz::render_fixture(&PathBuf::from(env!("CARGO_MANIFEST_DIR")))))
