@@ -6,7 +6,11 @@ use crate::harness::Repo;
 
 /// This repository with `old` replaced by `new` in `path`.
 fn with(edits: &[(&str, &str, &str)]) -> Repo {
-    let repo = Repo::this_repository();
+    edited(Repo::this_repository(), edits)
+}
+
+/// `repo` with `old` replaced by `new` in `path`.
+fn edited(repo: Repo, edits: &[(&str, &str, &str)]) -> Repo {
     for (path, old, new) in edits {
         let text = repo.read(path);
         assert!(text.contains(old), "{path} has no {old:?}");
@@ -33,16 +37,16 @@ fn this_repository_passes_the_ownership_checks() {
 /// D-13: istiod patches its webhooks' failurePolicy and caBundle.
 #[test]
 fn istiod_webhooks_without_ignore_differences_fight_istiod() {
-    let repo = with(&[("values/cluster.yaml", "    ignoreDifferences:\n      - group: admissionregistration.k8s.io\n        kind: ValidatingWebhookConfiguration\n        name: istio-validator-istio-system\n        jqPathExpressions: [\".webhooks[]?.failurePolicy\", \".webhooks[]?.clientConfig.caBundle\"]\n      - group: admissionregistration.k8s.io\n        kind: MutatingWebhookConfiguration\n        name: istio-sidecar-injector\n        jqPathExpressions: [\".webhooks[]?.clientConfig.caBundle\"]\n", "")]);
+    let repo = edited(Repo::this_repository_with_istio(), &[("values/cluster.yaml", "    ignoreDifferences:\n      - group: admissionregistration.k8s.io\n        kind: ValidatingWebhookConfiguration\n        name: istio-validator-istio-system\n        jqPathExpressions: [\".webhooks[]?.failurePolicy\", \".webhooks[]?.clientConfig.caBundle\"]\n      - group: admissionregistration.k8s.io\n        kind: MutatingWebhookConfiguration\n        name: istio-sidecar-injector\n        jqPathExpressions: [\".webhooks[]?.clientConfig.caBundle\"]\n", "")]);
     let expected = r#"error[argocd-controller-mutation]: istiod's validation webhook controller changes `.webhooks[].failurePolicy`, `.webhooks[].clientConfig.caBundle` of ValidatingWebhookConfiguration istio-validator-istio-system, which Application `istiod` syncs without `ignoreDifferences` on it: Argo CD reports the change as drift, and selfHeal or the next sync sets the desired value back
-  --> values/cluster.yaml:165:3
+  --> values/cluster.yaml:173:3
   = key: components.istiod
   = object: Application.argoproj.io argocd/istiod, at spec.ignoreDifferences
   = rendered: rendered/namespaces/argocd/application-istiod.yaml from templates/cluster/argocd/applications.yaml (rendering the cluster, document 9)
   = help: add to the component's `ignoreDifferences`: {group: admissionregistration.k8s.io, kind: ValidatingWebhookConfiguration, name: istio-validator-istio-system, jqPathExpressions: [".webhooks[]?.failurePolicy", ".webhooks[]?.clientConfig.caBundle"]} (kiln renders it with RespectIgnoreDifferences=true)
 
 error[argocd-controller-mutation]: istiod's webhook cert patcher changes `.webhooks[].clientConfig.caBundle` of MutatingWebhookConfiguration istio-sidecar-injector, which Application `istiod` syncs without `ignoreDifferences` on it: Argo CD reports the change as drift, and selfHeal or the next sync sets the desired value back
-  --> values/cluster.yaml:165:3
+  --> values/cluster.yaml:173:3
   = key: components.istiod
   = object: Application.argoproj.io argocd/istiod, at spec.ignoreDifferences
   = rendered: rendered/namespaces/argocd/application-istiod.yaml from templates/cluster/argocd/applications.yaml (rendering the cluster, document 9)

@@ -248,7 +248,8 @@ fn hpa_ignore_differences_cover_every_hpa_target_not_only_a_first_workload() {
 
 #[test]
 fn istio_and_prometheus_operator_webhook_fields_are_left_to_the_controllers_that_patch_them() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_with_istio();
+    repo.kiln(&["render"]).code(0);
     let istiod = object(&repo, "namespaces/argocd/application-istiod.yaml");
     assert_eq!(
         ignored(&istiod),
@@ -297,7 +298,7 @@ fn bootstrap_manifests_are_applied_once_by_bootstrap_sh_not_left_to_k3s_auto_dep
 #[test]
 fn namespaces_are_neither_pruned_nor_deleted_with_their_application() {
     let repo = rendered_cluster();
-    for name in ["argocd", "monitoring", "ai-system-gpu", "istio-system"] {
+    for name in ["argocd", "monitoring", "ai-system-gpu"] {
         let namespace = object(&repo, &format!("cluster/namespace-{name}.yaml"));
         let options = &namespace["metadata"]["annotations"]["argocd.argoproj.io/sync-options"];
         assert_eq!(options, "Prune=false,Delete=false", "{name}");
@@ -420,4 +421,79 @@ fn training_output_lives_on_a_shared_claim_the_model_servers_read() {
         "{}",
         run.stderr
     );
+}
+
+/// D-24: Istio was installed with no namespace in the mesh, for about 1.4 GiB
+/// of requests. It is off by default: no Application, no namespace, nothing
+/// held back from the workloads by the plan.
+#[test]
+fn istio_is_opt_in_and_off_by_default() {
+    let repo = rendered_cluster();
+    for application in ["istio-base", "istiod", "istio-cni", "ztunnel"] {
+        assert!(!repo.exists(&format!("rendered/namespaces/argocd/application-{application}.yaml")), "{application}");
+    }
+    assert!(!repo.exists("rendered/cluster/namespace-istio-system.yaml"));
+    let plan = repo.kiln(&["plan"]);
+    assert!(
+        plan.stdout.contains("mainpc  14   28Gi    8               110   1.8 cpu, 4.19Gi memory, 22 pods"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("pc2     7    14Gi    4               110   0.15 cpu, 192Mi memory, 3 pods"),
+        "{}",
+        plan.stdout
+    );
+}
+
+/// The README's opt-in turns the mesh on: the four Applications render, a
+/// namespace can enrol, everything validates, and the plan holds the mesh's
+/// pods back again (ztunnel and the CNI agent on both nodes, istiod on mainpc).
+#[test]
+fn the_readme_opt_in_turns_the_mesh_on() {
+    let repo = Repo::this_repository_with_istio();
+    let core = repo.read("values/namespaces/ai-system-core.yaml");
+    repo.write(
+        "values/namespaces/ai-system-core.yaml",
+        core.replacen("\nsyncWave:", "\nmesh: true\nsyncWave:", 1).as_bytes(),
+    );
+    repo.kiln(&["render"]).code(0);
+    for application in ["istio-base", "istiod", "istio-cni", "ztunnel"] {
+        assert!(repo.exists(&format!("rendered/namespaces/argocd/application-{application}.yaml")), "{application}");
+    }
+    let namespace = object(&repo, "cluster/namespace-ai-system-core.yaml");
+    assert_eq!(namespace["metadata"]["labels"]["istio.io/dataplane-mode"], "ambient");
+    assert!(repo.exists("rendered/namespaces/ai-system-core/networkpolicy-allow-mesh-hbone.yaml"));
+    repo.kiln(&["validate"]).code(0);
+    let plan = repo.kiln(&["plan"]);
+    assert!(
+        plan.stdout.contains("mainpc  14   28Gi    8               110   2.2 cpu, 5.04Gi memory, 25 pods"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout.contains("pc2     7    14Gi    4               110   0.45 cpu, 804Mi memory, 5 pods"),
+        "{}",
+        plan.stdout
+    );
+}
+
+/// `mesh: true` while the charts are off would label the namespace for a
+/// data plane that is not there.
+#[test]
+fn mesh_without_istio_is_refused() {
+    let repo = Repo::this_repository();
+    let core = repo.read("values/namespaces/ai-system-core.yaml");
+    repo.write(
+        "values/namespaces/ai-system-core.yaml",
+        core.replacen("\nsyncWave:", "\nmesh: true\nsyncWave:", 1).as_bytes(),
+    );
+    let before = repo.snapshot();
+    let run = repo.kiln(&["render"]);
+    run.code(2);
+    assert_eq!(
+        run.stderr,
+        "error: `mesh: true` enrols the namespace in Istio's ambient mesh, but no enabled component installs the charts `istiod`, `cni`, `ztunnel`, so nothing would carry its traffic\n  --> values/namespaces/ai-system-core.yaml:4:1\n  = key: mesh\n  = help: turn Istio on in values/cluster.yaml (README, \"Service mesh (opt-in)\"), or remove `mesh: true`\n"
+    );
+    assert_eq!(repo.snapshot(), before);
 }

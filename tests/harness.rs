@@ -69,6 +69,27 @@ impl Repo {
         repo
     }
 
+    /// This repository with Istio's ambient mesh turned on as README,
+    /// "Service mesh (opt-in)" says: the four charts enabled and the
+    /// namespace file from the README's own block.
+    pub fn this_repository_with_istio() -> Repo {
+        let repo = Repo::this_repository();
+        let cluster = repo.read("values/cluster.yaml");
+        let off = "    enabled: false\n    namespace: istio-system\n";
+        assert_eq!(cluster.matches(off).count(), 4, "the four Istio components are off");
+        repo.write(
+            "values/cluster.yaml",
+            cluster.replace(off, "    enabled: true\n    namespace: istio-system\n").as_bytes(),
+        );
+        let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+        let section = readme.split("### Service mesh (opt-in)").nth(1).expect("README has the opt-in section");
+        let block = section.split("```yaml\n").nth(1).and_then(|rest| rest.split("   ```").next()).unwrap();
+        let namespace: String =
+            block.lines().map(|line| format!("{}\n", line.strip_prefix("   ").unwrap_or(line))).collect();
+        repo.write("values/namespaces/istio-system.yaml", namespace.as_bytes());
+        repo
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }

@@ -216,6 +216,9 @@ fn check_namespace(values: &Values, stem: &str, namespace: &NamespaceValues, pro
             }
         }
     }
+    if typed.mesh == Some(true) {
+        check_mesh(values, scope, problems);
+    }
     if let Some(level) = typed.pod_security.as_ref().and_then(|p| p.level) {
         let reason = typed.pod_security.as_ref().and_then(|p| p.reason.as_ref());
         if level != schema::PodSecurityLevel::Restricted && reason.is_none_or(|r| r.trim().is_empty()) {
@@ -244,6 +247,38 @@ fn check_namespace(values: &Values, stem: &str, namespace: &NamespaceValues, pro
         check_object_name(workload, &KeyPath::root(), &shown, name, "workload", problems);
         check_workload(values, namespace, workload, &shown, problems);
     }
+}
+
+/// The charts Istio's ambient data plane needs on the cluster: istiod (the
+/// control plane), the CNI node agent that redirects a meshed pod's traffic
+/// and ztunnel, the node proxy (istio.io, "Install with Helm" for ambient
+/// mode: base, istiod with `profile: ambient`, cni, ztunnel). Without them the
+/// `istio.io/dataplane-mode: ambient` label does nothing: no mTLS, no mesh.
+const AMBIENT_CHARTS: [&str; 3] = ["istiod", "cni", "ztunnel"];
+
+/// `mesh: true` needs Istio's ambient charts enabled in the cluster values.
+fn check_mesh(values: &Values, scope: &Scoped<schema::Namespace>, problems: &mut Problems) {
+    let components = values.cluster.typed.components.iter().flatten();
+    let enabled: BTreeSet<&str> = components
+        .filter(|(_, component)| component.enabled != Some(false))
+        .filter_map(|(_, component)| component.chart.as_deref())
+        .collect();
+    let missing: Vec<&str> = AMBIENT_CHARTS.into_iter().filter(|chart| !enabled.contains(chart)).collect();
+    if missing.is_empty() {
+        return;
+    }
+    let path = KeyPath::root().key("mesh");
+    problems.add(
+        scope,
+        path.clone(),
+        &path,
+        format!(
+            "`mesh: true` enrols the namespace in Istio's ambient mesh, but no enabled component installs the chart{} {}, so nothing would carry its traffic",
+            if missing.len() == 1 { "" } else { "s" },
+            join(missing.iter())
+        ),
+        Some("turn Istio on in values/cluster.yaml (README, \"Service mesh (opt-in)\"), or remove `mesh: true`".into()),
+    );
 }
 
 /// Checks the name of the object declared at `at` in `scope` (`shown` in messages).
