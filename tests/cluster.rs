@@ -497,3 +497,52 @@ fn mesh_without_istio_is_refused() {
     );
     assert_eq!(repo.snapshot(), before);
 }
+
+/// D-16: model caches were unbounded emptyDirs, lost on every restart, and
+/// `HF_HOME` pointed nowhere under the read-only root. Each node has one
+/// cache on local-path that only its own GPU pods mount, the caches point
+/// into it, and no pod has unbounded scratch space or no ephemeral-storage
+/// request.
+#[test]
+fn model_caches_persist_per_node_and_scratch_is_bounded() {
+    let repo = rendered_cluster();
+    for (node, size) in [("mainpc", "60Gi"), ("pc2", "40Gi")] {
+        let claim = object(&repo, &format!("namespaces/ai-system-gpu/persistentvolumeclaim-model-cache-{node}.yaml"));
+        assert_eq!(claim["spec"]["storageClassName"], "local-path");
+        assert_eq!(claim["spec"]["resources"]["requests"]["storage"], size);
+    }
+    let consumers = [
+        ("deployment-coordination", "mainpc"),
+        ("deployment-reasoning-suite", "mainpc"),
+        ("deployment-speech-pipeline", "mainpc"),
+        ("cronjob-learning-train", "mainpc"),
+        ("job-learning-bootstrap", "mainpc"),
+        ("deployment-vision-dream", "pc2"),
+        ("deployment-tutoring", "pc2"),
+    ];
+    for (file, node) in consumers {
+        let workload = object(&repo, &format!("namespaces/ai-system-gpu/{file}.yaml"));
+        let text = serde_yaml::to_string(&workload).unwrap();
+        assert!(text.contains(&format!("claimName: model-cache-{node}\n")), "{file}");
+        assert!(text.contains("mountPath: /models/cache\n"), "{file}");
+        let name = file.split_once('-').unwrap().1;
+        let env = object(&repo, &format!("namespaces/ai-system-gpu/configmap-{name}-env.yaml"));
+        assert_eq!(env["data"]["HF_HOME"], "/models/cache/huggingface", "{file}");
+        assert_eq!(env["data"]["TORCH_HOME"], "/models/cache/torch", "{file}");
+        assert_eq!(env["data"]["XDG_CACHE_HOME"], "/models/cache/xdg", "{file}");
+    }
+    // Every pod kiln renders: emptyDirs bounded, each container with an
+    // ephemeral-storage request and limit.
+    let mut pods = 0;
+    for (path, bytes) in repo.snapshot() {
+        let text = String::from_utf8(bytes).unwrap();
+        if !text.contains("\n      containers:\n") && !text.contains("\n          containers:\n") {
+            continue;
+        }
+        pods += 1;
+        assert!(!text.contains("emptyDir: {}"), "{}", path.display());
+        let requests = text.matches("ephemeral-storage: 256Mi").count();
+        assert!(requests >= 1 && requests == text.matches("ephemeral-storage: 2Gi").count(), "{}", path.display());
+    }
+    assert!(pods >= 13, "{pods}");
+}

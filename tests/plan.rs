@@ -441,3 +441,24 @@ error: `n9` is not a node in values/nodes/
 error: 2 problems found, nothing was written",
     );
 }
+
+/// A node-local claim binds to the node of its first pod; a second workload
+/// that mounts it from another node stays Pending. The plan placed each
+/// workload's pods as if the claim were its own, so pc2's GPU services
+/// mounting mainpc's model cache "fit".
+#[test]
+fn a_local_claim_two_workloads_share_binds_them_to_one_node() {
+    let repo = Repo::this_repository();
+    let gpu = repo.read("values/namespaces/ai-system-gpu.yaml");
+    repo.write(
+        "values/namespaces/ai-system-gpu.yaml",
+        gpu.replace("claim: model-cache-pc2,", "claim: model-cache-mainpc,").as_bytes(),
+    );
+    let run = repo.kiln(&["plan"]);
+    run.code(1);
+    let errors: Vec<&str> = run.stdout.lines().filter(|line| line.starts_with("error[")).collect();
+    let refused = "error[plan-steady]: 1 of 1 pods cannot be scheduled in steady state: mainpc: nodeSelector `kubernetes.io/hostname=pc2` does not match; pc2: volume `model-cache-mainpc` is on node-local storage on `mainpc`";
+    assert_eq!(errors, [refused, refused], "{}", run.stdout);
+    assert!(run.stdout.contains("= object: Deployment.apps ai-system-gpu/tutoring, at spec.template.spec"));
+    assert!(run.stdout.contains("= object: Deployment.apps ai-system-gpu/vision-dream, at spec.template.spec"));
+}

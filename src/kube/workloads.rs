@@ -84,6 +84,10 @@ pub struct Workload<'b> {
     pub strategy: Strategy,
     /// PersistentVolumeClaims on node-local storage: once bound, the pod stays on that node.
     pub local_claims: Vec<String>,
+    /// The local claims the pod template names itself (not a StatefulSet's
+    /// per-pod templates): one volume, bound to one node, for every pod of
+    /// every workload that mounts it.
+    pub shared_local_claims: Vec<String>,
     pub runtime_class: Option<String>,
     /// GPU memory one pod uses, in MiB (`gpu.memoryGiB` in values; 0 when undeclared).
     pub gpu_memory_mib: u64,
@@ -193,6 +197,7 @@ pub fn workloads(build: &Build) -> Vec<Workload<'_>> {
                 })
                 .map(str::to_string)
                 .collect();
+            let shared_local_claims = local_claims.clone();
             if kind == Kind::StatefulSet {
                 local_claims.extend(
                     kube::seq(kube::get(value, &["spec", "volumeClaimTemplates"]))
@@ -262,6 +267,7 @@ pub fn workloads(build: &Build) -> Vec<Workload<'_>> {
                 .collect(),
                 strategy: strategy(object, replicas),
                 local_claims,
+                shared_local_claims,
                 runtime_class: kube::get_str(spec, &["runtimeClassName"]).map(str::to_string),
                 namespace,
             })

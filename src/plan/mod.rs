@@ -20,6 +20,7 @@ pub(crate) mod schedule;
 pub(crate) mod usage;
 
 use std::cell::OnceCell;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -31,7 +32,7 @@ use crate::kube::nodes::{self, Node};
 use crate::kube::resources::Amount;
 use crate::kube::workloads::{self, Kind, Strategy, Workload};
 use crate::network::flows::{self, Connectivity};
-use schedule::{explain, Cluster, Peak, State, WhyNot};
+use schedule::{explain, Cluster, Peak, Reason, State, WhyNot};
 use usage::Usage;
 
 pub const STEADY: &str = "plan-steady";
@@ -148,6 +149,45 @@ impl Pin {
     }
 }
 
+/// The node each shared node-local claim is bound to, in steady state. A
+/// local-path claim binds where its first pod runs (`WaitForFirstConsumer`;
+/// local-path-provisioner's README): every later pod of any workload that
+/// mounts it must run on that node, or stays Pending.
+struct BoundClaims<'a> {
+    cluster: &'a Cluster<'a>,
+    nodes: BTreeMap<(&'a str, &'a str), usize>,
+}
+
+impl<'a> BoundClaims<'a> {
+    fn new(cluster: &'a Cluster<'a>) -> Self {
+        BoundClaims { cluster, nodes: BTreeMap::new() }
+    }
+
+    /// The node `workload`'s next pod must run on, if a claim it mounts is
+    /// bound; why it can run nowhere when its claims are bound to two nodes.
+    fn node_for(&self, workload: &'a Workload) -> Result<Option<usize>, WhyNot> {
+        let mut pinned: Option<(usize, &str)> = None;
+        for claim in &workload.shared_local_claims {
+            let Some(&node) = self.nodes.get(&(workload.namespace.as_str(), claim.as_str())) else { continue };
+            match pinned {
+                Some((other, _)) if other != node => {
+                    let name = |index: usize| self.cluster.nodes.get(index).map(|n| n.name.clone()).unwrap_or_default();
+                    let claims = vec![claim.clone()];
+                    return Err(vec![(name(other), Reason::Pinned { claims, node: name(node) })]);
+                }
+                _ => pinned = Some((node, claim)),
+            }
+        }
+        Ok(pinned.map(|(node, _)| node))
+    }
+
+    fn bind(&mut self, workload: &'a Workload, node: usize) {
+        for claim in &workload.shared_local_claims {
+            self.nodes.entry((workload.namespace.as_str(), claim.as_str())).or_insert(node);
+        }
+    }
+}
+
 struct Simulation<'a> {
     cluster: &'a Cluster<'a>,
     locator: &'a Locator<'a>,
@@ -203,6 +243,7 @@ impl<'a> Simulation<'a> {
         let mut state = State::new(cluster);
         let mut pending: Vec<(usize, WhyNot)> = vec![(0, Vec::new()); cluster.workloads.len()];
         let mut wanted = vec![0usize; cluster.workloads.len()];
+        let mut bound = BoundClaims::new(cluster);
         for &index in &cluster.order {
             let (Some(workload), Some((missing, why_not)), Some(wanted_pods)) =
                 (self.workload(index), pending.get_mut(index), wanted.get_mut(index))
@@ -224,12 +265,19 @@ impl<'a> Simulation<'a> {
             }
             *wanted_pods = workload.replicas as usize;
             for placed in 0..workload.replicas {
-                if let Err(why) = cluster.place(&mut state, index, None) {
-                    // A failed placement changes nothing, so every further
-                    // pod of the workload fails the same way: count, don't try.
-                    *missing = (workload.replicas - placed) as usize;
-                    *why_not = why;
-                    break;
+                let placement = match bound.node_for(workload) {
+                    Ok(pin) => cluster.place(&mut state, index, pin),
+                    Err(why) => Err(why),
+                };
+                match placement {
+                    Ok(node) => bound.bind(workload, node),
+                    Err(why) => {
+                        // A failed placement changes nothing, so every further
+                        // pod of the workload fails the same way: count, don't try.
+                        *missing = (workload.replicas - placed) as usize;
+                        *why_not = why;
+                        break;
+                    }
                 }
             }
         }

@@ -651,6 +651,7 @@ mod tests {
             preferred_anti_affinity,
             strategy: Strategy::Recreate,
             local_claims: Vec::new(),
+            shared_local_claims: Vec::new(),
             runtime_class: None,
         }
     }

@@ -382,6 +382,9 @@ pub struct Workload {
     pub probes: Option<Probes>,
     /// Paths that get a writable emptyDir under the read-only root filesystem.
     pub writable_paths: Option<Vec<String>>,
+    /// The `sizeLimit` of each `writablePaths` emptyDir: past it the kubelet
+    /// evicts the pod instead of letting it fill the node's disk.
+    pub writable_size_limit: Option<Quantity>,
     /// Memory-backed emptyDirs with a size limit (`/dev/shm`, tmpfs mounts).
     pub memory_volumes: Option<Vec<MemoryVolume>>,
     /// Files mounted read-only from the workload's `<name>-files` ConfigMap.
