@@ -546,3 +546,89 @@ fn model_caches_persist_per_node_and_scratch_is_bounded() {
     }
     assert!(pods >= 13, "{pods}");
 }
+
+/// The Helm values of the Application deploying `chart`.
+fn application_values(repo: &Repo, file: &str) -> Value {
+    let application = object(repo, &format!("namespaces/argocd/{file}"));
+    let spec = &application["spec"];
+    std::iter::once(&spec["source"])
+        .chain(spec["sources"].as_sequence().into_iter().flatten())
+        .find(|source| !source["chart"].is_null())
+        .map(|source| source["helm"]["valuesObject"].clone())
+        .unwrap()
+}
+
+/// D-25: Argo CD, Grafana and Jaeger had no Ingress though the values said
+/// "TLS terminates at the Traefik ingress". Each has one now, HTTPS only,
+/// with a sealed certificate, and a login in front: Argo CD's and Grafana's
+/// own, and Traefik basic auth for Jaeger, which has none.
+#[test]
+fn argo_grafana_and_jaeger_have_a_way_in_behind_tls_and_a_login() {
+    let repo = rendered_cluster();
+    let websecure = |annotations: &Value| {
+        assert_eq!(annotations["traefik.ingress.kubernetes.io/router.entrypoints"], "websecure");
+        assert_eq!(annotations["traefik.ingress.kubernetes.io/router.tls"], "true");
+    };
+    // Argo CD: installed by k3s from the HelmChart; the chart names the secret `argocd-server-tls`.
+    let helmchart = object(&repo, "nodes/mainpc/manifests/helmchart-argo-cd.yaml");
+    let argo: Value = serde_yaml::from_str(helmchart["spec"]["valuesContent"].as_str().unwrap()).unwrap();
+    assert_eq!(argo["global"]["domain"], "argocd.ai.lan");
+    assert_eq!(argo["configs"]["params"]["server.insecure"], true);
+    let ingress = &argo["server"]["ingress"];
+    assert_eq!(
+        (&ingress["enabled"], &ingress["ingressClassName"], &ingress["tls"]),
+        (&Value::from(true), &Value::from("traefik"), &Value::from(true))
+    );
+    websecure(&ingress["annotations"]);
+    assert_eq!(argo["dex"]["enabled"], false);
+    // Grafana: the kube-prometheus-stack subchart, its admin from the sealed secret.
+    let kps = application_values(&repo, "application-kube-prometheus-stack.yaml");
+    let grafana = &kps["grafana"];
+    assert_eq!(grafana["ingress"]["hosts"][0], "grafana.ai.lan");
+    assert_eq!(grafana["ingress"]["tls"][0]["secretName"], "observability-tls");
+    assert_eq!(grafana["ingress"]["tls"][0]["hosts"][0], "grafana.ai.lan");
+    websecure(&grafana["ingress"]["annotations"]);
+    assert_eq!(grafana["admin"]["existingSecret"], "grafana-admin");
+    assert_eq!(grafana["grafana.ini"]["server"]["root_url"], "https://grafana.ai.lan");
+    // Jaeger: an IngressRoute on websecure only, basic auth before the UI.
+    let route = object(&repo, "namespaces/monitoring/ingressroute-jaeger-ui.yaml");
+    assert_eq!(route["spec"]["entryPoints"], serde_yaml::from_str::<Value>("[websecure]").unwrap());
+    let rule = &route["spec"]["routes"][0];
+    assert_eq!(rule["match"], "Host(`jaeger.ai.lan`)");
+    assert_eq!(rule["middlewares"][0]["name"], "jaeger-basic-auth");
+    assert_eq!(
+        (&rule["services"][0]["name"], &rule["services"][0]["port"]),
+        (&Value::from("jaeger"), &Value::from(16686))
+    );
+    assert_eq!(route["spec"]["tls"]["secretName"], "observability-tls");
+    let auth = object(&repo, "namespaces/monitoring/middleware-jaeger-basic-auth.yaml");
+    assert_eq!(auth["spec"]["basicAuth"]["secret"], "jaeger-users");
+    // The certificates and the users are sealed for their namespaces.
+    for (path, kind) in [
+        ("namespaces/argocd/sealedsecret-argocd-server-tls.yaml", "kubernetes.io/tls"),
+        ("namespaces/monitoring/sealedsecret-observability-tls.yaml", "kubernetes.io/tls"),
+        ("namespaces/monitoring/sealedsecret-jaeger-users.yaml", "Opaque"),
+    ] {
+        let sealed = object(&repo, path);
+        assert_eq!(sealed["spec"]["template"]["type"].as_str().unwrap_or("Opaque"), kind, "{path}");
+    }
+}
+
+/// A host with a backtick would end Traefik's `Host(...)` and add a rule of its own.
+#[test]
+fn a_jaeger_host_cannot_rewrite_the_traefik_rule() {
+    let repo = Repo::this_repository();
+    let monitoring = repo.read("values/namespaces/monitoring.yaml");
+    repo.write(
+        "values/namespaces/monitoring.yaml",
+        monitoring.replace("host: jaeger.ai.lan,", "host: \"x`) || PathPrefix(`/\",").as_bytes(),
+    );
+    let before = repo.snapshot();
+    let run = repo.kiln(&["render"]);
+    run.code(2);
+    assert_eq!(
+        run.stderr,
+        "error: jaeger ui: host `x`) || PathPrefix(`/` is not a DNS name (lower-case letters, digits, `-` and `.`)\n  --> values/namespaces/monitoring.yaml:83:10\n  = key: vars.jaeger.ui.host\n  = help: checked by templates/cluster/monitoring/ingress.yaml while rendering the cluster\n"
+    );
+    assert_eq!(repo.snapshot(), before);
+}
