@@ -632,3 +632,109 @@ fn a_jaeger_host_cannot_rewrite_the_traefik_rule() {
     );
     assert_eq!(repo.snapshot(), before);
 }
+
+/// CIS hardening (k3s hardening guide): the API server enforces `restricted`
+/// Pod Security on every namespace nobody labelled, kube-system exempt, and
+/// keeps a rotated audit log; bootstrap.sh installs both files and the log
+/// directory before k3s starts. Agents run no API server and get neither.
+#[test]
+fn server_enforces_restricted_pod_security_and_keeps_an_audit_log() {
+    let repo = rendered_cluster();
+    let config = object(&repo, "nodes/mainpc/etc/rancher/k3s/config.yaml");
+    let args: Vec<&str> =
+        config["kube-apiserver-arg"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+    assert_eq!(
+        args,
+        [
+            "admission-control-config-file=/etc/rancher/k3s/psa.yaml",
+            "audit-policy-file=/etc/rancher/k3s/audit-policy.yaml",
+            "audit-log-path=/var/lib/rancher/k3s/server/logs/audit.log",
+            "audit-log-maxage=30",
+            "audit-log-maxbackup=10",
+            "audit-log-maxsize=100",
+        ]
+    );
+    let psa = object(&repo, "nodes/mainpc/etc/rancher/k3s/psa.yaml");
+    assert_eq!(psa["kind"], "AdmissionConfiguration");
+    let pod_security = &psa["plugins"][0];
+    assert_eq!(pod_security["name"], "PodSecurity");
+    let defaults = &pod_security["configuration"]["defaults"];
+    for mode in ["enforce", "audit", "warn"] {
+        assert_eq!(defaults[mode], "restricted", "{mode}");
+    }
+    assert_eq!(
+        pod_security["configuration"]["exemptions"]["namespaces"],
+        serde_yaml::from_str::<Value>("[kube-system]").unwrap()
+    );
+    // The first matching rule wins: secrets are logged without their content
+    // before the rule that logs every change's request body.
+    let audit = object(&repo, "nodes/mainpc/etc/rancher/k3s/audit-policy.yaml");
+    let rules = audit["rules"].as_sequence().unwrap();
+    let levels: Vec<&str> = rules.iter().map(|rule| rule["level"].as_str().unwrap()).collect();
+    assert_eq!(levels, ["None", "Metadata", "Request", "Metadata"]);
+    assert_eq!(rules[1]["resources"][0]["resources"][0], "secrets");
+    let script = repo.read("rendered/nodes/mainpc/bootstrap.sh");
+    let installed =
+        script.find("install -D -m 0600 \"$here/etc/rancher/k3s/psa.yaml\" /etc/rancher/k3s/psa.yaml").unwrap();
+    let audit_file = script.find("/etc/rancher/k3s/audit-policy.yaml\n").unwrap();
+    let logs = script.find("mkdir -p -m 0700 /var/lib/rancher/k3s/server/logs").unwrap();
+    let started = script.find("curl -sfL https://get.k3s.io").unwrap();
+    assert!(installed < started && audit_file < started && logs < started, "{script}");
+    assert!(!repo.exists("rendered/nodes/pc2/etc/rancher/k3s/psa.yaml"));
+    assert!(!repo.exists("rendered/nodes/pc2/etc/rancher/k3s/audit-policy.yaml"));
+    assert!(!repo.read("rendered/nodes/pc2/etc/rancher/k3s/config.yaml").contains("kube-apiserver-arg"));
+}
+
+/// CIS: every namespace has NetworkPolicies. The platform's namespaces had
+/// none; they isolate ingress now and leave egress open.
+#[test]
+fn platform_namespaces_isolate_ingress() {
+    let repo = rendered_cluster();
+    for namespace in ["argocd", "monitoring", "nfs-provisioner", "nvidia-device-plugin"] {
+        let deny = object(&repo, &format!("namespaces/{namespace}/networkpolicy-default-deny-ingress.yaml"));
+        assert_eq!(deny["spec"]["podSelector"], serde_yaml::from_str::<Value>("{}").unwrap(), "{namespace}");
+        assert_eq!(deny["spec"]["policyTypes"], serde_yaml::from_str::<Value>("[Ingress]").unwrap(), "{namespace}");
+    }
+    let sources = |namespace: &str| -> Vec<String> {
+        let allow = object(&repo, &format!("namespaces/{namespace}/networkpolicy-allow-ingress-from-namespaces.yaml"));
+        allow["spec"]["ingress"][0]["from"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|from| {
+                from["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    assert_eq!(sources("argocd"), ["argocd"]);
+    assert_eq!(sources("monitoring"), ["monitoring", "ai-system-core", "ai-system-gpu", "ai-system-infra"]);
+    for namespace in ["argocd", "monitoring"] {
+        assert!(repo.exists(&format!("rendered/namespaces/{namespace}/networkpolicy-allow-ingress-controller.yaml")));
+    }
+    // Every namespace kiln renders has a policy.
+    for (path, _) in repo.snapshot() {
+        let path = path.to_string_lossy().to_string();
+        if let Some(name) = path.strip_prefix("cluster/namespace-").and_then(|rest| rest.strip_suffix(".yaml")) {
+            let prefix = format!("namespaces/{name}/networkpolicy-");
+            let policies =
+                repo.snapshot().into_iter().filter(|(p, _)| p.to_string_lossy().starts_with(&prefix)).count();
+            assert!(policies > 0, "{name} has no NetworkPolicy");
+        }
+    }
+}
+
+#[test]
+fn default_deny_and_default_deny_ingress_together_are_refused() {
+    let repo = Repo::this_repository();
+    let values = repo.read("values/namespaces/argocd.yaml");
+    repo.write(
+        "values/namespaces/argocd.yaml",
+        values.replace("  defaultDenyIngress: true\n", "  defaultDeny: true\n  defaultDenyIngress: true\n").as_bytes(),
+    );
+    let run = repo.kiln(&["render"]);
+    run.code(2);
+    assert_eq!(
+        run.stderr,
+        "error: `defaultDenyIngress` and `defaultDeny` are both set: `defaultDeny` already denies ingress, and egress too\n  --> values/namespaces/argocd.yaml:18:3\n  = key: networkPolicy.defaultDenyIngress\n  = help: keep `defaultDeny` to isolate both directions, or only `defaultDenyIngress` to leave egress open\n"
+    );
+}

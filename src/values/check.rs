@@ -195,6 +195,16 @@ fn check_namespace(values: &Values, stem: &str, namespace: &NamespaceValues, pro
         );
     }
     if let Some(policy) = &typed.network_policy {
+        if policy.default_deny == Some(true) && policy.default_deny_ingress == Some(true) {
+            let path = KeyPath::root().key("networkPolicy").key("defaultDenyIngress");
+            problems.add(
+                scope,
+                path.clone(),
+                &path,
+                "`defaultDenyIngress` and `defaultDeny` are both set: `defaultDeny` already denies ingress, and egress too".into(),
+                Some("keep `defaultDeny` to isolate both directions, or only `defaultDenyIngress` to leave egress open".into()),
+            );
+        }
         for (field, list) in [("ingressFrom", &policy.ingress_from), ("egressTo", &policy.egress_to)] {
             for (index, target) in list.iter().flatten().enumerate() {
                 if !values.namespaces.contains_key(target) && !SYSTEM_NAMESPACES.contains(&target.as_str()) {

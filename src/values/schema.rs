@@ -316,6 +316,10 @@ pub struct LimitRange {
 pub struct NetworkPolicy {
     /// Deny all ingress and egress not allowed below.
     pub default_deny: Option<bool>,
+    /// Deny the ingress not allowed below and leave egress open: for the
+    /// platform's namespaces, whose charts reach the API server, Git and Helm
+    /// repositories and notification services on addresses kiln cannot list.
+    pub default_deny_ingress: Option<bool>,
     /// Allow DNS (UDP/TCP 53) to kube-system; nothing resolves without it.
     pub allow_dns: Option<bool>,
     /// Namespaces whose pods may connect in.

@@ -19,6 +19,11 @@ test -s "$sealing_key" || { echo "missing the sealing key $sealing_key, the priv
 repo_credentials=/root/kiln-secrets/repo-credentials.env
 test -s "$repo_credentials" || { echo "missing the repository credential $repo_credentials (see README, \"Runbook: bootstrap\")" >&2; exit 1; }
 install -D -m 0644 "$here/etc/rancher/k3s/config.yaml" /etc/rancher/k3s/config.yaml
+# The API server reads these at start (kube-apiserver-arg in config.yaml); its
+# audit log directory must exist, readable by root only.
+install -D -m 0600 "$here/etc/rancher/k3s/psa.yaml" /etc/rancher/k3s/psa.yaml
+install -D -m 0600 "$here/etc/rancher/k3s/audit-policy.yaml" /etc/rancher/k3s/audit-policy.yaml
+mkdir -p -m 0700 /var/lib/rancher/k3s/server/logs
 if [ -f "$here/etc/sysctl.d/90-kubelet.conf" ]; then
   install -D -m 0644 "$here/etc/sysctl.d/90-kubelet.conf" /etc/sysctl.d/90-kubelet.conf
   sysctl --system >/dev/null
