@@ -93,15 +93,17 @@ fn network_policies_deny_by_default_and_allow_dns() {
             .collect();
         assert_eq!(ports, [("UDP".to_string(), 53), ("TCP".to_string(), 53)]);
     }
-    // The plan's rule: ingress from ai-system-core and ai-system-gpu, egress to ai-system-core.
-    let ingress = object(&repo, "namespaces/ai-system-gpu/networkpolicy-allow-ingress-from-namespaces.yaml");
-    let sources: Vec<&str> = ingress["spec"]["ingress"][0]["from"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|peer| text(&peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]))
-        .collect();
-    assert_eq!(sources, ["ai-system-core", "ai-system-gpu"]);
+    // Ingress per workload, from the workloads that declare a flow to it, on
+    // that port only: coordination, from the web interface on 7100.
+    assert!(!repo.exists("rendered/namespaces/ai-system-gpu/networkpolicy-allow-ingress-from-namespaces.yaml"));
+    let ingress = object(&repo, "namespaces/ai-system-gpu/networkpolicy-coordination-ingress-from-clients.yaml");
+    assert_eq!(ingress["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"], "coordination");
+    let rules = ingress["spec"]["ingress"].as_sequence().unwrap();
+    assert_eq!(rules.len(), 1);
+    let peer = &rules[0]["from"][0];
+    assert_eq!(text(&peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]), "ai-system-core");
+    assert_eq!(text(&peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]), "web-interface");
+    assert_eq!(rules[0]["ports"][0]["port"].as_u64(), Some(7100));
     let egress = object(&repo, "namespaces/ai-system-gpu/networkpolicy-allow-egress-to-namespaces.yaml");
     assert!(serde_yaml::to_string(&egress).unwrap().contains("kubernetes.io/metadata.name: ai-system-core"));
 }

@@ -444,7 +444,7 @@ impl Context<'_, '_> {
 }
 
 /// `(namespace, name)` of a flow's `service`.
-fn service_key(service: &str, own: &str) -> (String, String) {
+pub(crate) fn service_key(service: &str, own: &str) -> (String, String) {
     match service.split_once('/') {
         Some((namespace, name)) => (namespace.to_string(), name.to_string()),
         None => (own.to_string(), service.to_string()),

@@ -11,7 +11,7 @@
 //! | cluster   | `namespaces` (each with its `workloads`)               |
 //! | node      | `node`                                                 |
 //! | namespace | `namespace` (with its `workloads`)                     |
-//! | workload  | `namespace` (without `workloads`), `workload`          |
+//! | workload  | `namespace` (without `workloads`), `workload`, `clients` (the workloads declaring a flow to it, [`super::clients`]) |
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -30,6 +30,8 @@ pub struct Contexts {
     namespaces: Map<String, Value>,
     /// Namespaces without their `workloads`, for workload scope.
     bare_namespaces: Map<String, Value>,
+    /// Each workload's declared clients, for workload scope.
+    clients: super::clients::Clients,
 }
 
 impl Contexts {
@@ -56,7 +58,7 @@ impl Contexts {
         shared.insert("cluster", &cluster);
         shared.insert("nodes", &nodes);
         shared.insert("namespace_names", &namespace_names);
-        Contexts { shared, nodes, namespaces, bare_namespaces }
+        Contexts { shared, nodes, namespaces, bare_namespaces, clients: super::clients::index(values) }
     }
 
     /// A context holding the variables every scope sees, for one rendering
@@ -87,12 +89,14 @@ impl Contexts {
         &self,
         context: &'c mut tera::Context,
         namespace: &str,
-        workload: &str,
+        workload_name: &str,
     ) -> &'c tera::Context {
         reset(context);
         context.insert("namespace", self.bare_namespaces.get(namespace).unwrap_or(&Value::Null));
-        let workload = self.namespaces.get(namespace).and_then(|ns| ns.get("workloads")?.get(workload));
+        let workload = self.namespaces.get(namespace).and_then(|ns| ns.get("workloads")?.get(workload_name));
         context.insert("workload", workload.unwrap_or(&Value::Null));
+        let clients = self.clients.get(&(namespace.to_string(), workload_name.to_string()));
+        context.insert("clients", clients.map_or(&[][..], Vec::as_slice));
         context
     }
 }
@@ -103,13 +107,13 @@ pub fn names(scope: &ScopeRef) -> &'static [&'static str] {
         ScopeRef::Cluster => &["cluster", "nodes", "namespace_names", "namespaces"],
         ScopeRef::Node(_) => &["cluster", "nodes", "namespace_names", "node"],
         ScopeRef::Namespace(_) => &["cluster", "nodes", "namespace_names", "namespace"],
-        ScopeRef::Workload { .. } => &["cluster", "nodes", "namespace_names", "namespace", "workload"],
+        ScopeRef::Workload { .. } => &["cluster", "nodes", "namespace_names", "namespace", "workload", "clients"],
     }
 }
 
 /// Removes the previous scope's own variables from a reused context.
 fn reset(context: &mut tera::Context) {
-    for key in ["namespaces", "node", "namespace", "workload"] {
+    for key in ["namespaces", "node", "namespace", "workload", "clients"] {
         context.remove(key);
     }
 }

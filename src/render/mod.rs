@@ -5,6 +5,7 @@
 //! every interpolation escapes its value (`rewrite`); loading also checks
 //! where interpolations stand (`lint`) and refuses recursion (`recursion`).
 
+pub mod clients;
 pub mod context;
 pub mod escape;
 pub mod filters;
