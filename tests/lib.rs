@@ -9,6 +9,7 @@ mod fuzz_support;
 mod argocd_owners;
 mod bad_input;
 mod bench;
+mod chart_values;
 mod cli;
 mod cluster;
 mod compose_load;

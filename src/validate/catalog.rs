@@ -5,6 +5,11 @@
 //! embedded so kiln validates offline from any working directory; each is
 //! parsed only when a rendered object needs it. The embedded copies are
 //! minified and stripped of `description` prose by the build script.
+//!
+//! Also here: the default `values.yaml` of every pinned Helm chart version
+//! (`schemas/charts/<chart>/<version>/`, vendored by
+//! `schemas/charts/vendor.sh`), which `chart_values` checks component values
+//! against; these are embedded as written.
 
 /// The Kubernetes schemas of one minor version.
 pub struct KubeVersion {
@@ -64,6 +69,66 @@ macro_rules! crd {
         }
     };
 }
+
+/// The default values of one Helm chart version, as its upstream repository
+/// published them at the release tag (`schemas/charts/<chart>/<version>/SOURCE`).
+pub struct VendoredChart {
+    pub chart: &'static str,
+    pub version: &'static str,
+    /// `schemas/charts/<chart>/<version>`, named in messages.
+    pub dir: &'static str,
+    /// The chart's `values.yaml`.
+    pub values: &'static str,
+    /// (alias, `values.yaml`) of the subcharts vendored with it.
+    pub subcharts: &'static [(&'static str, &'static str)],
+    /// The `template-keys` file: keys the chart's templates read beyond what
+    /// `values.yaml` lists, each accepting anything below it (one key path a
+    /// line, `#` comments citing the template).
+    pub template_keys: &'static str,
+}
+
+macro_rules! chart_file {
+    ($($part:expr),+) => {
+        include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/schemas/charts/", $($part),+))
+    };
+}
+
+macro_rules! chart {
+    ($chart:literal, $version:literal) => {
+        chart!($chart, $version, subcharts: [], template_keys: "")
+    };
+    ($chart:literal, $version:literal, subcharts: [$($alias:literal),*], template_keys: $template_keys:expr) => {
+        VendoredChart {
+            chart: $chart,
+            version: $version,
+            dir: concat!("schemas/charts/", $chart, "/", $version),
+            values: chart_file!($chart, "/", $version, "/values.yaml"),
+            subcharts: &[$(($alias, chart_file!($chart, "/", $version, "/charts/", $alias, "/values.yaml"))),*],
+            template_keys: $template_keys,
+        }
+    };
+}
+
+/// Every vendored chart version, by chart name.
+pub const CHARTS: &[VendoredChart] = &[
+    chart!("argo-cd", "10.1.1", subcharts: [], template_keys: chart_file!("argo-cd/10.1.1/template-keys")),
+    chart!("base", "1.27.3"),
+    chart!("cni", "1.27.3"),
+    chart!("dcgm-exporter", "4.8.2", subcharts: [], template_keys: chart_file!("dcgm-exporter/4.8.2/template-keys")),
+    chart!("istiod", "1.27.3"),
+    chart!("jaeger", "4.11.1", subcharts: [], template_keys: chart_file!("jaeger/4.11.1/template-keys")),
+    chart!(
+        "kube-prometheus-stack",
+        "88.5.3",
+        subcharts: ["crds", "grafana", "kube-state-metrics", "prometheus-node-exporter"],
+        template_keys: chart_file!("kube-prometheus-stack/88.5.3/template-keys")
+    ),
+    chart!("nfs-subdir-external-provisioner", "4.0.18"),
+    chart!("nvidia-device-plugin", "0.20.0"),
+    chart!("prometheus-adapter", "5.3.0"),
+    chart!("sealed-secrets", "2.18.5"),
+    chart!("ztunnel", "1.27.3"),
+];
 
 /// Newest first. An array, not a slice, so that it is never empty: the
 /// closest-version fallback in `schema::select_version` takes its first entry.
@@ -156,6 +221,37 @@ mod tests {
         }
         on_disk.sort();
         assert_eq!(listed, on_disk);
+    }
+
+    /// Every `values.yaml` and `template-keys` under schemas/charts/ is in
+    /// [`CHARTS`], and every chart directory has its SOURCE and LICENSE.
+    #[test]
+    fn every_vendored_chart_is_embedded() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut listed: Vec<String> = CHARTS
+            .iter()
+            .flat_map(|chart| {
+                std::iter::once(format!("{}/values.yaml", chart.dir))
+                    .chain(chart.subcharts.iter().map(|(alias, _)| format!("{}/charts/{alias}/values.yaml", chart.dir)))
+            })
+            .collect();
+        listed.sort();
+        let mut on_disk = Vec::new();
+        for entry in walkdir::WalkDir::new(root.join("schemas/charts")).sort_by_file_name() {
+            let entry = entry.unwrap();
+            if entry.file_name() == "values.yaml" {
+                on_disk.push(entry.path().strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/"));
+            }
+        }
+        on_disk.sort();
+        assert_eq!(listed, on_disk);
+        for chart in CHARTS {
+            for file in ["SOURCE", "LICENSE"] {
+                assert!(root.join(chart.dir).join(file).is_file(), "{}/{file}", chart.dir);
+            }
+            let template_keys = root.join(chart.dir).join("template-keys").is_file();
+            assert_eq!(template_keys, !chart.template_keys.is_empty(), "{}/template-keys", chart.dir);
+        }
     }
 
     /// The build script drops `description` prose but keeps a field that is
