@@ -336,3 +336,43 @@ fn flow_into_a_workload_that_needs_a_credential_must_read_it_in_its_own_namespac
         .kiln(&["plan"])
         .code(0);
 }
+
+/// Issue 13, least privilege: ai-system-infra admitted every pod of three
+/// namespaces (`ingressFrom`), so every workload there could reach redis and
+/// nats though only a few declare a flow. Put back, each is a warning at the
+/// destination naming the first witnesses and the policy that lets them in.
+#[test]
+fn allowed_but_undeclared_paths_between_ai_system_namespaces_are_warnings() {
+    let repo = Repo::this_repository();
+    let infra = repo.read("values/namespaces/ai-system-infra.yaml");
+    repo.write(
+        "values/namespaces/ai-system-infra.yaml",
+        infra
+            .replacen(
+                "  defaultDeny: true\n",
+                "  defaultDeny: true\n  ingressFrom: [ai-system-infra, ai-system-core, ai-system-gpu]\n",
+                1,
+            )
+            .as_bytes(),
+    );
+    let run = repo.kiln(&["plan"]);
+    run.code(0);
+    let warnings: Vec<&str> =
+        run.stdout.lines().filter(|line| line.starts_with("warning[plan-flow-least-privilege]")).collect();
+    assert_eq!(warnings.len(), 2, "{}", run.stdout);
+    let redis = "warning[plan-flow-least-privilege]: the NetworkPolicies let `ai-system-core/memory-stack` → 6379/TCP, `ai-system-core/vector-store` → 6379/TCP, `ai-system-core/web-interface` → 6379/TCP, `ai-system-gpu/learning-bootstrap` → 6379/TCP, `ai-system-gpu/learning-train` → 6379/TCP and more into `ai-system-infra/redis` without a declared flow (ingress by ai-system-infra/allow-ingress-from-namespaces): more than its clients need";
+    assert!(run.stdout.contains(&format!("{redis}\n  --> values/namespaces/ai-system-infra.yaml:")), "{}", run.stdout);
+    assert!(run.stdout.contains("  = key: workloads.redis\n  = object: StatefulSet.apps ai-system-infra/redis\n"));
+    assert!(run.stdout.contains("  = help: admit only the workloads that declare a flow to it: drop the namespace's `ingressFrom` (in a namespace with `defaultDeny`, kiln admits each workload's declared clients on their ports), or declare the flow if it is meant\n"));
+    // The declared clients (coordination, utility-suite) are not listed.
+    assert!(!warnings.iter().any(|w| w.contains("`ai-system-gpu/coordination` → 6379")), "{warnings:?}");
+}
+
+/// With ingress per workload from its declared clients, the NetworkPolicies
+/// allow nothing between the ai-system namespaces that no flow needs.
+#[test]
+fn this_repository_allows_no_undeclared_path() {
+    let run = Repo::this_repository().kiln(&["plan"]);
+    run.code(0);
+    assert!(!run.stdout.contains("plan-flow-least-privilege"), "{}", run.stdout);
+}

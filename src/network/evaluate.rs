@@ -111,7 +111,7 @@ impl Network {
 
     /// A namespace's labels; one kiln does not render (kube-system) has the
     /// API server's name label only.
-    fn namespace_labels(&self, namespace: &str) -> Cow<'_, BTreeMap<String, String>> {
+    pub(crate) fn namespace_labels(&self, namespace: &str) -> Cow<'_, BTreeMap<String, String>> {
         match self.namespaces.get(namespace) {
             Some(labels) => Cow::Borrowed(labels),
             None => Cow::Owned(BTreeMap::from([(METADATA_NAME.to_string(), namespace.to_string())])),

@@ -39,6 +39,7 @@ use serde::Serialize;
 use super::cidr::External;
 use super::evaluate::{ContainerPort, Decision, Destination, Network, Pod};
 use super::policy::{PortRef, Protocol};
+use super::privilege::{Declared, Endpoint};
 use crate::build::Build;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::finding::Locator;
@@ -135,6 +136,7 @@ pub fn check(build: &Build, locator: &Locator) -> (Connectivity, Vec<Diagnostic>
     let namespaces: BTreeSet<&str> = build.values.namespaces.keys().map(String::as_str).collect();
     let mut connectivity = Connectivity::default();
     let mut findings = Vec::new();
+    let mut needed = Declared::new();
     let mut seen = BTreeSet::new();
     for source in &workloads {
         // A workload's pod templates share values; check its flows once.
@@ -146,8 +148,14 @@ pub fn check(build: &Build, locator: &Locator) -> (Connectivity, Vec<Diagnostic>
             continue;
         };
         let flows = values.typed.flows.as_deref().unwrap_or_default();
-        let mut context =
-            Context { network: &network, locator, values: &build.values, source, findings: &mut findings };
+        let mut context = Context {
+            network: &network,
+            locator,
+            values: &build.values,
+            source,
+            findings: &mut findings,
+            needed: &mut needed,
+        };
         for (index, flow) in flows.iter().enumerate() {
             if let Some(report) = context.flow(index, flow, &services, &by_namespace) {
                 connectivity.flows.push(report);
@@ -185,6 +193,18 @@ pub fn check(build: &Build, locator: &Locator) -> (Connectivity, Vec<Diagnostic>
             )));
         }
     }
+    let isolated: BTreeSet<&str> = build
+        .values
+        .namespaces
+        .iter()
+        .filter(|(_, ns)| ns.namespace.typed.network_policy.as_ref().and_then(|p| p.default_deny) == Some(true))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let endpoints: Vec<Endpoint> = workloads
+        .iter()
+        .map(|w| Endpoint { namespace: w.namespace, name: w.name, object: w.object, pod: w.pod() })
+        .collect();
+    findings.extend(super::privilege::check(&network, &endpoints, &needed, &isolated, locator));
     (connectivity, findings)
 }
 
@@ -194,9 +214,11 @@ struct Context<'c, 'o> {
     values: &'c Values,
     source: &'c Workload<'o>,
     findings: &'c mut Vec<Diagnostic>,
+    /// The pod-to-pod connections the declared flows need.
+    needed: &'c mut Declared<'o>,
 }
 
-impl Context<'_, '_> {
+impl<'o> Context<'_, 'o> {
     fn fail(&mut self, index: usize, message: String, help: &str) {
         self.fail_with(FLOW, index, message, help);
     }
@@ -216,7 +238,7 @@ impl Context<'_, '_> {
         index: usize,
         flow: &Flow,
         services: &BTreeMap<(&str, &str), Service>,
-        workloads: &ByNamespace,
+        workloads: &ByNamespace<'_, 'o>,
     ) -> Option<FlowReport> {
         let protocol = flow.protocol.as_deref().and_then(Protocol::parse).unwrap_or(Protocol::Tcp);
         let FlowPort(port) = flow.port.as_ref()?;
@@ -250,7 +272,7 @@ impl Context<'_, '_> {
         port: &str,
         protocol: Protocol,
         services: &BTreeMap<(&str, &str), Service>,
-        workloads: &ByNamespace,
+        workloads: &ByNamespace<'_, 'o>,
     ) -> Option<FlowReport> {
         let (namespace, name) = service_key(service, self.source.namespace);
         let target = format!("{namespace}/{name}:{port}");
@@ -342,6 +364,7 @@ impl Context<'_, '_> {
                 );
                 return Some(report);
             }
+            self.needed.insert(((self.source.namespace, self.source.name), (backend.namespace, backend.name), number));
             self.credential(index, &to, backend);
             first.get_or_insert(report);
         }

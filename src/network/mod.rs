@@ -3,13 +3,16 @@
 //!
 //! [`policy`] reads the rendered `NetworkPolicy` objects into typed rules,
 //! [`cidr`] answers which addresses `ipBlock`s cover, and [`evaluate`]
-//! decides a connection with Kubernetes' semantics (sources in each module).
+//! decides a connection with Kubernetes' semantics (sources in each module);
+//! [`flows`] checks the declared flows through it and [`privilege`] the paths
+//! it allows that no flow declares.
 //! Entry point: [`Network::of`], the network of an assembled tree.
 
 pub mod cidr;
 pub mod evaluate;
 pub mod flows;
 pub mod policy;
+pub mod privilege;
 
 use std::collections::BTreeMap;
 
