@@ -523,3 +523,21 @@ fn readers_leave_leftovers_alone_while_a_writer_holds_the_lock() {
     repo.kiln(&["verify"]).code(0);
     assert_eq!(leftovers(&repo), Vec::<String>::new());
 }
+
+/// A tree of more than 1,024 files is flushed in two steps (the first half
+/// while the second is written); the swapped-in tree is whole and verifies,
+/// and a second render of it changes nothing.
+#[test]
+fn a_large_tree_flushed_early_is_whole_after_the_swap() {
+    let repo = Repo::minimal().file(
+        "templates/namespaces/many.yaml",
+        "{%- for i in range(end=1100) %}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ \"many-\" ~ i }}\n  namespace: {{ namespace.name }}\ndata:\n  index: {{ \"n\" ~ i }}\n{%- endfor %}\n",
+    );
+    repo.kiln(&["render"]).code(0);
+    let many =
+        repo.snapshot().into_iter().filter(|(path, _)| path.to_string_lossy().contains("/configmap-many-")).count();
+    assert_eq!(many, 1100);
+    repo.kiln(&["verify"]).code(0);
+    assert!(repo.kiln(&["render"]).code(0).stdout.contains(": 0 added, 0 changed, 0 removed"));
+    assert!(leftovers(&repo).is_empty(), "{:?}", leftovers(&repo));
+}

@@ -320,7 +320,7 @@ fn rename_noreplace(staging: &Path, dir: &Path) -> io::Result<()> {
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
-fn sync_filesystem(staging: &Path) -> io::Result<()> {
+pub(super) fn sync_filesystem(staging: &Path) -> io::Result<()> {
     let directory = std::fs::File::open(staging)?;
     rustix::fs::syncfs(&directory).map_err(io::Error::from)
 }
@@ -337,7 +337,7 @@ fn rename_noreplace(_staging: &Path, _dir: &Path) -> io::Result<()> {
 }
 
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
-fn sync_filesystem(_staging: &Path) -> io::Result<()> {
+pub(super) fn sync_filesystem(_staging: &Path) -> io::Result<()> {
     rustix::fs::sync();
     Ok(())
 }
