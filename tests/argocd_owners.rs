@@ -68,7 +68,7 @@ fn hpa_target_that_sets_replicas_without_ignore_differences_is_reported() {
         ),
     ]);
     let expected = r#"error[argocd-controller-mutation]: HorizontalPodAutoscaler utility-cpu-hpa changes `.spec.replicas` of Deployment utility-suite, which Application `ns-ai-system-core` syncs without `ignoreDifferences` on it: Argo CD reports the change as drift, and selfHeal or the next sync sets the desired value back
-  --> values/namespaces/ai-system-core.yaml:106:3
+  --> values/namespaces/ai-system-core.yaml:123:3
   = key: workloads.utility-suite
   = object: HorizontalPodAutoscaler.autoscaling ai-system-core/utility-cpu-hpa, at spec.scaleTargetRef
   = rendered: rendered/namespaces/ai-system-core/horizontalpodautoscaler-utility-cpu-hpa.yaml from templates/workloads/autoscaling.yaml (rendering workload ai-system-core/utility-suite, document 1)

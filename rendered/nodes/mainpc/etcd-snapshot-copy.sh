@@ -20,6 +20,9 @@ options=nfsvers=4.1,hard,timeo=600
 directory=etcd-snapshots/mainpc
 keep=28
 textfile_dir=/var/lib/node_exporter/textfile_collector
+case "$keep" in
+  '' | *[!0-9]* | 0) echo "vars.etcdSnapshotCopy.keep must be a positive number, not '$keep'" >&2; exit 2 ;;
+esac
 
 mnt=$(mktemp -d /run/kiln-etcd-snapshot-copy.XXXXXX)
 mounted=

@@ -16,13 +16,13 @@ if [ -f "$here/etc/sysctl.d/90-kubelet.conf" ]; then
   install -D -m 0644 "$here/etc/sysctl.d/90-kubelet.conf" /etc/sysctl.d/90-kubelet.conf
   sysctl --system >/dev/null
 fi
-# node-exporter's textfile collector directory (values/cluster.yaml,
-# prometheus-node-exporter.extraArgs); on every node, since node-exporter
-# reports a missing directory as a scrape error.
-install -d -m 0755 /var/lib/node_exporter/textfile_collector
 if ! command -v k3s >/dev/null || ! k3s --version | grep -qF -- v1.31.7+k3s1; then
   curl -sfL https://get.k3s.io | INSTALL_K3S_VERSION=v1.31.7+k3s1 INSTALL_K3S_EXEC=agent sh -s -
 else
   systemctl restart k3s-agent
 fi
+# node-exporter's textfile collector directory (values/cluster.yaml,
+# prometheus-node-exporter.extraArgs); on every node, since node-exporter
+# reports a missing directory as a scrape error.
+install -d -m 0755 /var/lib/node_exporter/textfile_collector
 echo k3s v1.31.7+k3s1 running on pc2 as agent
