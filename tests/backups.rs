@@ -409,30 +409,57 @@ fn the_restore_runbook_names_what_is_rendered() {
     let section = &runbooks[start..];
     let section = &section[..section[3..].find("\n## ").map_or(section.len(), |end| end + 3)];
     let repo = rendered_cluster();
-    // Every object, path and name the procedures use, and where it is rendered.
-    let names: [(&str, &str); 12] = [
-        ("cronjob/memory-db-backup", "rendered/namespaces/ai-system-core/cronjob-memory-db-backup.yaml"),
-        ("cronjob/vector-store-backup", "rendered/namespaces/ai-system-core/cronjob-vector-store-backup.yaml"),
-        ("memory-db-dumps", "rendered/namespaces/ai-system-core/persistentvolumeclaim-memory-db-dumps.yaml"),
+    // Every object, path and name the procedures use, as the runbook writes it,
+    // and the rendered file that holds it (as the cluster names it there).
+    let names: [(&str, &str, &str); 12] = [
+        (
+            "cronjob/memory-db-backup",
+            "name: memory-db-backup",
+            "namespaces/ai-system-core/cronjob-memory-db-backup.yaml",
+        ),
+        (
+            "cronjob/vector-store-backup",
+            "name: vector-store-backup",
+            "namespaces/ai-system-core/cronjob-vector-store-backup.yaml",
+        ),
+        (
+            "memory-db-dumps",
+            "name: memory-db-dumps",
+            "namespaces/ai-system-core/persistentvolumeclaim-memory-db-dumps.yaml",
+        ),
         (
             "vector-store-snapshots",
-            "rendered/namespaces/ai-system-core/persistentvolumeclaim-vector-store-snapshots.yaml",
+            "name: vector-store-snapshots",
+            "namespaces/ai-system-core/persistentvolumeclaim-vector-store-snapshots.yaml",
         ),
-        ("memory-stack-0", "rendered/namespaces/ai-system-core/statefulset-memory-stack.yaml"),
-        ("vector-store-0", "rendered/namespaces/ai-system-core/statefulset-vector-store.yaml"),
-        ("/qdrant/snapshots", "rendered/namespaces/ai-system-core/configmap-vector-store-env.yaml"),
-        ("/backups", "rendered/namespaces/ai-system-core/configmap-memory-db-backup-env.yaml"),
-        ("kiln-etcd-snapshot-copy.timer", "rendered/nodes/mainpc/bootstrap.sh"),
-        ("etcd-snapshots/mainpc", "rendered/nodes/mainpc/etcd-snapshot-copy.sh"),
-        ("/var/lib/rancher/k3s/server/db/snapshots", "rendered/nodes/mainpc/etcd-snapshot-copy.sh"),
-        ("192.168.1.20:/export/k3s", "rendered/nodes/mainpc/etcd-snapshot-copy.sh"),
+        // A StatefulSet's first pod, and its first volume claim (<template>-<set>-0).
+        ("memory-stack-0", "name: memory-stack\n", "namespaces/ai-system-core/statefulset-memory-stack.yaml"),
+        ("storage-vector-store-0", "name: storage\n", "namespaces/ai-system-core/statefulset-vector-store.yaml"),
+        (
+            "/qdrant/snapshots",
+            "QDRANT__STORAGE__SNAPSHOTS_PATH: /qdrant/snapshots",
+            "namespaces/ai-system-core/configmap-vector-store-env.yaml",
+        ),
+        ("/backups", "BACKUP_DIR: /backups", "namespaces/ai-system-core/configmap-memory-db-backup-env.yaml"),
+        (
+            "kiln-etcd-snapshot-copy.timer",
+            "systemctl enable --now kiln-etcd-snapshot-copy.timer",
+            "nodes/mainpc/bootstrap.sh",
+        ),
+        ("etcd-snapshots/mainpc", "directory=etcd-snapshots/mainpc", "nodes/mainpc/etcd-snapshot-copy.sh"),
+        (
+            "/var/lib/rancher/k3s/server/db/snapshots",
+            "snapshots=/var/lib/rancher/k3s/server/db/snapshots",
+            "nodes/mainpc/etcd-snapshot-copy.sh",
+        ),
+        ("192.168.1.20:/export/k3s", "nas=192.168.1.20:/export/k3s", "nodes/mainpc/etcd-snapshot-copy.sh"),
     ];
-    for (name, file) in names {
+    for (name, rendered_as, file) in names {
         assert!(section.contains(name), "docs/runbooks.md, \"Backup and restore\": no {name}");
-        let rendered = repo.read(file);
-        let bare = name.rsplit('/').next().filter(|_| name.starts_with("cronjob/")).unwrap_or(name);
-        let bare = bare.strip_suffix("-0").unwrap_or(bare);
-        assert!(rendered.contains(bare), "{file} does not hold {name}");
+        assert!(
+            repo.read(&format!("rendered/{file}")).contains(rendered_as),
+            "rendered/{file} does not hold {rendered_as}"
+        );
     }
     // The commands the runbook gives use those names as the cluster knows them.
     for command in [
