@@ -7,6 +7,7 @@ mod harness;
 mod fuzz_support;
 
 mod argocd_owners;
+mod backups;
 mod bad_input;
 mod bench;
 mod chart_values;

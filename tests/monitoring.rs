@@ -44,6 +44,7 @@ const KNOWN_METRICS: &[&str] = &[
     "kube_daemonset_status_desired_number_scheduled",
     "kube_cronjob_status_active",
     "kube_cronjob_status_last_successful_time",
+    "kube_cronjob_created",
     "kube_job_status_succeeded",
     "kube_job_status_failed",
     "kube_horizontalpodautoscaler_info",
@@ -51,6 +52,7 @@ const KNOWN_METRICS: &[&str] = &[
     "kube_horizontalpodautoscaler_status_current_replicas",
     "kube_horizontalpodautoscaler_status_condition",
     "kube_persistentvolumeclaim_access_mode",
+    "kube_persistentvolumeclaim_info",
     // node-exporter
     "node_cpu_seconds_total",
     "node_memory_MemAvailable_bytes",
@@ -70,6 +72,9 @@ const KNOWN_METRICS: &[&str] = &[
     "k3s_etcd_snapshot_save_duration_seconds_count",
     // Argo CD application controller
     "argocd_app_info",
+    // node-exporter's textfile collector: written by the hosts' etcd snapshot copy
+    // (templates/nodes/etcd-snapshot-copy.yaml)
+    "kiln_etcd_snapshot_copy_last_success_timestamp_seconds",
 ];
 
 /// A temporary repository holding this repository's values/ and templates/.
@@ -370,7 +375,10 @@ fn every_alert_is_valid_promql_on_known_metrics_with_a_runbook() {
         "PodCrashLooping",
         "DeploymentRolloutStuck",
         "HPAMaxedOut",
-        "PersistentVolumeNearlyFull",
+        "LocalPathFilesystemNearlyFull",
+        "NFSExportNearlyFull",
+        "BackupTooOld",
+        "EtcdSnapshotNotOffsite",
         "NodeNotReady",
         "EtcdSnapshotFailed",
         "EtcdSnapshotMissing",
@@ -511,7 +519,10 @@ fn dashboards_are_valid_grafana_json_on_known_metrics() {
     assert_eq!(variable("kiln-ns-ai-system-infra"), ("workload".into(), "nats,redis".into()));
     assert_eq!(
         variable("kiln-ns-ai-system-core"),
-        ("workload".into(), "memory-stack,utility-suite,vector-store,web-interface".into())
+        (
+            "workload".into(),
+            "memory-db-backup,memory-stack,utility-suite,vector-store,vector-store-backup,web-interface".into()
+        )
     );
     for uid in ["kiln-cluster", "kiln-gpu", "kiln-ns-ai-system-gpu"] {
         let (name, _) = variable(uid);

@@ -73,4 +73,19 @@ until k3s kubectl apply -f "$here/manifests" >/dev/null 2>&1; do
   fi
   sleep 5
 done
+# node-exporter's textfile collector directory (values/cluster.yaml,
+# prometheus-node-exporter.extraArgs); on every node, since node-exporter
+# reports a missing directory as a scrape error.
+install -d -m 0755 /var/lib/node_exporter/textfile_collector
+# The off-box copy of the etcd snapshots (etcd-snapshot-copy.sh): a systemd
+# timer, since k3s itself can only upload to S3.
+command -v mount.nfs >/dev/null || echo "warning: mount.nfs not found (nfs-common); the etcd snapshot copy to the NAS will fail" >&2
+install -D -m 0755 "$here/etcd-snapshot-copy.sh" /usr/local/sbin/kiln-etcd-snapshot-copy
+install -D -m 0644 "$here/etc/systemd/system/kiln-etcd-snapshot-copy.service" /etc/systemd/system/kiln-etcd-snapshot-copy.service
+install -D -m 0644 "$here/etc/systemd/system/kiln-etcd-snapshot-copy.timer" /etc/systemd/system/kiln-etcd-snapshot-copy.timer
+systemctl daemon-reload
+systemctl enable --now kiln-etcd-snapshot-copy.timer
+# One run now, so the copy's metric exists from the start (EtcdSnapshotNotOffsite
+# fires on its absence) and a NAS that cannot be mounted shows up here.
+systemctl start kiln-etcd-snapshot-copy.service || echo "warning: the etcd snapshot copy to the NAS failed: journalctl -u kiln-etcd-snapshot-copy" >&2
 echo k3s v1.31.7+k3s1 running on mainpc as server

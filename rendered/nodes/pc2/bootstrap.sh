@@ -21,4 +21,8 @@ if ! command -v k3s >/dev/null || ! k3s --version | grep -qF -- v1.31.7+k3s1; th
 else
   systemctl restart k3s-agent
 fi
+# node-exporter's textfile collector directory (values/cluster.yaml,
+# prometheus-node-exporter.extraArgs); on every node, since node-exporter
+# reports a missing directory as a scrape error.
+install -d -m 0755 /var/lib/node_exporter/textfile_collector
 echo k3s v1.31.7+k3s1 running on pc2 as agent
