@@ -27,6 +27,7 @@ mod plan;
 mod quiet_diffs;
 mod render;
 mod render_diff;
+mod renovate;
 mod seal;
 mod shape;
 mod snapshot;
