@@ -23,13 +23,17 @@ Output is deterministic for given arguments.
 """
 
 import argparse
+import json
 import math
 import os
 import shutil
 
-OBJECTS_PER_WORKLOAD = 3  # ConfigMap, Deployment/StatefulSet, Service
-# Namespace, Application, ResourceQuota, LimitRange, 3 NetworkPolicies, SealedSecret
-OBJECTS_PER_NAMESPACE = 8
+# ConfigMap, Deployment/StatefulSet, Service, and the NetworkPolicy admitting its
+# declared clients (every workload has one but the last of each namespace)
+OBJECTS_PER_WORKLOAD = 4
+# Namespace, Application, ResourceQuota, LimitRange, 3 NetworkPolicies, SealedSecret,
+# less the ingress policy its last workload does without
+OBJECTS_PER_NAMESPACE = 7
 CLUSTER_OBJECTS = 3  # 2 PriorityClasses, the sealed-secrets Application
 # Sealed for a throwaway key by tests/fixtures/seal-placeholder.py: the layout kiln checks.
 CIPHERTEXT = "AQA6z2RMY7p/8FdraE97+6pzWSjeCQdcNnsCRTu1GWEDHbMytP//gxha8MmPFGsQ8iLucbt+G97Qa/Okskh/5NPNTN7oMX77wu7i4TkeCRQSnYqBYUZ3Opy0lCOuFoJXLZ4bkZUiviWe6uG/0mvxHVm+NuohlnKE/Z5JYNOO7IhlVBAImsKWa2opga9NLO86tUfhutvvC4UYCkGbvCgyu0gomLVVn+2TfbE8vNtYf1LhruZ6d2VrrwaGZwIwBbqUtNO6zGGmTTYRoZlvHpEFRMs09OVuvZwaEug4DlJDzuffZUjfZH58Cu/TMeEcjQCLlq6huty3kz857rypz7VjoWiBps5KTZ0wQz43TBcKDsg5+Q74zAIPtfWQjnT8"
@@ -133,8 +137,8 @@ def node_yaml(index, server):
     return name, "\n".join(lines) + "\n"
 
 
-def namespace_yaml(name, workloads, peers, upstream):
-    """`peers` may connect to this namespace; its first workload connects to `upstream`'s."""
+def namespace_yaml(name, workloads, upstream):
+    """Its first workload connects to `upstream`'s first; ingress follows the flows."""
     # Workloads come last: bench/diff.py edits the file by its final `  app-` block.
     lines = [
         f"name: {name}",
@@ -152,11 +156,8 @@ def namespace_yaml(name, workloads, peers, upstream):
         "    cpu: 100m",
         "    memory: 128Mi",
     ]
-    if peers or upstream:
-        lines += ["networkPolicy:"]
-    if peers:
-        lines += ["  ingressFrom:"] + [f"    - {peer}" for peer in peers]
     if upstream:
+        lines += ["networkPolicy:"]
         lines += ["  egressTo:", f"    - {upstream}"]
     lines += [
         "secrets:",
@@ -240,7 +241,10 @@ def main():
     # size the nodes for the workloads without them (an upper bound), then take
     # their ConfigMaps off the workloads.
     workloads = max(namespaces, (args.objects - fixed) // OBJECTS_PER_WORKLOAD)
-    nodes = args.nodes or nodes_needed(split(workloads, namespaces))
+    # At least three, so the control plane has three servers (one server's
+    # loss is the cluster down, which the node-loss acknowledgements below
+    # do not model).
+    nodes = args.nodes or max(3, nodes_needed(split(workloads, namespaces)))
     gpu_nodes = len(range(0, nodes, 4))
     fixed += gpu_nodes
     workloads = max(namespaces, (args.objects - fixed) // OBJECTS_PER_WORKLOAD)
@@ -262,11 +266,11 @@ def main():
             out.write(text)
     names = [f"ns-{index:03d}" for index in range(namespaces)]
     for name, share, index in zip(names, split(workloads, namespaces), range(namespaces)):
-        # Each namespace admits the next one, whose first workload connects to it.
-        peers = [names[(index + 1) % namespaces]] if namespaces > 1 else []
+        # Each namespace's first workload connects to the previous namespace's;
+        # the workloads' ingress admits exactly their declared clients.
         upstream = names[index - 1] if namespaces > 1 else None
         with open(os.path.join(values, "namespaces", f"{name}.yaml"), "w") as out:
-            out.write(namespace_yaml(name, share, peers, upstream))
+            out.write(namespace_yaml(name, share, upstream))
     # Standing node-loss findings, acknowledged as a real cluster would: a
     # StatefulSet pod waits for its lost node (it is not replaced elsewhere),
     # and with one server its loss is the cluster down.
@@ -281,7 +285,8 @@ def main():
         with open(os.path.join(values, "cluster.yaml"), "a") as out:
             out.write("acknowledgements:\n")
             for scope, reason in acknowledgements:
-                out.write(f"  - code: plan-node-loss\n    scope: {scope}\n    reason: {reason}\n")
+                # Quoted: a reason may hold ": ", which a plain YAML scalar cannot.
+                out.write(f"  - code: plan-node-loss\n    scope: {scope}\n    reason: {json.dumps(reason)}\n")
     total = fixed + workloads * OBJECTS_PER_WORKLOAD
     print(f"{args.out}: {nodes} nodes, {namespaces} namespaces, {workloads} workloads, {total} objects")
 

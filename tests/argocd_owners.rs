@@ -72,7 +72,7 @@ fn hpa_target_that_sets_replicas_without_ignore_differences_is_reported() {
         ),
     ]);
     let expected = r#"error[argocd-controller-mutation]: HorizontalPodAutoscaler utility-cpu-hpa changes `.spec.replicas` of Deployment utility-suite, which Application `ns-ai-system-core` syncs without `ignoreDifferences` on it: Argo CD reports the change as drift, and selfHeal or the next sync sets the desired value back
-  --> values/namespaces/ai-system-core.yaml:112:3
+  --> values/namespaces/ai-system-core.yaml:130:3
   = key: workloads.utility-suite
   = object: HorizontalPodAutoscaler.autoscaling ai-system-core/utility-cpu-hpa, at spec.scaleTargetRef
   = rendered: rendered/namespaces/ai-system-core/horizontalpodautoscaler-utility-cpu-hpa.yaml from templates/workloads/autoscaling.yaml (rendering workload ai-system-core/utility-suite, document 1)
@@ -86,19 +86,19 @@ fn hpa_target_that_sets_replicas_without_ignore_differences_is_reported() {
 #[test]
 fn bootstrap_manifests_copied_into_the_k3s_auto_deploy_directory_have_two_owners() {
     let repo = with(&[("templates/nodes/bootstrap.yaml", "rm -f /var/lib/rancher/k3s/server/manifests/kiln-*.yaml\n", "for manifest in \"$here\"/manifests/*.yaml; do\n  install -m 0600 \"$manifest\" /var/lib/rancher/k3s/server/manifests/kiln-\"$(basename \"$manifest\")\"\ndone\n")]);
-    let expected = r#"error[argocd-shared-owner]: AppProject.argoproj.io argocd/bootstrap is managed by Application `bootstrap-mainpc` and deployed by k3s from /var/lib/rancher/k3s/server/manifests (rendered/nodes/mainpc/bootstrap.sh:29 puts it there): k3s re-applies that copy at every start, over what Argo CD synced since
+    let expected = r#"error[argocd-shared-owner]: AppProject.argoproj.io argocd/bootstrap is managed by Application `bootstrap-mainpc` and deployed by k3s from /var/lib/rancher/k3s/server/manifests (rendered/nodes/mainpc/bootstrap.sh:34 puts it there): k3s re-applies that copy at every start, over what Argo CD synced since
   --> values/nodes/mainpc.yaml:1:1
   = object: AppProject.argoproj.io argocd/bootstrap, at metadata
   = rendered: rendered/nodes/mainpc/manifests/appproject-bootstrap.yaml from templates/nodes/argocd-bootstrap.yaml (rendering node mainpc, document 2)
   = help: apply it once (e.g. `k3s kubectl apply -f`) instead of leaving it in k3s's auto-deploy directory, or leave it to k3s alone
 
-error[argocd-shared-owner]: Application.argoproj.io argocd/root is managed by Application `bootstrap-mainpc` and deployed by k3s from /var/lib/rancher/k3s/server/manifests (rendered/nodes/mainpc/bootstrap.sh:29 puts it there): k3s re-applies that copy at every start, over what Argo CD synced since
+error[argocd-shared-owner]: Application.argoproj.io argocd/root is managed by Application `bootstrap-mainpc` and deployed by k3s from /var/lib/rancher/k3s/server/manifests (rendered/nodes/mainpc/bootstrap.sh:34 puts it there): k3s re-applies that copy at every start, over what Argo CD synced since
   --> values/nodes/mainpc.yaml:1:1
   = object: Application.argoproj.io argocd/root, at metadata
   = rendered: rendered/nodes/mainpc/manifests/application-root.yaml from templates/nodes/argocd-bootstrap.yaml (rendering node mainpc, document 3)
   = help: apply it once (e.g. `k3s kubectl apply -f`) instead of leaving it in k3s's auto-deploy directory, or leave it to k3s alone
 
-error[argocd-shared-owner]: HelmChart.helm.cattle.io kube-system/argo-cd is managed by Application `bootstrap-mainpc` and deployed by k3s from /var/lib/rancher/k3s/server/manifests (rendered/nodes/mainpc/bootstrap.sh:29 puts it there): k3s re-applies that copy at every start, over what Argo CD synced since
+error[argocd-shared-owner]: HelmChart.helm.cattle.io kube-system/argo-cd is managed by Application `bootstrap-mainpc` and deployed by k3s from /var/lib/rancher/k3s/server/manifests (rendered/nodes/mainpc/bootstrap.sh:34 puts it there): k3s re-applies that copy at every start, over what Argo CD synced since
   --> values/nodes/mainpc.yaml:1:1
   = object: HelmChart.helm.cattle.io kube-system/argo-cd, at metadata
   = rendered: rendered/nodes/mainpc/manifests/helmchart-argo-cd.yaml from templates/nodes/argocd-bootstrap.yaml (rendering node mainpc, document 1)

@@ -39,10 +39,10 @@ fn jaeger_provision_data_store_is_not_a_chart_key() {
     );
     let out = validate(&repo, 1);
     let expected = "error[component-value-unknown]: `provisionDataStore` is not a value of chart jaeger 4.11.1
-  --> values/cluster.yaml:345:7
+  --> values/cluster.yaml:396:7
   = key: components.jaeger.values.provisionDataStore
   = object: Application.argoproj.io argocd/jaeger, at spec.source.helm.valuesObject.provisionDataStore
-  = rendered: rendered/namespaces/argocd/application-jaeger.yaml from templates/cluster/argocd/applications.yaml (rendering the cluster, document 10)
+  = rendered: rendered/namespaces/argocd/application-jaeger.yaml from templates/cluster/argocd/applications.yaml (rendering the cluster, document 7)
   = help: it is not a key of jaeger 4.11.1's values.yaml (schemas/charts/jaeger/4.11.1/values.yaml), so Helm ignores it; remove it or check the chart's values";
     assert!(out.contains(expected), "{out}");
     assert!(out.contains("1 error, 0 warnings in 1 file"), "{out}");
@@ -58,7 +58,7 @@ fn unknown_chart_key_is_an_error_at_its_values_line() {
     );
     let out = validate(&repo, 1);
     let expected = "error[component-value-unknown]: `grafana.persistence.enabeld` is not a value of chart kube-prometheus-stack 88.5.3 (did you mean `enabled`?)
-  --> values/cluster.yaml:259:11
+  --> values/cluster.yaml:285:11
   = key: components.kube-prometheus-stack.values.grafana.persistence.enabeld
   = object: Application.argoproj.io argocd/kube-prometheus-stack, at spec.sources[1].helm.valuesObject.grafana.persistence.enabeld";
     assert!(out.contains(expected), "{out}");
@@ -73,10 +73,10 @@ fn a_chart_version_without_vendored_values_is_reported() {
     );
     let out = validate(&repo, 0);
     let expected = "warning[component-values-unchecked]: no vendored values.yaml for chart jaeger 4.12.0, so its values are not checked
-  --> values/cluster.yaml:337:5
+  --> values/cluster.yaml:388:5
   = key: components.jaeger.version
   = object: Application.argoproj.io argocd/jaeger, at spec.source.helm.valuesObject
-  = rendered: rendered/namespaces/argocd/application-jaeger.yaml from templates/cluster/argocd/applications.yaml (rendering the cluster, document 10)
+  = rendered: rendered/namespaces/argocd/application-jaeger.yaml from templates/cluster/argocd/applications.yaml (rendering the cluster, document 7)
   = help: vendor the chart's defaults with `schemas/charts/vendor.sh jaeger 4.12.0` and list them in src/validate/catalog.rs (docs/charts.md)";
     assert!(out.contains(expected), "{out}");
 }
@@ -100,5 +100,6 @@ fn platform_project_lists_each_namespace_once() {
     unique_repos.sort();
     unique_repos.dedup();
     assert_eq!(repos.len(), unique_repos.len(), "{repos:?}");
-    assert!(repos.contains(&"https://istio-release.storage.googleapis.com/charts"), "{repos:?}");
+    // Istio is off, so its chart repository is not permitted (README, "Service mesh (opt-in)").
+    assert!(!repos.contains(&"https://istio-release.storage.googleapis.com/charts"), "{repos:?}");
 }

@@ -630,7 +630,7 @@ fn a_jaeger_host_cannot_rewrite_the_traefik_rule() {
     run.code(2);
     assert_eq!(
         run.stderr,
-        "error: jaeger ui: host `x`) || PathPrefix(`/` is not a DNS name (lower-case letters, digits, `-` and `.`)\n  --> values/namespaces/monitoring.yaml:83:10\n  = key: vars.jaeger.ui.host\n  = help: checked by templates/cluster/monitoring/ingress.yaml while rendering the cluster\n"
+        "error: jaeger ui: host `x`) || PathPrefix(`/` is not a DNS name (lower-case letters, digits, `-` and `.`)\n  --> values/namespaces/monitoring.yaml:98:10\n  = key: vars.jaeger.ui.host\n  = help: checked by templates/cluster/monitoring/ingress.yaml while rendering the cluster\n"
     );
     assert_eq!(repo.snapshot(), before);
 }

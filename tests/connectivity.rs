@@ -360,7 +360,7 @@ fn allowed_but_undeclared_paths_between_ai_system_namespaces_are_warnings() {
     let warnings: Vec<&str> =
         run.stdout.lines().filter(|line| line.starts_with("warning[plan-flow-least-privilege]")).collect();
     assert_eq!(warnings.len(), 2, "{}", run.stdout);
-    let redis = "warning[plan-flow-least-privilege]: the NetworkPolicies let `ai-system-core/memory-stack` → 6379/TCP, `ai-system-core/vector-store` → 6379/TCP, `ai-system-core/web-interface` → 6379/TCP, `ai-system-gpu/learning-bootstrap` → 6379/TCP, `ai-system-gpu/learning-train` → 6379/TCP and more into `ai-system-infra/redis` without a declared flow (ingress by ai-system-infra/allow-ingress-from-namespaces): more than its clients need";
+    let redis = "warning[plan-flow-least-privilege]: the NetworkPolicies let `ai-system-core/memory-db-backup` → 6379/TCP, `ai-system-core/memory-stack` → 6379/TCP, `ai-system-core/vector-store` → 6379/TCP, `ai-system-core/vector-store-backup` → 6379/TCP, `ai-system-core/web-interface` → 6379/TCP and more into `ai-system-infra/redis` without a declared flow (ingress by ai-system-infra/allow-ingress-from-namespaces): more than its clients need";
     assert!(run.stdout.contains(&format!("{redis}\n  --> values/namespaces/ai-system-infra.yaml:")), "{}", run.stdout);
     assert!(run.stdout.contains("  = key: workloads.redis\n  = object: StatefulSet.apps ai-system-infra/redis\n"));
     assert!(run.stdout.contains("  = help: admit only the workloads that declare a flow to it: drop the namespace's `ingressFrom` (in a namespace with `defaultDeny`, kiln admits each workload's declared clients on their ports), or declare the flow if it is meant\n"));

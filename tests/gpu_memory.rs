@@ -77,7 +77,7 @@ fn a_workload_on_a_shared_gpu_must_declare_its_memory() {
     run.code(1);
     assert_eq!(findings(&run.stdout, "plan-gpu-memory"), [
             "error[plan-gpu-memory]: Deployment.apps ai-system-gpu/vision-dream shares the time-sliced GPU of node `pc2` but declares no `gpu.memoryGiB`: kiln cannot tell whether its model fits beside the others",
-            "--> values/namespaces/ai-system-gpu.yaml:258:3",
+            "--> values/namespaces/ai-system-gpu.yaml:259:3",
             "help: declare the GPU memory one pod uses (`gpu.memoryGiB`), from the model's size and the server's cache settings",
         ]);
 }
@@ -115,7 +115,7 @@ fn a_gpu_hpa_confined_to_one_card_overflows_and_adds_no_compute() {
         ]);
     assert_eq!(findings(&run.stdout, "plan-gpu-hpa"), [
             "warning[plan-gpu-hpa]: at maxReplicas 3, every pod of Deployment.apps ai-system-gpu/reasoning-suite runs on the one GPU of node `mainpc`: scaling out adds no GPU compute (the replicas take turns on the same card), only copies of the model in its memory",
-            "--> values/namespaces/ai-system-gpu.yaml:122:3",
+            "--> values/namespaces/ai-system-gpu.yaml:123:3",
             "help: let the replicas reach other GPUs that can hold the model (maxReplicas no more than those GPUs), or drop the HPA and batch requests inside one replica",
         ]);
 }

@@ -304,14 +304,14 @@ fn hpa_metric_without_adapter_rule_fails_render() {
     repo.write(path, values.as_bytes());
     repo.kiln(&["render"]).code(1).stderr(
         "error[hpa-metric-served]: HorizontalPodAutoscaler ai-system-gpu/reasoning-gpu-hpa scales on Pods metric `nvidia_gpu_busy_percent` that no prometheus-adapter rule serves
-  --> values/namespaces/ai-system-gpu.yaml:157:5
+  --> values/namespaces/ai-system-gpu.yaml:158:5
   = key: workloads.reasoning-suite.hpa
   = object: HorizontalPodAutoscaler.autoscaling ai-system-gpu/reasoning-gpu-hpa, at spec.metrics[0]
   = rendered: rendered/namespaces/ai-system-gpu/horizontalpodautoscaler-reasoning-gpu-hpa.yaml from templates/workloads/autoscaling.yaml (rendering workload ai-system-gpu/reasoning-suite, document 1)
   = help: Application argocd/prometheus-adapter serves `nvidia_gpu_utilization_percent`; add a rule exposing `nvidia_gpu_busy_percent` to its `rules.custom` (values/cluster.yaml) or fix the metric name
 
 warning[plan-gpu-hpa]: at maxReplicas 3, every pod of Deployment.apps ai-system-gpu/reasoning-suite runs on the one GPU of node `mainpc`: scaling out adds no GPU compute (the replicas take turns on the same card), only copies of the model in its memory
-  --> values/namespaces/ai-system-gpu.yaml:122:3
+  --> values/namespaces/ai-system-gpu.yaml:123:3
   = key: workloads.reasoning-suite
   = object: HorizontalPodAutoscaler.autoscaling ai-system-gpu/reasoning-gpu-hpa, at spec.maxReplicas
   = rendered: rendered/namespaces/ai-system-gpu/horizontalpodautoscaler-reasoning-gpu-hpa.yaml from templates/workloads/autoscaling.yaml (rendering workload ai-system-gpu/reasoning-suite, document 1)
@@ -595,7 +595,7 @@ fn metrics_port_must_be_a_declared_port() {
     repo.write(path, values.as_bytes());
     repo.kiln(&["render"]).code(2).stderr(
         "error: `metrics.port` is `prom`, not one of its ports (`http`, `metrics`)
-  --> values/namespaces/ai-system-gpu.yaml:104:15
+  --> values/namespaces/ai-system-gpu.yaml:105:15
   = key: workloads.coordination.metrics.port
   = help: checked by templates/workloads/monitoring.yaml while rendering workload ai-system-gpu/coordination",
     );
@@ -655,7 +655,7 @@ fn tracing_needs_egress_to_the_jaeger_namespace() {
     repo.write(path, values.as_bytes());
     repo.kiln(&["render"]).code(2).stderr(
         "error: `tracing` is set, but namespace ai-system-infra denies egress to `monitoring`, where traces go; add it to networkPolicy.egressTo
-  --> values/namespaces/ai-system-infra.yaml:60:5
+  --> values/namespaces/ai-system-infra.yaml:61:5
   = key: workloads.nats.tracing
   = help: checked by templates/workloads/config.yaml while rendering workload ai-system-infra/nats",
     );

@@ -248,11 +248,11 @@ fn this_repositorys_first_sync_completes_and_names_every_wave() {
     let run = repo.kiln(&["sync"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.starts_with(
-        "first sync of root: completes; root waves: -30, -20, -10, -9, -8, -7, -6, -5, 1, 2, 3\n  root Sync wave -30: Application bootstrap-mainpc\n    waits on: Application bootstrap-mainpc Healthy\n    bootstrap-mainpc (inside root wave -30) Sync wave 0: HelmChart kube-system/argo-cd, AppProject bootstrap, Application root\n"
+        "first sync of root: completes; root waves: -30, -20, -10, -9, -8, -6, -5, -2, -1, 1, 2, 3\n  root Sync wave -30: Application bootstrap-mainpc\n    waits on: Application bootstrap-mainpc Healthy\n    bootstrap-mainpc (inside root wave -30) Sync wave 0: HelmChart kube-system/argo-cd, AppProject bootstrap, Application root\n"
     ), "{}", run.stdout);
     assert!(run
         .stdout
-        .contains("\nday-2 sync of root: completes; root waves: -30, -20, -10, -9, -8, -7, -6, -5, 1, 2, 3\n"));
+        .contains("\nday-2 sync of root: completes; root waves: -30, -20, -10, -9, -8, -6, -5, -2, -1, 1, 2, 3\n"));
     let json: serde_json::Value = serde_json::from_str(&repo.kiln(&["sync", "--format", "json"]).stdout).unwrap();
     assert_eq!(json["syncs"][0]["kind"], "first");
     assert_eq!(json["syncs"][0]["stops"], serde_json::json!([]));
