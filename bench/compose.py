@@ -33,6 +33,10 @@ def main() -> None:
             out.append(f"    volumes: [\"data-{i}:/data\"]")
         if i > 0:
             out.append(f"    depends_on: [svc-{(i - 1):04d}]")
+    # A named volume must be declared at the top level (compose-spec), or
+    # the file is invalid and the import exits 2 before it maps anything.
+    out.append("volumes:")
+    out.extend(f"  data-{i}: {{}}" for i in range(0, count, 5))
     print("\n".join(out))
 
 
