@@ -68,32 +68,46 @@ pub fn check(
     findings
 }
 
-/// The workloads some ingress rule selecting `destination` names.
+/// The workloads some ingress rule selecting `destination` names. Each
+/// peer's namespace selector is tried once per namespace, and only the
+/// namespaces it selects have their pods looked at.
 fn candidates<'e, 'a>(
     network: &Network,
     destination: &Endpoint,
     by_namespace: &BTreeMap<&str, Vec<&'e Endpoint<'a>>>,
 ) -> Vec<&'e Endpoint<'a>> {
     let mut found: BTreeMap<(&str, &str), &Endpoint> = BTreeMap::new();
+    let mut admit = |pods: &[&'e Endpoint<'a>], selector: Option<&crate::kube::Selector>| {
+        for endpoint in pods.iter().copied().filter(|endpoint| selector.is_none_or(|s| s.matches(endpoint.pod.labels)))
+        {
+            found.entry((endpoint.namespace, endpoint.name)).or_insert(endpoint);
+        }
+    };
     let policies = network.policies(destination.namespace);
     for policy in policies.iter().filter(|policy| policy.selector.matches(destination.pod.labels)) {
         for rule in policy.ingress.iter().flatten() {
-            for (namespace, pods) in by_namespace {
-                let admitted = |endpoint: &Endpoint| match &rule.peers {
-                    None => true,
-                    Some(peers) => peers.iter().any(|peer| match peer {
-                        Peer::Pods { namespaces, pods } => {
-                            let namespace_ok = match namespaces {
-                                None => *namespace == policy.namespace,
-                                Some(selector) => selector.matches(&network.namespace_labels(namespace)),
-                            };
-                            namespace_ok && pods.as_ref().is_none_or(|selector| selector.matches(endpoint.pod.labels))
+            let Some(peers) = &rule.peers else {
+                // No `from`: every source.
+                for pods in by_namespace.values() {
+                    admit(pods, None);
+                }
+                continue;
+            };
+            for peer in peers {
+                let Peer::Pods { namespaces, pods: selector } = peer else { continue };
+                match namespaces {
+                    None => {
+                        if let Some(pods) = by_namespace.get(policy.namespace.as_str()) {
+                            admit(pods, selector.as_ref());
                         }
-                        Peer::Block(_) | Peer::Unreadable => false,
-                    }),
-                };
-                for endpoint in pods.iter().copied().filter(|endpoint| admitted(endpoint)) {
-                    found.entry((endpoint.namespace, endpoint.name)).or_insert(endpoint);
+                    }
+                    Some(namespaces) => {
+                        for (namespace, pods) in by_namespace {
+                            if namespaces.matches(&network.namespace_labels(namespace)) {
+                                admit(pods, selector.as_ref());
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -157,4 +171,64 @@ fn judge(
     Some(finding.with_help(
         "admit only the workloads that declare a flow to it: drop the namespace's `ingressFrom` (in a namespace with `defaultDeny`, kiln admits each workload's declared clients on their ports), or declare the flow if it is meant",
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::policy::Policy;
+    use crate::network::tests::object;
+
+    fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    /// The reference example of the Kubernetes docs ("The NetworkPolicy
+    /// resource"): `role=db` pods of `default` admit `role=frontend` pods of
+    /// `default` and every pod of a namespace labelled `project=myproject`.
+    #[test]
+    fn candidates_are_the_pods_the_destination_ingress_rules_name() {
+        let policy = "
+kind: NetworkPolicy
+metadata: {name: test-network-policy, namespace: default}
+spec:
+  podSelector: {matchLabels: {role: db}}
+  policyTypes: [Ingress]
+  ingress:
+    - from:
+        - namespaceSelector: {matchLabels: {project: myproject}}
+        - podSelector: {matchLabels: {role: frontend}}
+      ports: [{protocol: TCP, port: 6379}]
+";
+        let network = Network::new(
+            vec![Policy::of(&object(policy)).unwrap()],
+            [("default", labels(&[])), ("team", labels(&[("project", "myproject")])), ("other", labels(&[]))]
+                .into_iter()
+                .map(|(name, labels)| (name.to_string(), labels))
+                .collect(),
+        );
+        let dummy = object("kind: ConfigMap\nmetadata: {name: x}\n");
+        let (db, frontend, cache, api) =
+            (labels(&[("role", "db")]), labels(&[("role", "frontend")]), labels(&[("role", "cache")]), labels(&[]));
+        let endpoint = |namespace, name, labels| Endpoint {
+            namespace,
+            name,
+            object: &dummy,
+            pod: Pod { namespace, labels, ports: &[] },
+        };
+        let endpoints = [
+            endpoint("default", "db", &db),
+            endpoint("default", "frontend", &frontend),
+            endpoint("default", "cache", &cache),
+            endpoint("team", "api", &api),
+            endpoint("other", "api", &api),
+        ];
+        let mut by_namespace: BTreeMap<&str, Vec<&Endpoint>> = BTreeMap::new();
+        for endpoint in &endpoints {
+            by_namespace.entry(endpoint.namespace).or_default().push(endpoint);
+        }
+        let found: Vec<(&str, &str)> =
+            candidates(&network, &endpoints[0], &by_namespace).iter().map(|e| (e.namespace, e.name)).collect();
+        assert_eq!(found, [("default", "frontend"), ("team", "api")]);
+    }
 }
