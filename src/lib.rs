@@ -12,7 +12,7 @@
 //!            ├──▶ sync (the Argo CD model: who manages what, waves, hooks, health)
 //!            └──▶ seal::check (secrets sealed for the declared certificate)
 //! plan ──────┬──▶ kube
-//!            └──▶ network (NetworkPolicies; declared flows through them)
+//!            └──▶ network (NetworkPolicies; declared flows through them, paths no flow needs)
 //!
 //! kiln sync ─▶ sync::run     kiln seal ─▶ seal (the Sealed Secrets format; values edits)
 //! ```
@@ -26,9 +26,12 @@
 //! canonically and builds the in-memory tree with its hashes and lock.
 //! `output::write` swaps the tree in under one writer's lock
 //! (`output::lock`, `output::swap`).
-//! `validate` (schemas, policies, HPA metrics against prometheus-adapter
-//! rules, the Argo CD sync model's checks, sealing) and `plan` (the scheduler
-//! simulation, and the declared flows through the NetworkPolicies) check the
+//! `render::context` gives each scope its data, a workload the clients that
+//! declare flows to it (`render::clients`).
+//! `validate` (schemas, policies, chart values against the pinned charts'
+//! defaults, HPA metrics against prometheus-adapter rules, the Argo CD sync
+//! model's checks, sealing) and `plan` (the scheduler simulation, and the
+//! declared flows through the NetworkPolicies) check the
 //! assembled tree side by side, both reading it through the one Kubernetes
 //! model in `kube` and neither through the other; their findings are `diagnostic::Diagnostic`s
 //! that point at the values line of the scope (`scope::ScopeRef`) that
