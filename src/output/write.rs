@@ -176,21 +176,41 @@ fn stage(tree: &Tree, on_disk: &OnDisk, dir: &Path, staging: &Path, changes: &Ch
     if work.len() < EARLY_FLUSH_FILES {
         return parallel::map(work, place).into_iter().collect();
     }
-    // The swap waits for one syncfs of the whole staged tree. Started once the
-    // first half is written, a syncfs on another thread sends that half to the
-    // disk while the second half is written, so the final one has half as much
-    // left to wait for (the disk works while kiln does).
-    let second = work.split_off(work.len() / 2);
-    let first: Result<()> = parallel::map(work, place).into_iter().collect();
-    first?;
+    // The swap waits for one syncfs of the whole staged tree. Written in
+    // parts, with a syncfs started on another thread after each part but the
+    // last, the disk takes each part while kiln writes the next, so the final
+    // syncfs waits for the last part only (the disk works while kiln does).
+    let mut parts = Vec::with_capacity(EARLY_FLUSH_PARTS);
+    let size = work.len().div_ceil(EARLY_FLUSH_PARTS);
+    while work.len() > size {
+        let rest = work.split_off(size);
+        parts.push(std::mem::replace(&mut work, rest));
+    }
+    parts.push(work);
     std::thread::scope(|scope| {
-        let flush = scope.spawn(|| swap::sync_filesystem(staging));
-        let written: Result<()> = parallel::map(second, place).into_iter().collect();
-        let flushed = flush.join().unwrap_or_else(|_| Err(io::Error::other("the flushing thread panicked")));
+        let last = parts.len().saturating_sub(1);
+        let mut flushes = Vec::new();
+        let mut written: Result<()> = Ok(());
+        for (index, part) in parts.into_iter().enumerate() {
+            written = parallel::map(part, place).into_iter().collect();
+            if written.is_err() {
+                break;
+            }
+            if index < last {
+                flushes.push(scope.spawn(|| swap::sync_filesystem(staging)));
+            }
+        }
+        // The scope joins every flush before it returns; the first error is kept.
+        let flushed: io::Result<()> = flushes.into_iter().try_for_each(|flush| {
+            flush.join().unwrap_or_else(|_| Err(io::Error::other("the flushing thread panicked")))
+        });
         written?;
         flushed.map_err(|source| swap::before_swap("flush the staged tree to disk", staging, source))
     })
 }
+
+/// Parts of a large staged tree, each flushed while the next is written.
+const EARLY_FLUSH_PARTS: usize = 4;
 
 /// Below this many files the staged tree is flushed once, at the swap.
 const EARLY_FLUSH_FILES: usize = 1024;
