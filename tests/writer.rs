@@ -524,9 +524,9 @@ fn readers_leave_leftovers_alone_while_a_writer_holds_the_lock() {
     assert_eq!(leftovers(&repo), Vec::<String>::new());
 }
 
-/// A tree of more than 1,024 files is flushed in two steps (the first half
-/// while the second is written); the swapped-in tree is whole and verifies,
-/// and a second render of it changes nothing.
+/// A tree of more than 1,024 files is written in parts, each flushed while
+/// the next is written; the swapped-in tree is whole and verifies, and a
+/// second render of it changes nothing.
 #[test]
 fn a_large_tree_flushed_early_is_whole_after_the_swap() {
     let repo = Repo::minimal().file(
