@@ -575,7 +575,10 @@ impl<'a> Simulation<'a> {
                 }
             }
             peak.look(state);
-            gpu_peak.observe(cluster, state);
+            // Only this workload's pods move: without GPU memory it changes no GPU's tenants.
+            if self.workload(index).is_some_and(|workload| workload.gpu_memory_mib > 0) {
+                gpu_peak.observe(cluster, state);
+            }
             let removable = (old.len() + placed).saturating_sub(replicas.saturating_sub(unavailable)).min(old.len());
             for _ in 0..removable {
                 // Prefer freeing a node that is only short of resources, where a Pending new pod would then fit.
