@@ -54,6 +54,7 @@ fn order_with(value: &mut Value, level: Level) {
             let mut entries: Vec<(Value, Value)> = std::mem::take(map).into_iter().collect();
             // Stable, so keys that rank equal (non-string keys) keep their order.
             entries.sort_by(|(a, _), (b, _)| rank(priority, a).cmp(&rank(priority, b)));
+            *map = serde_yaml::Mapping::with_capacity(entries.len());
             for (key, mut child) in entries {
                 order_with(&mut child, child_level(&key));
                 map.insert(key, child);

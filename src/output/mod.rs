@@ -5,6 +5,7 @@
 pub mod bookkeeping;
 pub mod canonical;
 pub mod checksum;
+mod compact;
 pub mod disk;
 pub mod drift;
 pub mod lock;

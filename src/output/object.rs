@@ -117,8 +117,7 @@ pub fn parse(rendered: Rendered) -> Result<Parsed> {
     let mut objects = Vec::new();
     for (index, document) in serde_yaml::Deserializer::from_str(&rendered.text).enumerate() {
         let origin = Origin { document: index + 1, ..origin.clone() };
-        let value = <Value as serde::Deserialize>::deserialize(document)
-            .map_err(|error| invalid_yaml(&origin, &rendered.text, &error))?;
+        let value = super::compact::value(document).map_err(|error| invalid_yaml(&origin, &rendered.text, &error))?;
         if value.is_null() {
             continue;
         }
