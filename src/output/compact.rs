@@ -100,6 +100,10 @@ impl<'de> Visitor<'de> for Exact {
 
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
         let (tag, contents) = data.variant::<String>()?;
+        // `Tag::new` panics on an empty tag; serde_yaml refuses it with this message.
+        if tag.is_empty() {
+            return Err(de::Error::custom("empty YAML tag is not allowed"));
+        }
         let value = contents.newtype_variant_seed(self)?;
         Ok(Value::Tagged(Box::new(TaggedValue { tag: Tag::new(tag), value })))
     }
@@ -153,6 +157,14 @@ mod tests {
             let (ours, theirs) = both(text);
             assert_eq!(ours, theirs, "{text}");
             assert!(ours.is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn bare_and_odd_tags_read_as_serde_yaml_reads_them() {
+        for text in ["! a\n", "!! a\n", "k: ! v\n", "!<> a\n", "!<!> a\n", "- !x [1]\n", "! {a: 1}\n"] {
+            let (ours, theirs) = both(text);
+            assert_eq!(ours, theirs, "{text:?}");
         }
     }
 
