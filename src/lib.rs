@@ -27,7 +27,8 @@
 //! `output::write` swaps the tree in under one writer's lock
 //! (`output::lock`, `output::swap`).
 //! `render::context` gives each scope its data, a workload the clients that
-//! declare flows to it (`render::clients`).
+//! declare flows to it (`render::clients`) and the Services it waits for
+//! before it starts (`render::waits`).
 //! `validate` (schemas, policies, chart values against the pinned charts'
 //! defaults, HPA metrics against prometheus-adapter rules, the Argo CD sync
 //! model's checks, sealing) and `plan` (the scheduler simulation, and the

@@ -305,6 +305,14 @@ fn flow_with_two_destinations_or_a_named_outside_port_is_refused_when_values_loa
   = key: workloads.web.flows[0].port
   = help: write the port number the outside destination listens on, e.g. `443`",
     );
+    let waited =
+        APPS.replace("{service: data/db, port: postgres}", "{host: db.example.com, port: 5432, waitBeforeStart: true}");
+    repo(&waited).kiln(&["plan"]).code(2).stderr(
+        "error: only a flow to a `service` can be waited for
+  --> values/namespaces/apps.yaml:6:44
+  = key: workloads.web.flows[0].waitBeforeStart
+  = help: remove `waitBeforeStart`: kiln waits for a Service of the cluster to have a ready pod, not for an outside address",
+    );
 }
 
 #[test]

@@ -105,7 +105,7 @@ spec:
   selector:
     matchLabels: {{ meta::selector(workload=workload) | nindent(width=6) }}
   template: {% filter indent(width=4) %}
-{{ pod::template(workload=workload, namespace=namespace, cluster=cluster) }}{% endfilter %}
+{{ pod::template(workload=workload, namespace=namespace, cluster=cluster, waits=waits) }}{% endfilter %}
 ";
     repo_with_vars(json!({"workload": workload}))
         .file("templates/_lib/meta.tera", &own_template("_lib/meta.tera"))

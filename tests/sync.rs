@@ -257,3 +257,69 @@ fn this_repositorys_first_sync_completes_and_names_every_wave() {
     assert_eq!(json["syncs"][0]["kind"], "first");
     assert_eq!(json["syncs"][0]["stops"], serde_json::json!([]));
 }
+
+/// This repository with `from` replaced by `to` in one namespace's values
+/// file; the line and column (1-based) of the `waitBeforeStart` key on the
+/// line holding `marker`.
+fn edited(file: &str, from: &str, to: &str, marker: &str) -> (Repo, String) {
+    let repo = Repo::this_repository();
+    let path = format!("values/namespaces/{file}.yaml");
+    let text = repo.read(&path);
+    assert!(text.contains(from), "{from}");
+    let text = text.replacen(from, to, 1);
+    let (index, line) = text.lines().enumerate().find(|(_, line)| line.contains(marker)).unwrap();
+    let at = format!("{}:{}", index + 1, line.find("waitBeforeStart").unwrap() + 1);
+    repo.write(&path, text.as_bytes());
+    (repo, at)
+}
+
+#[test]
+fn waiting_for_a_workload_of_a_later_wave_stops_the_first_sync() {
+    // redis (ai-system-infra, wave 1) waits for coordination (ai-system-gpu, wave 3).
+    let (repo, at) = edited(
+        "ai-system-infra",
+        "    ports:\n      - {name: redis, port: 6379}\n",
+        "    ports:\n      - {name: redis, port: 6379}\n    flows:\n      - {service: ai-system-gpu/coordination, port: http, waitBeforeStart: true}\n",
+        "waitBeforeStart",
+    );
+    let run = repo.kiln(&["validate"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let expected = format!(
+        "error[sync-wait-order]: StatefulSet ai-system-infra/redis waits for ai-system-gpu/coordination before its pods start (`waitBeforeStart`), but ai-system-gpu/coordination is applied by Application `ns-ai-system-gpu`, which this sync creates only later: this step never becomes Healthy, and the sync fails at the progress deadline\n  --> values/namespaces/ai-system-infra.yaml:{at}\n  = key: workloads.redis.flows[0].waitBeforeStart\n"
+    );
+    assert!(run.stdout.contains(&expected), "{}", run.stdout);
+    let sync = repo.kiln(&["sync"]);
+    assert_eq!(sync.code, 1, "{}", sync.stdout);
+    assert!(sync.stdout.starts_with("first sync of root: stops"), "{}", sync.stdout);
+}
+
+#[test]
+fn workloads_that_wait_for_each_other_never_start() {
+    // coordination already declares a flow to reasoning-suite; each now waits for the other.
+    let (repo, at) = edited(
+        "ai-system-gpu",
+        "      - {service: reasoning-suite, port: http}\n",
+        "      - {service: reasoning-suite, port: http, waitBeforeStart: true}\n",
+        "{service: reasoning-suite, port: http, waitBeforeStart: true}",
+    );
+    let path = "values/namespaces/ai-system-gpu.yaml";
+    let text = repo.read(path);
+    let from = "      - {host: huggingface.co, port: 443, reason: model weights (MODEL_ID)";
+    assert!(text.contains(from));
+    repo.write(
+        path,
+        text.replacen(
+            from,
+            &format!("      - {{service: coordination, port: http, waitBeforeStart: true}}\n{from}"),
+            1,
+        )
+        .as_bytes(),
+    );
+    let run = repo.kiln(&["validate"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let expected = format!(
+        "error[sync-wait-cycle]: workloads wait for each other before they start (`waitBeforeStart`): ai-system-gpu/coordination → ai-system-gpu/reasoning-suite → ai-system-gpu/coordination; none of their pods ever starts\n  --> values/namespaces/ai-system-gpu.yaml:{at}\n  = key: workloads.coordination.flows[2].waitBeforeStart\n"
+    );
+    assert!(run.stdout.contains(&expected), "{}", run.stdout);
+    assert_eq!(run.stdout.matches("sync-wait-cycle").count(), 1, "{}", run.stdout);
+}

@@ -33,7 +33,7 @@ fn misspelt_context_name_gets_did_you_mean() {
   = cause: Failed to render 'workloads/extra.yaml'
   = cause: Variable `namspace.name` not found in context while rendering 'workloads/extra.yaml'
   = help: did you mean `namespace`? `namspace` is not a name kiln sets for workload apps/web: templates there see \
-`cluster`, `nodes`, `namespace_names`, `namespace`, `workload`, `clients` (and variables they set themselves)",
+`cluster`, `nodes`, `namespace_names`, `namespace`, `workload`, `clients`, `waits` (and variables they set themselves)",
     );
 }
 

@@ -61,14 +61,14 @@ pub fn index(values: &Values) -> Clients {
 }
 
 /// The enabled workload a Service name stands for.
-fn target<'v>(values: &'v Values, (namespace, name): &(String, String)) -> Option<&'v Workload> {
+pub(super) fn target<'v>(values: &'v Values, (namespace, name): &(String, String)) -> Option<&'v Workload> {
     let workload = &values.namespaces.get(namespace)?.workloads.get(name)?.typed;
     (workload.enabled != Some(false)).then_some(workload)
 }
 
 /// The container port (and protocol) behind the Service port `wanted`, a
 /// port name or number.
-fn container_port(workload: &Workload, wanted: &str) -> Option<(u16, String)> {
+pub(super) fn container_port(workload: &Workload, wanted: &str) -> Option<(u16, String)> {
     workload.ports.iter().flatten().find_map(|port| {
         let number = port.port?;
         let named = port.name.as_deref() == Some(wanted);

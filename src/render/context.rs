@@ -11,7 +11,7 @@
 //! | cluster   | `namespaces` (each with its `workloads`)               |
 //! | node      | `node`                                                 |
 //! | namespace | `namespace` (with its `workloads`)                     |
-//! | workload  | `namespace` (without `workloads`), `workload`, `clients` (the workloads declaring a flow to it, [`super::clients`]) |
+//! | workload  | `namespace` (without `workloads`), `workload`, `clients` (the workloads declaring a flow to it, [`super::clients`]), `waits` (the Services it waits for before starting, [`super::waits`]) |
 
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -32,6 +32,8 @@ pub struct Contexts {
     bare_namespaces: Map<String, Value>,
     /// Each workload's declared clients, for workload scope.
     clients: super::clients::Clients,
+    /// Each workload's waits before start, for workload scope.
+    waits: super::waits::Waits,
 }
 
 impl Contexts {
@@ -58,7 +60,14 @@ impl Contexts {
         shared.insert("cluster", &cluster);
         shared.insert("nodes", &nodes);
         shared.insert("namespace_names", &namespace_names);
-        Contexts { shared, nodes, namespaces, bare_namespaces, clients: super::clients::index(values) }
+        Contexts {
+            shared,
+            nodes,
+            namespaces,
+            bare_namespaces,
+            clients: super::clients::index(values),
+            waits: super::waits::index(values),
+        }
     }
 
     /// A context holding the variables every scope sees, for one rendering
@@ -95,8 +104,9 @@ impl Contexts {
         context.insert("namespace", self.bare_namespaces.get(namespace).unwrap_or(&Value::Null));
         let workload = self.namespaces.get(namespace).and_then(|ns| ns.get("workloads")?.get(workload_name));
         context.insert("workload", workload.unwrap_or(&Value::Null));
-        let clients = self.clients.get(&(namespace.to_string(), workload_name.to_string()));
-        context.insert("clients", clients.map_or(&[][..], Vec::as_slice));
+        let key = (namespace.to_string(), workload_name.to_string());
+        context.insert("clients", self.clients.get(&key).map_or(&[][..], Vec::as_slice));
+        context.insert("waits", self.waits.get(&key).map_or(&[][..], Vec::as_slice));
         context
     }
 }
@@ -107,13 +117,15 @@ pub fn names(scope: &ScopeRef) -> &'static [&'static str] {
         ScopeRef::Cluster => &["cluster", "nodes", "namespace_names", "namespaces"],
         ScopeRef::Node(_) => &["cluster", "nodes", "namespace_names", "node"],
         ScopeRef::Namespace(_) => &["cluster", "nodes", "namespace_names", "namespace"],
-        ScopeRef::Workload { .. } => &["cluster", "nodes", "namespace_names", "namespace", "workload", "clients"],
+        ScopeRef::Workload { .. } => {
+            &["cluster", "nodes", "namespace_names", "namespace", "workload", "clients", "waits"]
+        }
     }
 }
 
 /// Removes the previous scope's own variables from a reused context.
 fn reset(context: &mut tera::Context) {
-    for key in ["namespaces", "node", "namespace", "workload", "clients"] {
+    for key in ["namespaces", "node", "namespace", "workload", "clients", "waits"] {
         context.remove(key);
     }
 }

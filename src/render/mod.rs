@@ -15,6 +15,7 @@ mod names;
 mod recursion;
 mod rewrite;
 pub mod templates;
+pub mod waits;
 
 use std::path::PathBuf;
 

@@ -9,7 +9,15 @@
 //!   finished hook stays until the next sync;
 //! - `sync-crd-order` (error): a custom resource synced before the
 //!   Application that installs its CRD is Healthy, on a first sync
-//!   ([`super::run`]): the dry run of its Application fails.
+//!   ([`super::run`]): the dry run of its Application fails;
+//! - `sync-wait-order` (error): on a first sync, a step waits on a workload
+//!   whose pods wait (`waitBeforeStart`) for a workload that is applied
+//!   only after that step ([`super::run`]): the sync never gets past it;
+//! - `sync-wait-cycle` (error): workloads that wait for each other
+//!   (`waitBeforeStart`): none of their pods ever starts, so no sync that
+//!   waits on them ends, and their Applications stay Progressing.
+
+use std::collections::BTreeSet;
 
 use super::health;
 use super::model::{Application, Model, HEALTH_LUA_KEY};
@@ -24,22 +32,39 @@ pub const HEALTH_CYCLE: &str = "sync-health-cycle";
 pub const REPLACE_JOB: &str = "sync-replace-job";
 pub const HOOK_DELETE: &str = "sync-hook-delete-policy";
 pub const CRD_ORDER: &str = "sync-crd-order";
+pub const WAIT_ORDER: &str = "sync-wait-order";
+pub const WAIT_CYCLE: &str = "sync-wait-cycle";
 
 /// Every sync finding of a build.
 pub fn check(model: &Model, locator: &Locator) -> Vec<Diagnostic> {
     let mut findings = cycles(model, locator);
+    findings.extend(wait_cycles(model, locator));
     for app in &model.applications {
         findings.extend(jobs_and_hooks(app, locator));
     }
     for sync in run::runs(model).iter().filter(|sync| sync.kind == Kind::First) {
-        for stop in sync.stops.iter().filter(|stop| stop.code == CRD_ORDER) {
+        for stop in &sync.stops {
             let object = model.application(&stop.app).and_then(|app| {
                 app.managed.iter().find(|m| m.object.identity.to_string() == stop.object).map(|m| m.object)
             });
-            if let Some(object) = object {
-                findings.push(locator.finding(object, CRD_ORDER, Severity::Error, "", stop.message.clone()).with_help(
+            let Some(object) = object else { continue };
+            match stop.code {
+                CRD_ORDER => findings.push(locator.finding(object, CRD_ORDER, Severity::Error, "", stop.message.clone()).with_help(
                     "give the custom resource a later sync wave than the Application that installs its CRD (in the same parent), or move it into that Application",
-                ));
+                )),
+                WAIT_ORDER => {
+                    let mut finding = locator
+                        .finding(object, WAIT_ORDER, Severity::Error, "", stop.message.clone())
+                        .with_help("sync the waited-for workload in the same or an earlier wave (its namespace's `syncWave`), or drop `waitBeforeStart` and let the pods retry");
+                    let at = stop.flow.map(|flow| KeyPath::root().key("flows").index(flow).key("waitBeforeStart"));
+                    if let Some(span) = at.and_then(|at| locator.span(&object.origin.scope, &at)) {
+                        finding.span = Some(span);
+                    }
+                    if !findings.contains(&finding) {
+                        findings.push(finding);
+                    }
+                }
+                _ => {}
             }
         }
     }
@@ -69,6 +94,70 @@ fn cycles(model: &Model, locator: &Locator) -> Vec<Diagnostic> {
         findings.push(finding);
     }
     findings
+}
+
+/// Each cycle of waits once, from its least workload.
+fn wait_cycles(model: &Model, locator: &Locator) -> Vec<Diagnostic> {
+    let mut findings = Vec::new();
+    let mut reported: BTreeSet<(String, String)> = BTreeSet::new();
+    for start in model.waits.keys() {
+        let Some(cycle) = wait_cycle(model, start) else { continue };
+        if cycle.iter().any(|member| reported.contains(member)) {
+            continue;
+        }
+        reported.extend(cycle.iter().cloned());
+        let object = model.applications.iter().flat_map(|app| &app.managed).map(|m| m.object).find(|object| {
+            object.origin.scope.workload() == Some((start.0.as_str(), start.1.as_str()))
+                && matches!(object.identity.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet")
+        });
+        let Some(object) = object else { continue };
+        let names: Vec<String> = cycle.iter().chain(cycle.first()).map(|(ns, name)| format!("{ns}/{name}")).collect();
+        let message = format!(
+            "workloads wait for each other before they start (`waitBeforeStart`): {}; none of their pods ever starts",
+            names.join(" → ")
+        );
+        let mut finding = locator
+            .finding(object, WAIT_CYCLE, Severity::Error, "", message)
+            .with_help("drop `waitBeforeStart` from one flow of the cycle and let that workload retry its connection");
+        let flow =
+            model.waits.get(start).and_then(|waits| waits.iter().find(|w| cycle.get(1).unwrap_or(start) == &w.service));
+        let at = flow.map(|wait| KeyPath::root().key("flows").index(wait.flow).key("waitBeforeStart"));
+        if let Some(span) = at.and_then(|at| locator.span(&object.origin.scope, &at)) {
+            finding.span = Some(span);
+        }
+        findings.push(finding);
+    }
+    findings
+}
+
+/// The cycle of waits through `start`, if it is on one: `start` first, then
+/// each workload it waits for in turn (each wait target followed in flow
+/// order, depth first).
+fn wait_cycle(model: &Model, start: &(String, String)) -> Option<Vec<(String, String)>> {
+    let mut path = vec![start.clone()];
+    let mut visited: BTreeSet<(String, String)> = BTreeSet::new();
+    fn walk(
+        model: &Model,
+        start: &(String, String),
+        path: &mut Vec<(String, String)>,
+        visited: &mut BTreeSet<(String, String)>,
+    ) -> bool {
+        let Some(current) = path.last().cloned() else { return false };
+        for wait in model.waits.get(&current).into_iter().flatten() {
+            if &wait.service == start {
+                return true;
+            }
+            if visited.insert(wait.service.clone()) {
+                path.push(wait.service.clone());
+                if walk(model, start, path, visited) {
+                    return true;
+                }
+                path.pop();
+            }
+        }
+        false
+    }
+    walk(model, start, &mut path, &mut visited).then_some(path)
 }
 
 fn jobs_and_hooks(app: &Application, locator: &Locator) -> Vec<Diagnostic> {

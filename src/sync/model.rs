@@ -41,6 +41,8 @@ pub struct Model<'b> {
     pub repo_url: Option<String>,
     /// `cluster.git.path` (default `rendered`).
     pub rendered_path: String,
+    /// What each workload's pods wait for before they start (`waitBeforeStart`).
+    pub waits: crate::render::waits::Waits,
     /// Index of each Application by name, and the indexes of its parents.
     index: HashMap<String, usize>,
     parents: Vec<Vec<usize>>,
@@ -241,7 +243,8 @@ impl<'b> Model<'b> {
                 }
             }
         }
-        Model { applications, projects, health_lua: health_lua(build), repo_url, rendered_path, index, parents }
+        let waits = crate::render::waits::index(&build.values);
+        Model { applications, projects, health_lua: health_lua(build), repo_url, rendered_path, waits, index, parents }
     }
 
     /// The index in `applications` of the Application named `name`.

@@ -3,7 +3,17 @@
 //! Applications a step creates (synced inside it when the step waits on
 //! their health, afterwards when it does not), what each step waits on, and
 //! the stops: a health cycle, a custom resource whose CRD is not installed
-//! yet (first sync), a Job re-created by `Replace`/`Force` (day 2).
+//! yet (first sync), a workload waited on whose pods wait for a workload not
+//! applied yet (first sync), a Job re-created by `Replace`/`Force` (day 2).
+//!
+//! A pod with a `waitBeforeStart` flow starts only once the Service it waits
+//! for has a ready pod ([`crate::render::waits`]), so its controller is not
+//! Healthy before that: a step that waits on it can end only if the
+//! waited-for workload is applied by then, in this step or an earlier one,
+//! or belongs to an Application that exists by then (Argo CD syncs every
+//! Application on its own once it exists). Otherwise the sync stops there
+//! until the Deployment's progress deadline (600 s by default) makes it
+//! Degraded and the sync fails (`sync-wait-order`).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -60,6 +70,10 @@ pub struct Stop {
     pub message: String,
     /// The object concerned, `Kind namespace/name`.
     pub object: String,
+    /// For `sync-wait-order`: the index of the waiting flow in the
+    /// workload's `flows`, where the finding points.
+    #[serde(skip)]
+    pub flow: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -93,6 +107,9 @@ pub fn runs(model: &Model) -> Vec<SyncRun> {
                 synced: BTreeSet::new(),
                 completed: BTreeSet::new(),
                 providers: HashMap::new(),
+                applied: BTreeSet::new(),
+                created: BTreeSet::from([root.name.clone()]),
+                controllers: controllers(model),
             };
             sim.sync(root, 0, None);
             runs.push(SyncRun { kind, root: root.name.clone(), steps: sim.steps, stops: sim.stops });
@@ -114,6 +131,12 @@ struct Sim<'m, 'b> {
     /// Per custom group and kind: the Applications whose charts install its
     /// CRD, or `None` when k3s or a bootstrap HelmChart does (computed once).
     providers: HashMap<(String, String), Option<Vec<String>>>,
+    /// Workload controllers applied so far, `(namespace, workload)`.
+    applied: BTreeSet<(String, String)>,
+    /// Applications whose Application object exists so far.
+    created: BTreeSet<String>,
+    /// Each workload controller's Application, `(namespace, workload)` → name.
+    controllers: HashMap<(String, String), String>,
 }
 
 impl<'m, 'b> Sim<'m, 'b> {
@@ -146,6 +169,14 @@ impl<'m, 'b> Sim<'m, 'b> {
             let mut waits_on = Vec::new();
             let mut children = Vec::new();
             for task in &step.tasks {
+                if let Some(workload) = controller(task) {
+                    self.applied.insert(workload);
+                }
+                if is_application(&task.object.identity) {
+                    self.created.insert(task.object.identity.name.clone());
+                }
+            }
+            for task in &step.tasks {
                 let identity = &task.object.identity;
                 // Without the Lua no step waits on an Application: the order is the retries'.
                 if self.kind == Kind::First && lua {
@@ -170,6 +201,9 @@ impl<'m, 'b> Sim<'m, 'b> {
                 if multi_step || task.annotations.is_hook() {
                     if let Some(wait) = wait_text(health, task) {
                         waits_on.push(wait);
+                        if self.kind == Kind::First {
+                            self.check_waits(app, task, index);
+                        }
                     }
                 }
             }
@@ -259,12 +293,65 @@ impl<'m, 'b> Sim<'m, 'b> {
         }
     }
 
+    /// A waited-on controller whose pods wait for a workload that is not
+    /// applied yet and whose Application does not exist yet.
+    fn check_waits(&mut self, app: &Application, task: &Managed, index: usize) {
+        let Some(workload) = controller(task) else { return };
+        let Some(waits) = self.model.waits.get(&workload) else { return };
+        for wait in waits {
+            if self.applied.contains(&wait.service) {
+                continue;
+            }
+            let Some(owner) = self.controllers.get(&wait.service) else { continue };
+            if *owner != app.name && self.created.contains(owner) {
+                continue;
+            }
+            let (namespace, name) = &wait.service;
+            let later = if *owner == app.name {
+                format!("in a later wave of Application `{owner}`")
+            } else {
+                format!("by Application `{owner}`, which this sync creates only later")
+            };
+            let message = format!(
+                "{} waits for {namespace}/{name} before its pods start (`waitBeforeStart`), but {namespace}/{name} is applied {later}: this step never becomes Healthy, and the sync fails at the progress deadline",
+                short(task)
+            );
+            self.stop("sync-wait-order", index, app, task, message);
+            if let Some(stop) = self.stops.last_mut() {
+                stop.flow = Some(wait.flow);
+            }
+        }
+    }
+
     fn stop(&mut self, code: &'static str, step: usize, app: &Application, task: &Managed, message: String) {
-        let stop = Stop { code, step, app: app.name.clone(), message, object: task.object.identity.to_string() };
+        let stop =
+            Stop { code, step, app: app.name.clone(), message, object: task.object.identity.to_string(), flow: None };
         if !self.stops.contains(&stop) {
             self.stops.push(stop);
         }
     }
+}
+
+/// The workload of a task that runs long-lived pods Argo CD waits on.
+fn controller(task: &Managed) -> Option<(String, String)> {
+    let identity = &task.object.identity;
+    let runs_pods =
+        identity.group == "apps" && matches!(identity.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet");
+    let (namespace, name) = task.object.origin.scope.workload()?;
+    runs_pods.then(|| (namespace.to_string(), name.to_string()))
+}
+
+/// Which Application syncs each workload's controller.
+fn controllers(model: &Model) -> HashMap<(String, String), String> {
+    let mut found = HashMap::new();
+    for app in &model.applications {
+        for task in &app.managed {
+            if let Some(workload) = controller(task) {
+                found.entry(workload).or_insert_with(|| app.name.clone());
+            }
+        }
+    }
+    found
 }
 
 /// Whether a `bootstrap` HelmChart (k3s installs it before Argo CD runs) installs the CRD.

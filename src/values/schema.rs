@@ -27,6 +27,10 @@ pub struct Cluster {
     /// The Sealed Secrets certificate `kiln seal` encrypts for (`crate::seal`).
     pub sealing: Option<Sealing>,
     pub storage: Option<Storage>,
+    /// The image of the init container that holds a workload's pods until
+    /// the Services of its `waitBeforeStart` flows answer; it needs `sh` and
+    /// a `nc` with `-z` (busybox's). Default `busybox:1.37.0`.
+    pub wait_image: Option<String>,
     /// Platform components installed as pinned Helm charts through Argo CD.
     pub components: Option<BTreeMap<String, Component>>,
     pub defaults: Option<Defaults>,
@@ -660,6 +664,10 @@ pub struct Flow {
     pub protocol: Option<String>,
     /// Why the workload needs it (shown in `kiln plan`).
     pub reason: Option<String>,
+    /// Start the workload's containers only once this Service port accepts
+    /// a connection, which it does once a pod behind it is ready: an init
+    /// container waits (`render::waits`). Only for `service` flows.
+    pub wait_before_start: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]

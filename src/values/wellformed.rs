@@ -194,6 +194,7 @@ pub fn check(values: &Values) -> Vec<Error> {
     let typed = &cluster.typed;
     fields.optional("k3sVersion", Kind::K3sVersion, typed.k3s_version.as_ref());
     fields.optional("domain", Kind::Subdomain, typed.domain.as_ref());
+    fields.optional("waitImage", Kind::Image, typed.wait_image.as_ref());
     let nfs = typed.storage.as_ref().and_then(|storage| storage.nfs.as_ref());
     fields.optional("storage.nfs.server", Kind::Host, nfs.and_then(|nfs| nfs.server.as_ref()));
     fields.optional("storage.nfs.path", Kind::ContainerPath, nfs.and_then(|nfs| nfs.path.as_ref()));
@@ -404,6 +405,13 @@ fn check_flow(fields: &mut Fields<'_, Workload>, at: KeyPath, flow: &schema::Flo
                 "name a workload's Service as `name` (same namespace) or `namespace/name`; both are DNS-1123 labels",
             );
         }
+    }
+    if flow.wait_before_start == Some(true) && flow.service.is_none() {
+        fields.error(
+            at.key("waitBeforeStart"),
+            "only a flow to a `service` can be waited for".to_string(),
+            "remove `waitBeforeStart`: kiln waits for a Service of the cluster to have a ready pod, not for an outside address",
+        );
     }
     fields.optional_at(at.key("host"), Kind::Subdomain, flow.host.as_ref());
     fields.optional_at(at.key("cidr"), Kind::Cidr, flow.cidr.as_ref());

@@ -23,6 +23,14 @@
 //! refused ([`refuse_duplicates`]), since no override is there to say which
 //! one is meant (compose-go would silently keep the later).
 //!
+//! compose-go's table also names `services.*.volumes.*.volume.labels`
+//! (a `KEY=VALUE` list), but its merge never descends into the entries of a
+//! list: service `volumes` append, and `EnforceUnicity` then keeps the later
+//! entry per mount target whole (`override/merge.go` `MergeYaml`,
+//! `override/uncity.go`, at e70e961). So that rule is never reached there,
+//! and here too a later entry replaces an earlier one with the same target,
+//! its `volume.labels` included.
+//!
 //! `!reset` removes the key from what it overrides and `!override` replaces
 //! without merging (13-merge.md "Reset value", "Replace value"); [`clean`]
 //! drops what they leave once a file is merged.
@@ -450,6 +458,17 @@ mod tests {
                 "services:\n  foo:\n    volumes: ['bar:/work']\n    ports: ['8080:80', {target: 81, published: 9090, protocol: tcp}, '443']\n"
             ),
             yaml("services:\n  foo:\n    volumes: ['bar:/work', '/x:/x']\n    ports: ['8080:80', {target: 81, published: 9090, protocol: tcp}, '443']\n")
+        );
+    }
+
+    #[test]
+    fn a_volume_entry_with_the_same_target_replaces_the_earlier_one_labels_included() {
+        assert_eq!(
+            merged(
+                "services:\n  foo:\n    volumes:\n      - {type: volume, source: a, target: /data, volume: {labels: {x: '1', y: '2'}}}\n",
+                "services:\n  foo:\n    volumes:\n      - {type: volume, source: a, target: /data, volume: {labels: [x=3]}}\n"
+            ),
+            yaml("services:\n  foo:\n    volumes:\n      - {type: volume, source: a, target: /data, volume: {labels: [x=3]}}\n")
         );
     }
 

@@ -1,21 +1,29 @@
-//! `depends_on` → a declared flow to the dependency, and the ordering that
-//! Kubernetes gives instead of Compose's start order.
+//! `depends_on` → a declared flow to the dependency and, where Kubernetes
+//! can hold a pod until the dependency is up, a wait before start.
 //!
 //! Compose starts a service after its dependencies have started
 //! (`service_started`, the short form's meaning), are healthy
 //! (`service_healthy`) or have exited 0 (`service_completed_successfully`);
 //! `required: false` tolerates a missing dependency and `restart: true`
 //! restarts the dependent when the dependency is updated (compose-spec
-//! `05-services.md` "depends_on"). Kubernetes starts every pod at once and
-//! has no start order between workloads (Argo CD waves order the sync of
-//! objects, not the readiness of pods inside one Application). The
-//! ordering kiln documents is Kubernetes' own: the dependency's Service
-//! sends traffic only to pods whose readiness probe passes (the imported
-//! `healthcheck`), and a dependent that exits because it cannot reach it yet
-//! is restarted with backoff until it can. Each dependency is therefore
-//! reported as approximated, and the connection is declared as a flow
+//! `05-services.md` "depends_on"). Kubernetes starts every pod at once. kiln
+//! orders start-up with an init container per dependency that waits until
+//! the dependency's Service answers, which it does once a pod behind it is
+//! ready ([`crate::render::waits`]): the flow gets `waitBeforeStart: true`.
+//! That is `service_healthy` exactly when the dependency has a `healthcheck`
+//! (imported as its readiness probe), and `service_started` exactly when it
+//! has none; a `service_started` dependency with a health check is waited
+//! for until healthy, a little later than Compose would start the dependent
+//! (a note). Nothing is waited for when Compose would not block either
+//! (`required: false`), or when there is no Service to ask: a dependency
+//! imported as a Job (kiln's Jobs are one-off runs Argo CD does not apply,
+//! `templates/workloads/controller.yaml`) or one without ports. Those keep
+//! Kubernetes' own ordering, reported as approximated: the dependent is
+//! restarted with backoff until the dependency answers. Argo CD sync waves
+//! are no substitute: they order the first sync of objects, not the start of
+//! pods after it. Every dependency with a port is declared as a flow
 //! (`flows: [{service, port}]`) so `kiln plan` proves the NetworkPolicies
-//! let it through.
+//! let it (and the wait) through.
 
 use std::collections::BTreeMap;
 
@@ -26,12 +34,17 @@ use super::service::{text, Ctx};
 use crate::values::schema::{Flow, FlowPort, Workload};
 use crate::Result;
 
-/// What `map` needs of each imported service: its workload name, namespace
-/// and first port name.
+/// What `map` needs of each imported service.
 pub struct Target {
     pub workload: String,
     pub namespace: String,
+    /// The first port's name, when it gets a Service.
     pub port: Option<String>,
+    /// Imported as a Job or CronJob.
+    pub job: bool,
+    /// Has a readiness probe from its `healthcheck` (not the TCP one kiln
+    /// gives a service without).
+    pub health_check: bool,
 }
 
 pub fn map(
@@ -86,14 +99,46 @@ pub fn map(
             );
             continue;
         };
-        let why = match condition.as_str() {
-            "service_healthy" => format!("Kubernetes starts pods together: `{}` must retry until `{dependency}` is ready (its Service serves only pods whose readiness probe passes)", ctx.name()),
-            "service_completed_successfully" => format!("Kubernetes does not wait for `{dependency}` to complete: run it first, or make `{}` retry until its result exists", ctx.name()),
-            _ => format!("Kubernetes starts pods together: `{}` must retry until `{dependency}` answers (a container that exits is restarted with backoff)", ctx.name()),
+        let dependent = ctx.name().to_string();
+        let wait = match (condition.as_str(), &target.port) {
+            _ if !required => {
+                ctx.report(
+                    &at,
+                    Status::Note,
+                    format!("`{dependency}` is optional (`required: false`): `{dependent}` does not wait for it"),
+                );
+                false
+            }
+            ("service_completed_successfully", _) => {
+                let why = if target.job {
+                    format!("Kubernetes does not wait for `{dependency}` to complete: create its Job first (it is a one-off run Argo CD does not apply), and `{dependent}` retries until its result exists")
+                } else {
+                    format!("`{dependency}` is not a Job here, so nothing completes: `{dependent}` starts with it and retries until it answers")
+                };
+                ctx.report(&at, Status::Approximated, why);
+                false
+            }
+            (_, None) => {
+                let why = if target.job {
+                    format!("`{dependency}` is a one-off Job with no Service to wait for: `{dependent}` starts at once and is restarted with backoff until it can work")
+                } else {
+                    format!("`{dependency}` listens on no port, so there is no Service to wait for: `{dependent}` starts at once and is restarted with backoff until it can work")
+                };
+                ctx.report(&at, Status::Approximated, why);
+                false
+            }
+            ("service_healthy", Some(_)) if !target.health_check => {
+                ctx.report(&at, Status::Approximated, format!("`{dependency}` has no healthcheck, so `{dependent}` waits only until it accepts connections (Compose refuses `service_healthy` without one)"));
+                true
+            }
+            ("service_healthy", Some(_)) => true,
+            (_, Some(_)) if target.health_check => {
+                ctx.report(&at, Status::Note, format!("`{dependent}` waits until `{dependency}` is ready (its healthcheck passes), not only started: Kubernetes' Service answers only for ready pods"));
+                true
+            }
+            (_, Some(_)) => true,
         };
-        ctx.report(&at, Status::Approximated, why);
         let Some(port) = &target.port else {
-            ctx.report(&at, Status::Note, format!("`{dependency}` listens on no port: no flow declared"));
             continue;
         };
         let service = if target.namespace == namespace {
@@ -105,6 +150,7 @@ pub fn map(
             service: Some(service),
             port: Some(FlowPort(port.clone())),
             reason: Some(format!("compose depends_on {dependency} ({condition})")),
+            wait_before_start: wait.then_some(true),
             ..Flow::default()
         });
     }

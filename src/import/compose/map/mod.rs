@@ -168,9 +168,22 @@ pub fn map(project: &Project, cluster: &Cluster, placement: &Placement) -> Resul
         .map(|p| {
             let serves = !matches!(p.workload.kind, Some(WorkloadKind::Job | WorkloadKind::CronJob));
             let port = p.workload.ports.iter().flatten().next().and_then(|port| port.name.clone()).filter(|_| serves);
+            // Without a healthcheck the readiness probe is a TCP one (`health`): ready once started.
+            let health_check = p
+                .workload
+                .probes
+                .as_ref()
+                .and_then(|probes| probes.readiness.as_ref())
+                .is_some_and(|probe| probe.tcp != Some(true));
             (
                 p.ctx.name().to_string(),
-                Target { workload: p.workload_name.clone(), namespace: p.namespace.clone(), port },
+                Target {
+                    workload: p.workload_name.clone(),
+                    namespace: p.namespace.clone(),
+                    port,
+                    job: !serves,
+                    health_check,
+                },
             )
         })
         .collect();
