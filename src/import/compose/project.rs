@@ -38,6 +38,9 @@ pub struct Project {
     /// of the value that named it (interpolated as an empty string, as
     /// Compose does), in key-path order.
     pub unresolved: Vec<(String, KeyPath)>,
+    /// The variables of `.env` (or the `--env-file`s): Compose resolves a
+    /// service's bare `environment` keys and its `env_file`s from them.
+    pub environment: BTreeMap<String, String>,
 }
 
 /// One service, merged and interpolated.

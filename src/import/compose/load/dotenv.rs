@@ -8,6 +8,14 @@
 //! lines, earlier files). A bare `KEY` line inherits `KEY` from the process
 //! environment in Compose; kiln never reads the process environment (see
 //! the loader's docs), so such a line sets nothing.
+//!
+//! A service's `env_file`s are read by the same parser ([`statements`]),
+//! with compose-go's lookup for them (`types/project.go`
+//! `WithServicesEnvironmentResolved`, `dotenv/godotenv.go`
+//! `expandVariables`): a variable resolves from the project's environment
+//! (`.env` or `--env-file`), then the service's `environment`, then what the
+//! env files defined before it; a bare `KEY` takes its value from the same
+//! lookup.
 
 use std::path::Path;
 
@@ -18,6 +26,28 @@ use crate::{Error, Result};
 /// Adds the variables of the env file `path` (its text `text`) to `env`;
 /// later definitions replace earlier ones.
 pub fn parse_into(path: &Path, text: &str, env: &mut Environment) -> Result<()> {
+    for (key, value) in statements(path, text, &Environment::new(), env)? {
+        env.insert(key, value);
+    }
+    Ok(())
+}
+
+/// The variables the env file `path` (its text `text`) sets, in order.
+/// Interpolation looks in `lookup` first, then in `known` with what this
+/// file set before (compose-go's order); a bare `KEY` line takes `lookup`'s
+/// value, or sets nothing.
+pub fn statements(path: &Path, text: &str, lookup: &Environment, known: &Environment) -> Result<Vec<(String, String)>> {
+    let mut env = known.clone();
+    let mut set = Vec::new();
+    // `env` holds `known` and this file's statements; `lookup` wins over both.
+    let expand_here = |text: &str, env: &Environment| {
+        if lookup.is_empty() {
+            return expand(text, env);
+        }
+        let mut all = env.clone();
+        all.extend(lookup.iter().map(|(key, value)| (key.clone(), value.clone())));
+        expand(text, &all)
+    };
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut cursor = Cursor { rest: text, line: 1 };
     let error = |line: usize, message: String, help: &str| Error::Compose {
@@ -29,7 +59,7 @@ pub fn parse_into(path: &Path, text: &str, env: &mut Environment) -> Result<()> 
     loop {
         cursor.skip_blank_and_comments();
         if cursor.rest.is_empty() {
-            return Ok(());
+            return Ok(set);
         }
         let line = cursor.line;
         if let Some(rest) = cursor.rest.strip_prefix("export") {
@@ -51,8 +81,15 @@ pub fn parse_into(path: &Path, text: &str, env: &mut Environment) -> Result<()> 
         let key = key.to_string();
         cursor.rest = cursor.rest.get(end..).unwrap_or_default();
         match separator {
-            // `KEY` alone inherits from the process environment, which kiln does not read.
-            None | Some('\n') => continue,
+            // `KEY` alone inherits from the lookup (for `.env`, the process
+            // environment, which kiln does not read).
+            None | Some('\n') => {
+                if let Some(value) = lookup.get(&key) {
+                    env.insert(key.clone(), value.clone());
+                    set.push((key, value.clone()));
+                }
+                continue;
+            }
             Some(_) => cursor.rest = cursor.rest.get(1..).unwrap_or_default().trim_start_matches([' ', '\t']),
         }
         let value = match cursor.rest.chars().next() {
@@ -61,7 +98,7 @@ pub fn parse_into(path: &Path, text: &str, env: &mut Environment) -> Result<()> 
                     error(line, format!("unterminated quoted value for {key}"), "close the quote the value opens")
                 })?;
                 if quote == '"' {
-                    expand(&escapes(&raw), env).map_err(|message| {
+                    expand_here(&escapes(&raw), &env).map_err(|message| {
                         error(line, message, "set the variable earlier in this file or in an earlier env file")
                     })?
                 } else {
@@ -72,14 +109,15 @@ pub fn parse_into(path: &Path, text: &str, env: &mut Environment) -> Result<()> 
                 let end = cursor.rest.find('\n').unwrap_or(cursor.rest.len());
                 let raw = cursor.rest.get(..end).unwrap_or_default();
                 let raw = raw.split_once(" #").map_or(raw, |(value, _)| value).trim_end();
-                let value = expand(raw, env).map_err(|message| {
+                let value = expand_here(raw, &env).map_err(|message| {
                     error(line, message, "set the variable earlier in this file or in an earlier env file")
                 })?;
                 cursor.rest = cursor.rest.get(end..).unwrap_or_default();
                 value
             }
         };
-        env.insert(key, value);
+        env.insert(key.clone(), value.clone());
+        set.push((key, value));
     }
 }
 
@@ -198,6 +236,17 @@ mod tests {
     fn values_interpolate_what_was_defined_before() {
         let env = parse("HOST=db\nURL=postgres://${HOST}:${PORT:-5432}\n");
         assert_eq!(env["URL"], "postgres://db:5432");
+    }
+
+    #[test]
+    fn an_env_file_resolves_from_the_lookup_first_then_what_came_before() {
+        let lookup: Environment = [("HOST".to_string(), "project".to_string()), ("ONLY".into(), "x".into())].into();
+        let known: Environment = [("HOST".to_string(), "service".to_string()), ("PORT".into(), "5432".into())].into();
+        let set =
+            statements(Path::new("app.env"), "URL=${HOST}:${PORT}\nONLY\nMISSING\nPORT=1\nB=$PORT\n", &lookup, &known)
+                .unwrap();
+        let pairs: Vec<(&str, &str)> = set.iter().map(|(key, value)| (key.as_str(), value.as_str())).collect();
+        assert_eq!(pairs, [("URL", "project:5432"), ("ONLY", "x"), ("PORT", "1"), ("B", "1")]);
     }
 
     #[test]

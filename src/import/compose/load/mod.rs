@@ -28,7 +28,7 @@
 //! [`Project::unresolved`] for the report.
 
 mod checks;
-mod dotenv;
+pub mod dotenv;
 mod extends;
 mod include;
 mod interpolate;
@@ -142,7 +142,9 @@ pub fn load_with(options: &Options, files: &dyn Files) -> Result<Project> {
     model.remove("version");
     schema::validate(&model)?;
     checks::check(&model)?;
-    Ok(project(&model, directory, &options.profiles))
+    let mut project = project(&model, directory, &options.profiles);
+    project.environment = env;
+    Ok(project)
 }
 
 struct Loader<'a> {

@@ -9,9 +9,11 @@
 //! required, format}` entries (relative to the project directory; a
 //! missing required file is an error; `format: raw` takes each line
 //! literally). Later files win over earlier ones and `environment` over
-//! all files. The dotenv lines read here are `KEY=VALUE`, `export KEY=VALUE`,
-//! `#` comments and blank lines, single-quoted values literal, double-quoted
-//! ones with `\n`, `\"` and `\\` escapes, unquoted ones trimmed up to ` #`.
+//! all files. Env files are read by the loader's dotenv parser
+//! (`load::dotenv`, compose-go's format), interpolated as compose-go does:
+//! from the project's `.env` variables, then the service's `environment`,
+//! then what earlier env files set. A bare `environment` key takes its
+//! value from the project's `.env` variables, as Compose resolves it.
 //!
 //! A value is a credential when its key says so (the names kiln's own values
 //! check refuses in plaintext, `values::secrets`) or it holds a URL with a
@@ -26,9 +28,14 @@ use serde_yaml::Value;
 
 use super::report::Status;
 use super::service::{text, Ctx};
+use crate::diagnostic::Location;
+use crate::import::compose::load::dotenv;
 use crate::values::schema::{EnvValue, SecretKeyRef, Workload};
 use crate::values::secrets::{looks_like_secret_key, names_a_secret, names_a_secret_file, url_with_password};
-use crate::Result;
+use crate::{Error, Result};
+
+/// Variable → value.
+type Environment = BTreeMap<String, String>;
 
 /// One `KEY=VALUE` of an env file.
 type Variable = (String, String);
@@ -37,45 +44,34 @@ type Variable = (String, String);
 pub type Credential = (String, String);
 
 pub fn map(ctx: &mut Ctx<'_>, workload: &mut Workload) -> Result<Vec<Credential>> {
+    let own = environment(ctx)?;
+    let project = &ctx.project.environment;
+    // Bare keys resolve from the project's variables (compose-go `Resolve`).
+    let own: Vec<(String, Option<String>, String)> = own
+        .into_iter()
+        .map(|(key, value, at)| {
+            let value = value.or_else(|| project.get(&key).cloned());
+            (key, value, at)
+        })
+        .collect();
+    let service: Environment = own.iter().filter_map(|(key, value, _)| Some((key.clone(), value.clone()?))).collect();
+    let mut lookup = service.clone();
+    lookup.extend(project.iter().map(|(key, value)| (key.clone(), value.clone())));
     // Variable → (value, compose key it came from).
     let mut variables: BTreeMap<String, (String, String)> = BTreeMap::new();
-    for (file, from) in env_files(ctx)? {
+    let mut known = service;
+    for (file, from) in env_files(ctx, &lookup, &known)? {
         for (key, value) in file {
+            known.insert(key.clone(), value.clone());
             variables.insert(key, (value, from.clone()));
         }
     }
-    match ctx.take("environment") {
-        None => {}
-        Some(Value::Mapping(map)) => {
-            for (key, value) in map {
-                let Some(key) = text(key) else { continue };
-                let at = format!("environment.{key}");
-                match value {
-                    Value::Null => unset(ctx, &at, &key),
-                    other => {
-                        variables.insert(key, (text(other).unwrap_or_default(), at));
-                    }
-                }
+    for (key, value, at) in own {
+        match value {
+            Some(value) => {
+                variables.insert(key, (value, at));
             }
-        }
-        Some(Value::Sequence(list)) => {
-            for (index, entry) in list.iter().enumerate() {
-                let entry = text(entry).unwrap_or_default();
-                let at = format!("environment[{index}]");
-                match entry.split_once('=') {
-                    Some((key, value)) => {
-                        variables.insert(key.to_string(), (value.to_string(), at));
-                    }
-                    None => unset(ctx, &at, &entry),
-                }
-            }
-        }
-        Some(_) => {
-            return Err(ctx.invalid(
-                "environment",
-                "`environment` must be a mapping or a list",
-                "write `environment: {KEY: value}` or `- KEY=value`",
-            ))
+            None => unset(ctx, &at, &key),
         }
     }
     let mut credentials = Vec::new();
@@ -111,8 +107,46 @@ fn unset(ctx: &mut Ctx<'_>, at: &str, key: &str) {
     );
 }
 
-/// Each `env_file`'s variables, in order, with the key it came from.
-fn env_files(ctx: &mut Ctx<'_>) -> Result<Vec<(Vec<Variable>, String)>> {
+/// The service's `environment`: each key, its value (`None` when unset)
+/// and the compose key it is written at.
+fn environment(ctx: &mut Ctx<'_>) -> Result<Vec<(String, Option<String>, String)>> {
+    match ctx.take("environment") {
+        None => Ok(Vec::new()),
+        Some(Value::Mapping(map)) => Ok(map
+            .iter()
+            .filter_map(|(key, value)| {
+                let key = text(key)?;
+                let at = format!("environment.{key}");
+                let value = match value {
+                    Value::Null => None,
+                    other => Some(text(other).unwrap_or_default()),
+                };
+                Some((key, value, at))
+            })
+            .collect()),
+        Some(Value::Sequence(list)) => Ok(list
+            .iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                let entry = text(entry).unwrap_or_default();
+                let at = format!("environment[{index}]");
+                match entry.split_once('=') {
+                    Some((key, value)) => (key.to_string(), Some(value.to_string()), at),
+                    None => (entry, None, at),
+                }
+            })
+            .collect()),
+        Some(_) => Err(ctx.invalid(
+            "environment",
+            "`environment` must be a mapping or a list",
+            "write `environment: {KEY: value}` or `- KEY=value`",
+        )),
+    }
+}
+
+/// Each `env_file`'s variables, in order, with the key it came from;
+/// `lookup` and `known` resolve their interpolations ([`dotenv::statements`]).
+fn env_files(ctx: &mut Ctx<'_>, lookup: &Environment, known: &Environment) -> Result<Vec<(Vec<Variable>, String)>> {
     let entries: Vec<(Value, String)> = match ctx.take("env_file") {
         None => return Ok(Vec::new()),
         Some(Value::Sequence(list)) => {
@@ -120,6 +154,7 @@ fn env_files(ctx: &mut Ctx<'_>) -> Result<Vec<(Vec<Variable>, String)>> {
         }
         Some(other) => vec![(other.clone(), "env_file".into())],
     };
+    let mut known = known.clone();
     let mut files = Vec::new();
     for (entry, at) in entries {
         let (path, required, raw) = match &entry {
@@ -133,8 +168,14 @@ fn env_files(ctx: &mut Ctx<'_>) -> Result<Vec<(Vec<Variable>, String)>> {
         let full = ctx.project.directory.join(&path);
         match std::fs::read(&full) {
             Ok(bytes) => {
-                let content = String::from_utf8_lossy(&bytes);
-                files.push((parse(&content, raw), at));
+                let content = std::str::from_utf8(&bytes).map_err(|error| {
+                    let (line, column) = crate::diagnostic::line_column(&bytes, error.valid_up_to());
+                    Error::NotUtf8 { location: Location::new(&full, line, column) }
+                })?;
+                let variables =
+                    if raw { raw_lines(content) } else { dotenv::statements(&full, content, lookup, &known)? };
+                known.extend(variables.iter().cloned());
+                files.push((variables, at));
             }
             Err(_) if !required => {
                 ctx.report(&at, Status::Note, format!("`{path}` does not exist and is not required: skipped"))
@@ -151,45 +192,16 @@ fn env_files(ctx: &mut Ctx<'_>) -> Result<Vec<(Vec<Variable>, String)>> {
     Ok(files)
 }
 
-/// The variables of a dotenv file.
-pub fn parse(content: &str, raw: bool) -> Vec<Variable> {
-    let mut out = Vec::new();
-    for line in content.lines() {
-        let line = line.trim_start();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let Some((key, value)) = line.split_once('=') else { continue };
-        let key = key.trim().to_string();
-        let value = if raw { value.to_string() } else { unquote(value) };
-        out.push((key, value));
-    }
-    out
-}
-
-fn unquote(value: &str) -> String {
-    let value = value.trim();
-    if let Some(inner) = value.strip_prefix('\'').and_then(|rest| rest.split_once('\'')) {
-        return inner.0.to_string();
-    }
-    if let Some(rest) = value.strip_prefix('"') {
-        let mut out = String::new();
-        let mut chars = rest.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' => break,
-                '\\' => match chars.next() {
-                    Some('n') => out.push('\n'),
-                    Some(other) => out.push(other),
-                    None => {}
-                },
-                other => out.push(other),
-            }
-        }
-        return out;
-    }
-    value.split(" #").next().unwrap_or_default().trim_end().to_string()
+/// `format: raw`: every `KEY=VALUE` line taken literally, no quotes, no
+/// interpolation.
+fn raw_lines(content: &str) -> Vec<Variable> {
+    content
+        .lines()
+        .map(str::trim_start)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .filter_map(|line| line.strip_prefix("export ").unwrap_or(line).split_once('='))
+        .map(|(key, value)| (key.trim().to_string(), value.to_string()))
+        .collect()
 }
 
 #[cfg(test)]
@@ -228,17 +240,36 @@ mod tests {
     }
 
     #[test]
-    fn dotenv_lines_are_read_as_compose_writes_them() {
-        let vars = parse("# c\nexport A=1\nB='x # y'\nC=\"l1\\nl2\"\nD=plain # comment\n\nE=\n", false);
-        assert_eq!(
-            vars,
-            [
-                ("A".into(), "1".into()),
-                ("B".into(), "x # y".into()),
-                ("C".into(), "l1\nl2".into()),
-                ("D".into(), "plain".into()),
-                ("E".into(), String::new())
-            ]
-        );
+    fn env_files_and_bare_keys_resolve_as_compose_resolves_them() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("app.env"),
+            "URL=\"http://${HOST}:${PORT}\"\nMULTI=\"one\ntwo\"\nCOLON: yes\nFROM_PROJECT\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("raw.env"), "LITERAL='${HOST}'\n").unwrap();
+        let project = Project {
+            directory: dir.path().to_path_buf(),
+            environment: [("HOST".to_string(), "web".to_string()), ("FROM_PROJECT".into(), "p".into())].into(),
+            ..Project::default()
+        };
+        let yaml = "environment: {PORT: '8080', HOST: ignored, BARE: null, FROM_PROJECT: null}\nenv_file: [app.env, {path: raw.env, format: raw}]";
+        let service =
+            Service { name: "app".into(), definition: serde_yaml::from_str(yaml).unwrap(), ..Service::default() };
+        let mut ctx = Ctx::new(&project, &service);
+        let mut workload = Workload::default();
+        map(&mut ctx, &mut workload).unwrap();
+        let env = workload.env.unwrap();
+        let value = |key: &str| env.get(key).map(|value| value.0.as_str());
+        // The project's HOST wins over the service's in the env file; the service's own HOST wins in the end.
+        assert_eq!(value("URL"), Some("http://web:8080"));
+        assert_eq!(value("HOST"), Some("ignored"));
+        assert_eq!(value("MULTI"), Some("one\ntwo"));
+        assert_eq!(value("COLON"), Some("yes"));
+        assert_eq!(value("FROM_PROJECT"), Some("p"));
+        assert_eq!(value("LITERAL"), Some("'${HOST}'"));
+        assert_eq!(value("BARE"), None);
+        let report: Vec<String> = ctx.entries.iter().map(|e| format!("{} {}", e.status.as_str(), e.key)).collect();
+        assert_eq!(report, ["dropped services.app.environment.BARE"]);
     }
 }
