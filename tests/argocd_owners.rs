@@ -4,40 +4,16 @@
 
 use crate::harness::Repo;
 
-/// This repository with `old` replaced by `new` in `path`.
-fn with(edits: &[(&str, &str, &str)]) -> Repo {
-    edited(Repo::this_repository(), edits)
-}
-
-/// `repo` with `old` replaced by `new` in `path`.
-fn edited(repo: Repo, edits: &[(&str, &str, &str)]) -> Repo {
-    for (path, old, new) in edits {
-        let text = repo.read(path);
-        assert!(text.contains(old), "{path} has no {old:?}");
-        repo.write(path, text.replacen(old, new, 1).as_bytes());
-    }
-    repo
-}
-
-/// `kiln validate`'s output, checked to leave rendered/ as it was.
-fn validate(repo: &Repo, code: i32) -> String {
-    let before = repo.snapshot();
-    let run = repo.kiln(&["validate"]);
-    run.code(code);
-    assert_eq!(repo.snapshot(), before, "validate wrote files");
-    format!("{}{}", run.stdout, run.stderr)
-}
-
 #[test]
 fn this_repository_passes_the_ownership_checks() {
-    let out = validate(&Repo::this_repository(), 0);
+    let out = Repo::this_repository().validate(0);
     assert!(!out.contains("argocd-"), "{out}");
 }
 
 /// D-13: istiod patches its webhooks' failurePolicy and caBundle.
 #[test]
 fn istiod_webhooks_without_ignore_differences_fight_istiod() {
-    let repo = edited(Repo::this_repository_with_istio(), &[("values/cluster.yaml", "    ignoreDifferences:\n      - group: admissionregistration.k8s.io\n        kind: ValidatingWebhookConfiguration\n        name: istio-validator-istio-system\n        jqPathExpressions: [\".webhooks[]?.failurePolicy\", \".webhooks[]?.clientConfig.caBundle\"]\n      - group: admissionregistration.k8s.io\n        kind: MutatingWebhookConfiguration\n        name: istio-sidecar-injector\n        jqPathExpressions: [\".webhooks[]?.clientConfig.caBundle\"]\n", "")]);
+    let repo = Repo::this_repository_with_istio().edited(&[("values/cluster.yaml", "    ignoreDifferences:\n      - group: admissionregistration.k8s.io\n        kind: ValidatingWebhookConfiguration\n        name: istio-validator-istio-system\n        jqPathExpressions: [\".webhooks[]?.failurePolicy\", \".webhooks[]?.clientConfig.caBundle\"]\n      - group: admissionregistration.k8s.io\n        kind: MutatingWebhookConfiguration\n        name: istio-sidecar-injector\n        jqPathExpressions: [\".webhooks[]?.clientConfig.caBundle\"]\n", "")]);
     let expected = r#"error[argocd-controller-mutation]: istiod's validation webhook controller changes `.webhooks[].failurePolicy`, `.webhooks[].clientConfig.caBundle` of ValidatingWebhookConfiguration istio-validator-istio-system, which Application `istiod` syncs without `ignoreDifferences` on it: Argo CD reports the change as drift, and selfHeal or the next sync sets the desired value back
   --> values/cluster.yaml:188:3
   = key: components.istiod
@@ -53,13 +29,13 @@ error[argocd-controller-mutation]: istiod's webhook cert patcher changes `.webho
   = help: add to the component's `ignoreDifferences`: {group: admissionregistration.k8s.io, kind: MutatingWebhookConfiguration, name: istio-sidecar-injector, jqPathExpressions: [".webhooks[]?.clientConfig.caBundle"]} (kiln renders it with RespectIgnoreDifferences=true)
 
 2 errors, 0 warnings in 1 file"#;
-    assert_eq!(validate(&repo, 1).trim_end(), expected);
+    assert_eq!(repo.validate(1).trim_end(), expected);
 }
 
 /// D-19: the old `loop.first` branch renders no ignoreDifferences for these namespaces; with replicas in the Deployments the HPAs fight Argo CD.
 #[test]
 fn hpa_target_that_sets_replicas_without_ignore_differences_is_reported() {
-    let repo = with(&[
+    let repo = Repo::this_repository_edited(&[
         (
             "templates/cluster/argocd/applications.yaml",
             "{%- if workload.hpa and (workload.kind == \"Deployment\" or workload.kind == \"StatefulSet\") %}",
@@ -79,13 +55,13 @@ fn hpa_target_that_sets_replicas_without_ignore_differences_is_reported() {
   = help: leave `replicas` out of Deployment utility-suite (the HPA owns it), or ignore /spec/replicas of it in Application `ns-ai-system-core` with RespectIgnoreDifferences=true
 
 1 error, 0 warnings in 1 file"#;
-    assert_eq!(validate(&repo, 1).trim_end(), expected);
+    assert_eq!(repo.validate(1).trim_end(), expected);
 }
 
 /// D-20: the old bootstrap.sh copied the manifests into k3s's auto-deploy directory.
 #[test]
 fn bootstrap_manifests_copied_into_the_k3s_auto_deploy_directory_have_two_owners() {
-    let repo = with(&[("templates/nodes/bootstrap.yaml", "rm -f /var/lib/rancher/k3s/server/manifests/kiln-*.yaml\n", "for manifest in \"$here\"/manifests/*.yaml; do\n  install -m 0600 \"$manifest\" /var/lib/rancher/k3s/server/manifests/kiln-\"$(basename \"$manifest\")\"\ndone\n")]);
+    let repo = Repo::this_repository_edited(&[("templates/nodes/bootstrap.yaml", "rm -f /var/lib/rancher/k3s/server/manifests/kiln-*.yaml\n", "for manifest in \"$here\"/manifests/*.yaml; do\n  install -m 0600 \"$manifest\" /var/lib/rancher/k3s/server/manifests/kiln-\"$(basename \"$manifest\")\"\ndone\n")]);
     let expected = r#"error[argocd-shared-owner]: AppProject.argoproj.io argocd/bootstrap is managed by Application `bootstrap-mainpc` and deployed by k3s from /var/lib/rancher/k3s/server/manifests (rendered/nodes/mainpc/bootstrap.sh:34 puts it there): k3s re-applies that copy at every start, over what Argo CD synced since
   --> values/nodes/mainpc.yaml:1:1
   = object: AppProject.argoproj.io argocd/bootstrap, at metadata
@@ -105,13 +81,13 @@ error[argocd-shared-owner]: HelmChart.helm.cattle.io kube-system/argo-cd is mana
   = help: apply it once (e.g. `k3s kubectl apply -f`) instead of leaving it in k3s's auto-deploy directory, or leave it to k3s alone
 
 3 errors, 0 warnings in 1 file"#;
-    assert_eq!(validate(&repo, 1).trim_end(), expected);
+    assert_eq!(repo.validate(1).trim_end(), expected);
 }
 
 /// A component moved to a namespace no values file declares.
 #[test]
 fn application_destination_namespace_nothing_creates_is_reported() {
-    let repo = with(&[(
+    let repo = Repo::this_repository_edited(&[(
         "values/cluster.yaml",
         "    chart: nvidia-device-plugin\n    version: 0.20.0\n    namespace: nvidia-device-plugin",
         "    chart: nvidia-device-plugin\n    version: 0.20.0\n    namespace: nvidia-system",
@@ -124,14 +100,17 @@ fn application_destination_namespace_nothing_creates_is_reported() {
   = help: declare the namespace (values/namespaces/nvidia-system.yaml), or add CreateNamespace=true to the Application's syncOptions
 
 1 error, 0 warnings in 1 file"#;
-    assert_eq!(validate(&repo, 1).trim_end(), expected);
+    assert_eq!(repo.validate(1).trim_end(), expected);
 }
 
 /// The bootstrap project without HelmChart in its namespaceResourceWhitelist.
 #[test]
 fn app_project_that_does_not_permit_a_kind_its_application_syncs_is_reported() {
-    let repo =
-        with(&[("templates/nodes/argocd-bootstrap.yaml", "    - {group: helm.cattle.io, kind: HelmChart}\n", "")]);
+    let repo = Repo::this_repository_edited(&[(
+        "templates/nodes/argocd-bootstrap.yaml",
+        "    - {group: helm.cattle.io, kind: HelmChart}\n",
+        "",
+    )]);
     let expected = r#"error[argocd-project-permits]: project `bootstrap` does not permit helm.cattle.io/HelmChart (not in namespaceResourceWhitelist, or blacklisted): Application `bootstrap-mainpc` syncs HelmChart.helm.cattle.io kube-system/argo-cd
   --> values/cluster.yaml:1:1
   = object: Application.argoproj.io argocd/bootstrap-mainpc, at spec.source
@@ -139,13 +118,13 @@ fn app_project_that_does_not_permit_a_kind_its_application_syncs_is_reported() {
   = help: permit it in the AppProject, or move the object to an Application whose project does
 
 1 error, 0 warnings in 1 file"#;
-    assert_eq!(validate(&repo, 1).trim_end(), expected);
+    assert_eq!(repo.validate(1).trim_end(), expected);
 }
 
 /// A second Application whose include selects one file root already syncs.
 #[test]
 fn object_selected_by_two_applications_is_reported() {
-    let repo = with(&[("templates/cluster/argocd/applications.yaml", "{%- for name in servers %}", "---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: projects\n  namespace: argocd\nspec:\n  project: platform\n  source:\n    repoURL: {{ cluster.git.repoURL }}\n    targetRevision: {{ cluster.git.revision }}\n    path: {{ path ~ \"/namespaces/argocd\" }}\n    directory: {include: appproject-ai-system.yaml}\n  destination:\n    server: {{ server }}\n    namespace: argocd\n{%- for name in servers %}")]);
+    let repo = Repo::this_repository_edited(&[("templates/cluster/argocd/applications.yaml", "{%- for name in servers %}", "---\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: projects\n  namespace: argocd\nspec:\n  project: platform\n  source:\n    repoURL: {{ cluster.git.repoURL }}\n    targetRevision: {{ cluster.git.revision }}\n    path: {{ path ~ \"/namespaces/argocd\" }}\n    directory: {include: appproject-ai-system.yaml}\n  destination:\n    server: {{ server }}\n    namespace: argocd\n{%- for name in servers %}")]);
     let expected = r#"error[argocd-shared-owner]: AppProject.argoproj.io argocd/ai-system is managed by Applications `projects`, `root`: each applies its own copy, and one prunes it when its copy goes
   --> values/cluster.yaml:1:1
   = object: AppProject.argoproj.io argocd/ai-system, at metadata
@@ -153,18 +132,18 @@ fn object_selected_by_two_applications_is_reported() {
   = help: let one Application's source select it (directory include/exclude, or another path)
 
 1 error, 0 warnings in 1 file"#;
-    assert_eq!(validate(&repo, 1).trim_end(), expected);
+    assert_eq!(repo.validate(1).trim_end(), expected);
 }
 
 /// D-21: the Namespaces without Prune=false,Delete=false go with the `cluster` Application.
 #[test]
 fn namespaces_without_prune_and_delete_protection_go_with_the_cluster_application() {
-    let repo = with(&[(
+    let repo = Repo::this_repository_edited(&[(
         "templates/namespaces/namespace.yaml",
         "    argocd.argoproj.io/sync-options: Prune=false,Delete=false\n",
         "",
     )]);
-    let out = validate(&repo, 0);
+    let out = repo.validate(0);
     let first = r#"warning[argocd-prune-blast-radius]: Namespace ai-system-core goes with Application `cluster` on deleting or renaming it (resources finalizer) or a path that no longer selects it (automated prune): everything in it, the objects of Applications `ns-ai-system-core` and their volumes included
   --> values/namespaces/ai-system-core.yaml:1:1
   = object: Namespace ai-system-core, at metadata.annotations

@@ -12,38 +12,23 @@ use std::process::{Command, Output};
 
 use serde_yaml::Value;
 
-use crate::harness::{root, Repo};
-
-/// A temp copy of this repository's values and templates, rendered.
-fn rendered_cluster() -> Repo {
-    let repo = Repo::this_repository();
-    repo.kiln(&["render"]).code(0);
-    repo
-}
-
-fn object(repo: &Repo, path: &str) -> Value {
-    serde_yaml::from_str(&repo.read(&format!("rendered/{path}"))).unwrap()
-}
-
-fn text(value: &Value) -> &str {
-    value.as_str().unwrap_or_else(|| panic!("not a string: {value:?}"))
-}
+use crate::harness::{root, text, Repo};
 
 /// The pod spec of a rendered CronJob.
 fn cronjob_pod(repo: &Repo, namespace: &str, name: &str) -> Value {
-    let cronjob = object(repo, &format!("namespaces/{namespace}/cronjob-{name}.yaml"));
+    let cronjob = repo.object(&format!("namespaces/{namespace}/cronjob-{name}.yaml"));
     cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"].clone()
 }
 
 /// The backup script a CronJob mounts from its `<name>-files` ConfigMap.
 fn backup_script(repo: &Repo, name: &str) -> String {
-    let files = object(repo, &format!("namespaces/ai-system-core/configmap-{name}-files.yaml"));
+    let files = repo.object(&format!("namespaces/ai-system-core/configmap-{name}-files.yaml"));
     text(&files["data"]["file-0"]).to_string()
 }
 
 /// The env ConfigMap of a workload, as (key, value) pairs.
 fn env(repo: &Repo, name: &str) -> Vec<(String, String)> {
-    let map = object(repo, &format!("namespaces/ai-system-core/configmap-{name}-env.yaml"));
+    let map = repo.object(&format!("namespaces/ai-system-core/configmap-{name}-env.yaml"));
     map["data"]
         .as_mapping()
         .unwrap()
@@ -95,16 +80,16 @@ fn syntax_ok(script: &Path) {
 
 #[test]
 fn postgres_dumps_run_on_a_schedule_with_retention() {
-    let repo = rendered_cluster();
-    let cronjob = object(&repo, "namespaces/ai-system-core/cronjob-memory-db-backup.yaml");
+    let repo = Repo::this_repository_rendered();
+    let cronjob = repo.object("namespaces/ai-system-core/cronjob-memory-db-backup.yaml");
     assert_eq!(cronjob["spec"]["schedule"], "30 1 * * *");
     assert_eq!(cronjob["spec"]["concurrencyPolicy"], "Forbid");
     let pod = cronjob_pod(&repo, "ai-system-core", "memory-db-backup");
     // The server's image, so pg_dump is the server's major version.
-    let server = object(&repo, "namespaces/ai-system-core/statefulset-memory-stack.yaml");
+    let server = repo.object("namespaces/ai-system-core/statefulset-memory-stack.yaml");
     assert_eq!(pod["containers"][0]["image"], server["spec"]["template"]["spec"]["containers"][0]["image"]);
     assert_eq!(claim_at(&pod, "/backups"), "memory-db-dumps");
-    let claim = object(&repo, "namespaces/ai-system-core/persistentvolumeclaim-memory-db-dumps.yaml");
+    let claim = repo.object("namespaces/ai-system-core/persistentvolumeclaim-memory-db-dumps.yaml");
     assert_eq!(claim["spec"]["storageClassName"], "nfs-client");
     assert_eq!(env_value(&repo, "memory-db-backup", "BACKUP_DIR"), "/backups");
     assert_eq!(env_value(&repo, "memory-db-backup", "BACKUP_KEEP"), "14");
@@ -159,18 +144,18 @@ fn postgres_dumps_run_on_a_schedule_with_retention() {
 
 #[test]
 fn qdrant_snapshots_go_to_the_nas() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     // Qdrant writes its snapshots to the NAS volume, not to an emptyDir; its
     // live storage stays on local-path (D-4).
-    let server = object(&repo, "namespaces/ai-system-core/statefulset-vector-store.yaml");
+    let server = repo.object("namespaces/ai-system-core/statefulset-vector-store.yaml");
     let pod = &server["spec"]["template"]["spec"];
     assert_eq!(env_value(&repo, "vector-store", "QDRANT__STORAGE__SNAPSHOTS_PATH"), "/qdrant/snapshots");
     assert_eq!(claim_at(pod, "/qdrant/snapshots"), "vector-store-snapshots");
-    let claim = object(&repo, "namespaces/ai-system-core/persistentvolumeclaim-vector-store-snapshots.yaml");
+    let claim = repo.object("namespaces/ai-system-core/persistentvolumeclaim-vector-store-snapshots.yaml");
     assert_eq!(claim["spec"]["storageClassName"], "nfs-client");
     assert_eq!(server["spec"]["volumeClaimTemplates"][0]["spec"]["storageClassName"], "local-path");
 
-    let cronjob = object(&repo, "namespaces/ai-system-core/cronjob-vector-store-backup.yaml");
+    let cronjob = repo.object("namespaces/ai-system-core/cronjob-vector-store-backup.yaml");
     assert_eq!(cronjob["spec"]["schedule"], "45 1 * * *");
     assert_eq!(
         env_value(&repo, "vector-store-backup", "QDRANT_URL"),
@@ -233,7 +218,7 @@ esac"#,
 
 #[test]
 fn etcd_snapshots_leave_mainpc() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     let node = "rendered/nodes/mainpc";
     // The k3s config leaves the data and snapshot directories at k3s's
     // defaults, which the copy script reads.
@@ -325,7 +310,7 @@ fn etcd_snapshots_leave_mainpc() {
 
 /// The alerts of one rendered PrometheusRule, by name.
 fn alerts(repo: &Repo, rule: &str) -> Vec<(String, String)> {
-    let object = object(repo, &format!("namespaces/monitoring/prometheusrule-{rule}.yaml"));
+    let object = repo.object(&format!("namespaces/monitoring/prometheusrule-{rule}.yaml"));
     let mut out = Vec::new();
     for group in object["spec"]["groups"].as_sequence().unwrap() {
         for rule in group["rules"].as_sequence().unwrap() {
@@ -337,7 +322,7 @@ fn alerts(repo: &Repo, rule: &str) -> Vec<(String, String)> {
 
 #[test]
 fn a_stale_backup_alerts() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     let rules = alerts(&repo, "kiln-backups");
     let names: Vec<&str> = rules.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["BackupTooOld", "EtcdSnapshotNotOffsite"]);
@@ -379,7 +364,7 @@ fn a_stale_backup_alerts() {
 
 #[test]
 fn storage_alerts_measure_what_the_class_can_tell() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     let rules = alerts(&repo, "kiln-storage");
     let names: Vec<&str> = rules.iter().map(|(name, _)| name.as_str()).collect();
     assert_eq!(names, ["LocalPathFilesystemNearlyFull", "NFSExportNearlyFull"]);
@@ -408,7 +393,7 @@ fn the_restore_runbook_names_what_is_rendered() {
     let start = runbooks.find("## Backup and restore").unwrap();
     let section = &runbooks[start..];
     let section = &section[..section[3..].find("\n## ").map_or(section.len(), |end| end + 3)];
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     // Every object, path and name the procedures use, as the runbook writes it,
     // and the rendered file that holds it (as the cluster names it there).
     let names: [(&str, &str, &str); 12] = [

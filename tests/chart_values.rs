@@ -4,40 +4,22 @@
 
 use crate::harness::Repo;
 
-/// This repository with `old` replaced by `new` in `path`.
-fn with(path: &str, old: &str, new: &str) -> Repo {
-    let repo = Repo::this_repository();
-    let text = repo.read(path);
-    assert!(text.contains(old), "{path} has no {old:?}");
-    repo.write(path, text.replacen(old, new, 1).as_bytes());
-    repo
-}
-
-/// `kiln validate`'s output, checked to leave rendered/ as it was.
-fn validate(repo: &Repo, code: i32) -> String {
-    let before = repo.snapshot();
-    let run = repo.kiln(&["validate"]);
-    run.code(code);
-    assert_eq!(repo.snapshot(), before, "validate wrote files");
-    format!("{}{}", run.stdout, run.stderr)
-}
-
 const JAEGER_VALUES: &str = "      jaeger:\n        resources:\n";
 
 #[test]
 fn this_repository_sets_only_chart_keys() {
-    let out = validate(&Repo::this_repository(), 0);
+    let out = Repo::this_repository().validate(0);
     assert!(!out.contains("component-value"), "{out}");
 }
 
 #[test]
 fn jaeger_provision_data_store_is_not_a_chart_key() {
-    let repo = with(
+    let repo = Repo::this_repository_edited(&[(
         "values/cluster.yaml",
         JAEGER_VALUES,
         "      provisionDataStore:\n        cassandra: false\n      jaeger:\n        resources:\n",
-    );
-    let out = validate(&repo, 1);
+    )]);
+    let out = repo.validate(1);
     let expected = "error[component-value-unknown]: `provisionDataStore` is not a value of chart jaeger 4.11.1
   --> values/cluster.yaml:396:7
   = key: components.jaeger.values.provisionDataStore
@@ -51,12 +33,12 @@ fn jaeger_provision_data_store_is_not_a_chart_key() {
 #[test]
 fn unknown_chart_key_is_an_error_at_its_values_line() {
     // A misspelt key deep in a subchart's values: kube-prometheus-stack's grafana.
-    let repo = with(
+    let repo = Repo::this_repository_edited(&[(
         "values/cluster.yaml",
         "        persistence:\n          enabled: false\n",
         "        persistence:\n          enabeld: false\n",
-    );
-    let out = validate(&repo, 1);
+    )]);
+    let out = repo.validate(1);
     let expected = "error[component-value-unknown]: `grafana.persistence.enabeld` is not a value of chart kube-prometheus-stack 88.5.3 (did you mean `enabled`?)
   --> values/cluster.yaml:285:11
   = key: components.kube-prometheus-stack.values.grafana.persistence.enabeld
@@ -66,12 +48,12 @@ fn unknown_chart_key_is_an_error_at_its_values_line() {
 
 #[test]
 fn a_chart_version_without_vendored_values_is_reported() {
-    let repo = with(
+    let repo = Repo::this_repository_edited(&[(
         "values/cluster.yaml",
         "    chart: jaeger\n    version: 4.11.1\n",
         "    chart: jaeger\n    version: 4.12.0\n",
-    );
-    let out = validate(&repo, 0);
+    )]);
+    let out = repo.validate(0);
     let expected = "warning[component-values-unchecked]: no vendored values.yaml for chart jaeger 4.12.0, so its values are not checked
   --> values/cluster.yaml:388:5
   = key: components.jaeger.version

@@ -3,47 +3,32 @@
 
 use serde_yaml::Value;
 
-use crate::harness::Repo;
-
-/// A temp copy of this repository's values and templates, rendered.
-fn rendered_cluster() -> Repo {
-    let repo = Repo::this_repository();
-    repo.kiln(&["render"]).code(0);
-    repo
-}
-
-fn object(repo: &Repo, path: &str) -> Value {
-    serde_yaml::from_str(&repo.read(&format!("rendered/{path}"))).unwrap()
-}
-
-fn text(value: &Value) -> &str {
-    value.as_str().unwrap_or_else(|| panic!("not a string: {value:?}"))
-}
+use crate::harness::{text, Repo};
 
 #[test]
 fn hpas_match_the_plan_where_the_hardware_allows() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     // The plan's GPU HPA 1–3 would stack copies of the model on the one 4090
     // (README, "GPU memory"): reasoning-suite runs one replica instead.
     assert!(!repo.exists("rendered/namespaces/ai-system-gpu/horizontalpodautoscaler-reasoning-gpu-hpa.yaml"));
-    let reasoning = object(&repo, "namespaces/ai-system-gpu/deployment-reasoning-suite.yaml");
+    let reasoning = repo.object("namespaces/ai-system-gpu/deployment-reasoning-suite.yaml");
     assert_eq!(reasoning["spec"]["replicas"], 1);
 
-    let cpu = object(&repo, "namespaces/ai-system-core/horizontalpodautoscaler-utility-cpu-hpa.yaml");
+    let cpu = repo.object("namespaces/ai-system-core/horizontalpodautoscaler-utility-cpu-hpa.yaml");
     assert_eq!(cpu["spec"]["scaleTargetRef"]["name"], "utility-suite");
     assert_eq!((cpu["spec"]["minReplicas"].as_u64(), cpu["spec"]["maxReplicas"].as_u64()), (Some(2), Some(6)));
     assert_eq!(cpu["spec"]["metrics"][0]["resource"]["name"], "cpu");
     assert_eq!(cpu["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"], 80);
 
     // HPA-managed workloads leave replicas to the HPA (Argo CD would fight it otherwise).
-    let utility = object(&repo, "namespaces/ai-system-core/deployment-utility-suite.yaml");
+    let utility = repo.object("namespaces/ai-system-core/deployment-utility-suite.yaml");
     assert!(utility["spec"].get("replicas").is_none());
 }
 
 #[test]
 fn rollout_strategies_follow_the_plan_except_where_a_second_copy_cannot_fit() {
-    let repo = rendered_cluster();
-    let strategy = |path: &str| object(&repo, path)["spec"]["strategy"].clone();
+    let repo = Repo::this_repository_rendered();
+    let strategy = |path: &str| repo.object(path)["spec"]["strategy"].clone();
     let cpu = &strategy("namespaces/ai-system-core/deployment-utility-suite.yaml")["rollingUpdate"];
     assert_eq!((cpu["maxSurge"].as_u64(), cpu["maxUnavailable"].as_u64()), (Some(1), Some(1)));
     // A surge pod would load a second copy of its model onto a full card.
@@ -56,8 +41,8 @@ fn rollout_strategies_follow_the_plan_except_where_a_second_copy_cannot_fit() {
 
 #[test]
 fn gpu_workloads_are_pinned_and_tolerate_pc2() {
-    let repo = rendered_cluster();
-    let pod = |path: &str| object(&repo, path)["spec"]["template"]["spec"].clone();
+    let repo = Repo::this_repository_rendered();
+    let pod = |path: &str| repo.object(path)["spec"]["template"]["spec"].clone();
     let coordination = pod("namespaces/ai-system-gpu/deployment-coordination.yaml");
     assert_eq!(coordination["nodeSelector"]["kubernetes.io/hostname"], "mainpc");
     assert_eq!(coordination["runtimeClassName"], "nvidia");
@@ -77,12 +62,12 @@ fn gpu_workloads_are_pinned_and_tolerate_pc2() {
 
 #[test]
 fn network_policies_deny_by_default_and_allow_dns() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     for namespace in ["ai-system-infra", "ai-system-core", "ai-system-gpu"] {
-        let deny = object(&repo, &format!("namespaces/{namespace}/networkpolicy-default-deny-all.yaml"));
+        let deny = repo.object(&format!("namespaces/{namespace}/networkpolicy-default-deny-all.yaml"));
         assert_eq!(deny["spec"]["podSelector"], Value::Mapping(Default::default()));
         assert_eq!(deny["spec"]["policyTypes"], serde_yaml::from_str::<Value>("[Ingress, Egress]").unwrap());
-        let dns = object(&repo, &format!("namespaces/{namespace}/networkpolicy-allow-dns.yaml"));
+        let dns = repo.object(&format!("namespaces/{namespace}/networkpolicy-allow-dns.yaml"));
         let to = &dns["spec"]["egress"][0]["to"][0];
         assert_eq!(to["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "kube-system");
         let ports: Vec<(String, u64)> = dns["spec"]["egress"][0]["ports"]
@@ -96,7 +81,7 @@ fn network_policies_deny_by_default_and_allow_dns() {
     // Ingress per workload, from the workloads that declare a flow to it, on
     // that port only: coordination, from the web interface on 7100.
     assert!(!repo.exists("rendered/namespaces/ai-system-gpu/networkpolicy-allow-ingress-from-namespaces.yaml"));
-    let ingress = object(&repo, "namespaces/ai-system-gpu/networkpolicy-coordination-ingress-from-clients.yaml");
+    let ingress = repo.object("namespaces/ai-system-gpu/networkpolicy-coordination-ingress-from-clients.yaml");
     assert_eq!(ingress["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/name"], "coordination");
     let rules = ingress["spec"]["ingress"].as_sequence().unwrap();
     assert_eq!(rules.len(), 1);
@@ -104,25 +89,25 @@ fn network_policies_deny_by_default_and_allow_dns() {
     assert_eq!(text(&peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]), "ai-system-core");
     assert_eq!(text(&peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]), "web-interface");
     assert_eq!(rules[0]["ports"][0]["port"].as_u64(), Some(7100));
-    let egress = object(&repo, "namespaces/ai-system-gpu/networkpolicy-allow-egress-to-namespaces.yaml");
+    let egress = repo.object("namespaces/ai-system-gpu/networkpolicy-allow-egress-to-namespaces.yaml");
     assert!(serde_yaml::to_string(&egress).unwrap().contains("kubernetes.io/metadata.name: ai-system-core"));
 }
 
 #[test]
 fn no_plaintext_secret_is_rendered() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     for (path, bytes) in repo.snapshot() {
         let text = String::from_utf8(bytes).unwrap();
         assert!(!text.contains("\nkind: Secret\n"), "{} is a plain Secret", path.display());
     }
-    let sealed = object(&repo, "namespaces/ai-system-gpu/sealedsecret-model-api-keys.yaml");
+    let sealed = repo.object("namespaces/ai-system-gpu/sealedsecret-model-api-keys.yaml");
     assert_eq!(sealed["kind"], "SealedSecret");
     assert!(sealed["spec"]["encryptedData"]["HF_TOKEN"].as_str().unwrap().len() > 100);
 }
 
 #[test]
 fn plaintext_secret_in_values_is_refused_and_nothing_is_written() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     let before = repo.snapshot();
     let path = "values/namespaces/ai-system-infra.yaml";
     let values = repo.read(path);
@@ -141,7 +126,7 @@ fn plaintext_secret_in_values_is_refused_and_nothing_is_written() {
 
 #[test]
 fn misspelt_secret_env_key_in_this_repository_is_refused_as_the_readme_shows() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     let before = repo.snapshot();
     let path = "values/namespaces/ai-system-core.yaml";
     let values = repo.read(path);
@@ -164,7 +149,7 @@ fn misspelt_secret_env_key_in_this_repository_is_refused_as_the_readme_shows() {
 
 #[test]
 fn node_files_carry_k3s_settings_and_no_token() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     let server = repo.read("rendered/nodes/mainpc/etc/rancher/k3s/config.yaml");
     for line in [
         "cluster-init: true",
@@ -191,7 +176,7 @@ fn node_files_carry_k3s_settings_and_no_token() {
 
 #[test]
 fn argo_cd_applications_never_point_at_host_files() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     for (path, bytes) in repo.snapshot() {
         let text = String::from_utf8(bytes).unwrap();
         if !text.contains("\nkind: Application\n") {
@@ -235,14 +220,14 @@ fn sync_options(app: &Value) -> Vec<&str> {
 
 #[test]
 fn hpa_ignore_differences_cover_every_hpa_target_not_only_a_first_workload() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     // memory-stack, the first workload of ai-system-core, has no HPA; utility-suite has one.
-    let core = object(&repo, "namespaces/argocd/application-ns-ai-system-core.yaml");
+    let core = repo.object("namespaces/argocd/application-ns-ai-system-core.yaml");
     assert_eq!(ignored(&core), ["Deployment/utility-suite: /spec/replicas"]);
     assert_eq!(sync_options(&core), ["PruneLast=true", "RespectIgnoreDifferences=true"]);
     // No HPA in ai-system-infra or ai-system-gpu: nothing to ignore.
     for namespace in ["ai-system-infra", "ai-system-gpu"] {
-        let application = object(&repo, &format!("namespaces/argocd/application-ns-{namespace}.yaml"));
+        let application = repo.object(&format!("namespaces/argocd/application-ns-{namespace}.yaml"));
         assert!(application["spec"].get("ignoreDifferences").is_none(), "{namespace}");
         assert_eq!(sync_options(&application), ["PruneLast=true"], "{namespace}");
     }
@@ -252,7 +237,7 @@ fn hpa_ignore_differences_cover_every_hpa_target_not_only_a_first_workload() {
 fn istio_and_prometheus_operator_webhook_fields_are_left_to_the_controllers_that_patch_them() {
     let repo = Repo::this_repository_with_istio();
     repo.kiln(&["render"]).code(0);
-    let istiod = object(&repo, "namespaces/argocd/application-istiod.yaml");
+    let istiod = repo.object("namespaces/argocd/application-istiod.yaml");
     assert_eq!(
         ignored(&istiod),
         [
@@ -261,13 +246,13 @@ fn istio_and_prometheus_operator_webhook_fields_are_left_to_the_controllers_that
         ]
     );
     assert_eq!(sync_options(&istiod), ["RespectIgnoreDifferences=true"]);
-    let base = object(&repo, "namespaces/argocd/application-istio-base.yaml");
+    let base = repo.object("namespaces/argocd/application-istio-base.yaml");
     assert_eq!(
         ignored(&base),
         ["ValidatingWebhookConfiguration/istiod-default-validator: .webhooks[]?.failurePolicy .webhooks[]?.clientConfig.caBundle"]
     );
     assert_eq!(sync_options(&base), ["ServerSideApply=true", "RespectIgnoreDifferences=true"]);
-    let kps = object(&repo, "namespaces/argocd/application-kube-prometheus-stack.yaml");
+    let kps = repo.object("namespaces/argocd/application-kube-prometheus-stack.yaml");
     assert_eq!(
         ignored(&kps),
         [
@@ -276,14 +261,14 @@ fn istio_and_prometheus_operator_webhook_fields_are_left_to_the_controllers_that
         ]
     );
     // A chart nothing patches gets neither.
-    let jaeger = object(&repo, "namespaces/argocd/application-jaeger.yaml");
+    let jaeger = repo.object("namespaces/argocd/application-jaeger.yaml");
     assert!(jaeger["spec"].get("ignoreDifferences").is_none());
     assert!(jaeger["spec"]["syncPolicy"].get("syncOptions").is_none());
 }
 
 #[test]
 fn bootstrap_manifests_are_applied_once_by_bootstrap_sh_not_left_to_k3s_auto_deploy() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     let server = repo.read("rendered/nodes/mainpc/bootstrap.sh");
     assert!(!server.contains("install -m 0600 \"$manifest\" /var/lib/rancher/k3s/server/manifests"));
     assert!(server.contains("rm -f /var/lib/rancher/k3s/server/manifests/kiln-*.yaml\n"));
@@ -299,9 +284,9 @@ fn bootstrap_manifests_are_applied_once_by_bootstrap_sh_not_left_to_k3s_auto_dep
 
 #[test]
 fn namespaces_are_neither_pruned_nor_deleted_with_their_application() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     for name in ["argocd", "monitoring", "ai-system-gpu"] {
-        let namespace = object(&repo, &format!("cluster/namespace-{name}.yaml"));
+        let namespace = repo.object(&format!("cluster/namespace-{name}.yaml"));
         let options = &namespace["metadata"]["annotations"]["argocd.argoproj.io/sync-options"];
         assert_eq!(options, "Prune=false,Delete=false", "{name}");
     }
@@ -314,7 +299,7 @@ fn namespaces_are_neither_pruned_nor_deleted_with_their_application() {
 /// pruned, and taints never).
 #[test]
 fn node_config_reconciles_exactly_the_labels_and_taints_kiln_owns() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     let bin = repo.path().join("fake-bin");
     std::fs::create_dir_all(&bin).unwrap();
     std::os::unix::fs::symlink(crate::harness::root().join("tests/fixtures/fake-kubectl.py"), bin.join("kubectl"))
@@ -378,7 +363,7 @@ fn node_config_reconciles_exactly_the_labels_and_taints_kiln_owns() {
 /// lost with each pod); a volume naming an undeclared shared claim is refused.
 #[test]
 fn training_output_lives_on_a_shared_claim_the_model_servers_read() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     let claim: Value =
         serde_yaml::from_str(&repo.read("rendered/namespaces/ai-system-gpu/persistentvolumeclaim-adapters.yaml"))
             .unwrap();
@@ -430,7 +415,7 @@ fn training_output_lives_on_a_shared_claim_the_model_servers_read() {
 /// held back from the workloads by the plan.
 #[test]
 fn istio_is_opt_in_and_off_by_default() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     for application in ["istio-base", "istiod", "istio-cni", "ztunnel"] {
         assert!(!repo.exists(&format!("rendered/namespaces/argocd/application-{application}.yaml")), "{application}");
     }
@@ -463,7 +448,7 @@ fn the_readme_opt_in_turns_the_mesh_on() {
     for application in ["istio-base", "istiod", "istio-cni", "ztunnel"] {
         assert!(repo.exists(&format!("rendered/namespaces/argocd/application-{application}.yaml")), "{application}");
     }
-    let namespace = object(&repo, "cluster/namespace-ai-system-core.yaml");
+    let namespace = repo.object("cluster/namespace-ai-system-core.yaml");
     assert_eq!(namespace["metadata"]["labels"]["istio.io/dataplane-mode"], "ambient");
     assert!(repo.exists("rendered/namespaces/ai-system-core/networkpolicy-allow-mesh-hbone.yaml"));
     repo.kiln(&["validate"]).code(0);
@@ -507,9 +492,9 @@ fn mesh_without_istio_is_refused() {
 /// request.
 #[test]
 fn model_caches_persist_per_node_and_scratch_is_bounded() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     for (node, size) in [("mainpc", "60Gi"), ("pc2", "40Gi")] {
-        let claim = object(&repo, &format!("namespaces/ai-system-gpu/persistentvolumeclaim-model-cache-{node}.yaml"));
+        let claim = repo.object(&format!("namespaces/ai-system-gpu/persistentvolumeclaim-model-cache-{node}.yaml"));
         assert_eq!(claim["spec"]["storageClassName"], "local-path");
         assert_eq!(claim["spec"]["resources"]["requests"]["storage"], size);
     }
@@ -523,12 +508,12 @@ fn model_caches_persist_per_node_and_scratch_is_bounded() {
         ("deployment-tutoring", "pc2"),
     ];
     for (file, node) in consumers {
-        let workload = object(&repo, &format!("namespaces/ai-system-gpu/{file}.yaml"));
+        let workload = repo.object(&format!("namespaces/ai-system-gpu/{file}.yaml"));
         let text = serde_yaml::to_string(&workload).unwrap();
         assert!(text.contains(&format!("claimName: model-cache-{node}\n")), "{file}");
         assert!(text.contains("mountPath: /models/cache\n"), "{file}");
         let name = file.split_once('-').unwrap().1;
-        let env = object(&repo, &format!("namespaces/ai-system-gpu/configmap-{name}-env.yaml"));
+        let env = repo.object(&format!("namespaces/ai-system-gpu/configmap-{name}-env.yaml"));
         assert_eq!(env["data"]["HF_HOME"], "/models/cache/huggingface", "{file}");
         assert_eq!(env["data"]["TORCH_HOME"], "/models/cache/torch", "{file}");
         assert_eq!(env["data"]["XDG_CACHE_HOME"], "/models/cache/xdg", "{file}");
@@ -551,7 +536,7 @@ fn model_caches_persist_per_node_and_scratch_is_bounded() {
 
 /// The Helm values of the Application deploying `chart`.
 fn application_values(repo: &Repo, file: &str) -> Value {
-    let application = object(repo, &format!("namespaces/argocd/{file}"));
+    let application = repo.object(&format!("namespaces/argocd/{file}"));
     let spec = &application["spec"];
     std::iter::once(&spec["source"])
         .chain(spec["sources"].as_sequence().into_iter().flatten())
@@ -566,13 +551,13 @@ fn application_values(repo: &Repo, file: &str) -> Value {
 /// own, and Traefik basic auth for Jaeger, which has none.
 #[test]
 fn argo_grafana_and_jaeger_have_a_way_in_behind_tls_and_a_login() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     let websecure = |annotations: &Value| {
         assert_eq!(annotations["traefik.ingress.kubernetes.io/router.entrypoints"], "websecure");
         assert_eq!(annotations["traefik.ingress.kubernetes.io/router.tls"], "true");
     };
     // Argo CD: installed by k3s from the HelmChart; the chart names the secret `argocd-server-tls`.
-    let helmchart = object(&repo, "nodes/mainpc/manifests/helmchart-argo-cd.yaml");
+    let helmchart = repo.object("nodes/mainpc/manifests/helmchart-argo-cd.yaml");
     let argo: Value = serde_yaml::from_str(helmchart["spec"]["valuesContent"].as_str().unwrap()).unwrap();
     assert_eq!(argo["global"]["domain"], "argocd.ai.lan");
     assert_eq!(argo["configs"]["params"]["server.insecure"], true);
@@ -593,7 +578,7 @@ fn argo_grafana_and_jaeger_have_a_way_in_behind_tls_and_a_login() {
     assert_eq!(grafana["admin"]["existingSecret"], "grafana-admin");
     assert_eq!(grafana["grafana.ini"]["server"]["root_url"], "https://grafana.ai.lan");
     // Jaeger: an IngressRoute on websecure only, basic auth before the UI.
-    let route = object(&repo, "namespaces/monitoring/ingressroute-jaeger-ui.yaml");
+    let route = repo.object("namespaces/monitoring/ingressroute-jaeger-ui.yaml");
     assert_eq!(route["spec"]["entryPoints"], serde_yaml::from_str::<Value>("[websecure]").unwrap());
     let rule = &route["spec"]["routes"][0];
     assert_eq!(rule["match"], "Host(`jaeger.ai.lan`)");
@@ -603,7 +588,7 @@ fn argo_grafana_and_jaeger_have_a_way_in_behind_tls_and_a_login() {
         (&Value::from("jaeger"), &Value::from(16686))
     );
     assert_eq!(route["spec"]["tls"]["secretName"], "observability-tls");
-    let auth = object(&repo, "namespaces/monitoring/middleware-jaeger-basic-auth.yaml");
+    let auth = repo.object("namespaces/monitoring/middleware-jaeger-basic-auth.yaml");
     assert_eq!(auth["spec"]["basicAuth"]["secret"], "jaeger-users");
     // The certificates and the users are sealed for their namespaces.
     for (path, kind) in [
@@ -611,7 +596,7 @@ fn argo_grafana_and_jaeger_have_a_way_in_behind_tls_and_a_login() {
         ("namespaces/monitoring/sealedsecret-observability-tls.yaml", "kubernetes.io/tls"),
         ("namespaces/monitoring/sealedsecret-jaeger-users.yaml", "Opaque"),
     ] {
-        let sealed = object(&repo, path);
+        let sealed = repo.object(path);
         assert_eq!(sealed["spec"]["template"]["type"].as_str().unwrap_or("Opaque"), kind, "{path}");
     }
 }
@@ -641,8 +626,8 @@ fn a_jaeger_host_cannot_rewrite_the_traefik_rule() {
 /// directory before k3s starts. Agents run no API server and get neither.
 #[test]
 fn server_enforces_restricted_pod_security_and_keeps_an_audit_log() {
-    let repo = rendered_cluster();
-    let config = object(&repo, "nodes/mainpc/etc/rancher/k3s/config.yaml");
+    let repo = Repo::this_repository_rendered();
+    let config = repo.object("nodes/mainpc/etc/rancher/k3s/config.yaml");
     let args: Vec<&str> =
         config["kube-apiserver-arg"].as_sequence().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
     assert_eq!(
@@ -656,7 +641,7 @@ fn server_enforces_restricted_pod_security_and_keeps_an_audit_log() {
             "audit-log-maxsize=100",
         ]
     );
-    let psa = object(&repo, "nodes/mainpc/etc/rancher/k3s/psa.yaml");
+    let psa = repo.object("nodes/mainpc/etc/rancher/k3s/psa.yaml");
     assert_eq!(psa["kind"], "AdmissionConfiguration");
     let pod_security = &psa["plugins"][0];
     assert_eq!(pod_security["name"], "PodSecurity");
@@ -670,7 +655,7 @@ fn server_enforces_restricted_pod_security_and_keeps_an_audit_log() {
     );
     // The first matching rule wins: secrets are logged without their content
     // before the rule that logs every change's request body.
-    let audit = object(&repo, "nodes/mainpc/etc/rancher/k3s/audit-policy.yaml");
+    let audit = repo.object("nodes/mainpc/etc/rancher/k3s/audit-policy.yaml");
     let rules = audit["rules"].as_sequence().unwrap();
     let levels: Vec<&str> = rules.iter().map(|rule| rule["level"].as_str().unwrap()).collect();
     assert_eq!(levels, ["None", "Metadata", "Request", "Metadata"]);
@@ -691,14 +676,14 @@ fn server_enforces_restricted_pod_security_and_keeps_an_audit_log() {
 /// none; they isolate ingress now and leave egress open.
 #[test]
 fn platform_namespaces_isolate_ingress() {
-    let repo = rendered_cluster();
+    let repo = Repo::this_repository_rendered();
     for namespace in ["argocd", "monitoring", "nfs-provisioner", "nvidia-device-plugin"] {
-        let deny = object(&repo, &format!("namespaces/{namespace}/networkpolicy-default-deny-ingress.yaml"));
+        let deny = repo.object(&format!("namespaces/{namespace}/networkpolicy-default-deny-ingress.yaml"));
         assert_eq!(deny["spec"]["podSelector"], serde_yaml::from_str::<Value>("{}").unwrap(), "{namespace}");
         assert_eq!(deny["spec"]["policyTypes"], serde_yaml::from_str::<Value>("[Ingress]").unwrap(), "{namespace}");
     }
     let sources = |namespace: &str| -> Vec<String> {
-        let allow = object(&repo, &format!("namespaces/{namespace}/networkpolicy-allow-ingress-from-namespaces.yaml"));
+        let allow = repo.object(&format!("namespaces/{namespace}/networkpolicy-allow-ingress-from-namespaces.yaml"));
         allow["spec"]["ingress"][0]["from"]
             .as_sequence()
             .unwrap()

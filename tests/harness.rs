@@ -163,6 +163,49 @@ impl Repo {
         files.sort();
         files
     }
+
+    /// This repository with each `(path, old, new)` edit applied: the first
+    /// `old` in `path` replaced by `new` (which must be there).
+    pub fn this_repository_edited(edits: &[(&str, &str, &str)]) -> Repo {
+        Repo::this_repository().edited(edits)
+    }
+
+    /// This repository, rendered.
+    pub fn this_repository_rendered() -> Repo {
+        let repo = Repo::this_repository();
+        repo.kiln(&["render"]).code(0);
+        repo
+    }
+
+    /// The repository with each `(path, old, new)` edit applied.
+    pub fn edited(self, edits: &[(&str, &str, &str)]) -> Repo {
+        for (path, old, new) in edits {
+            let text = self.read(path);
+            assert!(text.contains(old), "{path} has no {old:?}");
+            self.write(path, text.replacen(old, new, 1).as_bytes());
+        }
+        self
+    }
+
+    /// `kiln validate`'s output (stdout then stderr), checked to exit `code`
+    /// and to leave rendered/ as it was.
+    pub fn validate(&self, code: i32) -> String {
+        let before = self.snapshot();
+        let run = self.kiln(&["validate"]);
+        run.code(code);
+        assert_eq!(self.snapshot(), before, "validate wrote files");
+        format!("{}{}", run.stdout, run.stderr)
+    }
+
+    /// The rendered object at `rendered/<path>`.
+    pub fn object(&self, path: &str) -> serde_yaml::Value {
+        serde_yaml::from_str(&self.read(&format!("rendered/{path}"))).unwrap()
+    }
+}
+
+/// A YAML value that must be a string.
+pub fn text(value: &serde_yaml::Value) -> &str {
+    value.as_str().unwrap_or_else(|| panic!("not a string: {value:?}"))
 }
 
 /// This crate's root: the repository with its own values, templates and docs.

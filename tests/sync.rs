@@ -262,14 +262,11 @@ fn this_repositorys_first_sync_completes_and_names_every_wave() {
 /// file; the line and column (1-based) of the `waitBeforeStart` key on the
 /// line holding `marker`.
 fn edited(file: &str, from: &str, to: &str, marker: &str) -> (Repo, String) {
-    let repo = Repo::this_repository();
     let path = format!("values/namespaces/{file}.yaml");
+    let repo = Repo::this_repository_edited(&[(&path, from, to)]);
     let text = repo.read(&path);
-    assert!(text.contains(from), "{from}");
-    let text = text.replacen(from, to, 1);
     let (index, line) = text.lines().enumerate().find(|(_, line)| line.contains(marker)).unwrap();
     let at = format!("{}:{}", index + 1, line.find("waitBeforeStart").unwrap() + 1);
-    repo.write(&path, text.as_bytes());
     (repo, at)
 }
 
@@ -302,19 +299,9 @@ fn workloads_that_wait_for_each_other_never_start() {
         "      - {service: reasoning-suite, port: http, waitBeforeStart: true}\n",
         "{service: reasoning-suite, port: http, waitBeforeStart: true}",
     );
-    let path = "values/namespaces/ai-system-gpu.yaml";
-    let text = repo.read(path);
     let from = "      - {host: huggingface.co, port: 443, reason: model weights (MODEL_ID)";
-    assert!(text.contains(from));
-    repo.write(
-        path,
-        text.replacen(
-            from,
-            &format!("      - {{service: coordination, port: http, waitBeforeStart: true}}\n{from}"),
-            1,
-        )
-        .as_bytes(),
-    );
+    let back = format!("      - {{service: coordination, port: http, waitBeforeStart: true}}\n{from}");
+    let repo = repo.edited(&[("values/namespaces/ai-system-gpu.yaml", from, &back)]);
     let run = repo.kiln(&["validate"]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     let expected = format!(
