@@ -33,19 +33,16 @@ pub const GPU_HPA: &str = "plan-gpu-hpa";
 /// The pods on one node that use GPU memory: `(workload, pods, MiB each)`.
 type Tenants = Vec<(usize, u32, u64)>;
 
-fn tenants(cluster: &Cluster, state: &State, node: usize, gpu_workloads: &[usize]) -> Tenants {
-    gpu_workloads
+/// Only the workloads that declare GPU memory are looked at, so a cluster
+/// of many workloads and few (or no) GPU ones costs little per look.
+fn tenants(cluster: &Cluster, state: &State, node: usize) -> Tenants {
+    cluster
+        .gpu_workloads
         .iter()
         .filter_map(|&index| cluster.workloads.get(index).map(|workload| (index, workload.gpu_memory_mib)))
         .map(|(index, mib)| (index, state.count(node, index), mib))
         .filter(|(_, pods, _)| *pods > 0)
         .collect()
-}
-
-/// The workloads that declare GPU memory: the only ones a ledger counts, so a
-/// cluster of many workloads and few (or no) GPU ones costs little per look.
-fn gpu_workloads(cluster: &Cluster) -> Vec<usize> {
-    cluster.workloads.iter().enumerate().filter(|(_, w)| w.gpu_memory_mib > 0).map(|(index, _)| index).collect()
 }
 
 fn total(tenants: &Tenants) -> u64 {
@@ -75,12 +72,11 @@ pub struct Peak {
 
 impl Peak {
     pub fn observe(&mut self, cluster: &Cluster, state: &State) {
-        let gpu = gpu_workloads(cluster);
-        if gpu.is_empty() {
+        if cluster.gpu_workloads.is_empty() {
             return;
         }
         for node in 0..cluster.nodes.len() {
-            let now = tenants(cluster, state, node, &gpu);
+            let now = tenants(cluster, state, node);
             let before = self.nodes.get(&node).map_or(0, total);
             if total(&now) > before {
                 self.nodes.insert(node, now);

@@ -87,6 +87,9 @@ pub struct Cluster<'a> {
     pub order: Vec<usize>,
     /// Each workload's position in `order`.
     rank: Vec<usize>,
+    /// The workloads that declare GPU memory, in workload order: the only
+    /// ones the GPU ledger counts (`super::gpu`).
+    pub gpu_workloads: Vec<usize>,
 }
 
 /// An anti-affinity term between a workload and the pods of `other`, whose
@@ -255,7 +258,21 @@ impl<'a> Cluster<'a> {
                 *slot = position;
             }
         }
-        Cluster { nodes, workloads, rules, allowed, ruled_out, topology, conflicts, soft_conflicts, order, rank }
+        let gpu_workloads =
+            workloads.iter().enumerate().filter(|(_, w)| w.gpu_memory_mib > 0).map(|(index, _)| index).collect();
+        Cluster {
+            nodes,
+            workloads,
+            rules,
+            allowed,
+            ruled_out,
+            topology,
+            conflicts,
+            soft_conflicts,
+            order,
+            rank,
+            gpu_workloads,
+        }
     }
 
     /// Nodes a workload's pods could ever use (selector, affinity, taints).
