@@ -282,7 +282,7 @@ fn waiting_for_a_workload_of_a_later_wave_stops_the_first_sync() {
     let run = repo.kiln(&["validate"]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     let expected = format!(
-        "error[sync-wait-order]: StatefulSet ai-system-infra/redis waits for ai-system-gpu/coordination before its pods start (`waitBeforeStart`), but ai-system-gpu/coordination is applied by Application `ns-ai-system-gpu`, which this sync creates only later: this step never becomes Healthy, and the sync fails at the progress deadline\n  --> values/namespaces/ai-system-infra.yaml:{at}\n  = key: workloads.redis.flows[0].waitBeforeStart\n"
+        "error[sync-wait-order]: StatefulSet ai-system-infra/redis waits for ai-system-gpu/coordination before its pods start (`waitBeforeStart`), but ai-system-gpu/coordination is applied by Application `ns-ai-system-gpu`, which this sync creates only later: this step never becomes Healthy, and the sync waits until someone ends it\n  --> values/namespaces/ai-system-infra.yaml:{at}\n  = key: workloads.redis.flows[0].waitBeforeStart\n"
     );
     assert!(run.stdout.contains(&expected), "{}", run.stdout);
     let sync = repo.kiln(&["sync"]);

@@ -27,7 +27,10 @@
 //!   is Progressing until Complete and Degraded when Failed
 //!   (`health_job.go`); SealedSecret has a bundled Lua check, Progressing
 //!   until the controller reports `Synced` (`resource_customizations/
-//!   bitnami.com/SealedSecret/health.lua`); CRDs, HelmChart and Application
+//!   bitnami.com/SealedSecret/health.lua`); a Deployment is Degraded once
+//!   its Progressing condition reads `ProgressDeadlineExceeded`, while a
+//!   StatefulSet or DaemonSet that never gets ready stays Progressing
+//!   (`health_deployment.go`, `health_statefulset.go`); CRDs, HelmChart and Application
 //!   have none, so Argo CD does not wait on them, unless the Application
 //!   health Lua of Argo CD's operator-manual/health.md is configured in argocd-cm
 //!   (`configs.cm` of the argo-cd chart), which copies the child's

@@ -12,8 +12,11 @@
 //! waited-for workload is applied by then, in this step or an earlier one,
 //! or belongs to an Application that exists by then (Argo CD syncs every
 //! Application on its own once it exists). Otherwise the sync stops there
-//! until the Deployment's progress deadline (600 s by default) makes it
-//! Degraded and the sync fails (`sync-wait-order`).
+//! (`sync-wait-order`): a Deployment turns Degraded once it passes its
+//! progress deadline (`progressDeadlineSeconds`, 600 s by default) and the
+//! sync fails; a StatefulSet or DaemonSet has no deadline and stays
+//! Progressing (gitops-engine `pkg/health/health_deployment.go`,
+//! `health_statefulset.go`, `health_daemonset.go`).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -312,8 +315,13 @@ impl<'m, 'b> Sim<'m, 'b> {
             } else {
                 format!("by Application `{owner}`, which this sync creates only later")
             };
+            let end = if task.object.identity.kind == "Deployment" {
+                "the sync fails when the Deployment passes its progress deadline"
+            } else {
+                "the sync waits until someone ends it"
+            };
             let message = format!(
-                "{} waits for {namespace}/{name} before its pods start (`waitBeforeStart`), but {namespace}/{name} is applied {later}: this step never becomes Healthy, and the sync fails at the progress deadline",
+                "{} waits for {namespace}/{name} before its pods start (`waitBeforeStart`), but {namespace}/{name} is applied {later}: this step never becomes Healthy, and {end}",
                 short(task)
             );
             self.stop("sync-wait-order", index, app, task, message);
