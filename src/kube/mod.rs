@@ -9,6 +9,7 @@
 
 pub mod nodes;
 pub mod placement;
+pub mod ports;
 pub mod resources;
 pub mod workloads;
 

@@ -43,6 +43,7 @@ use super::privilege::{Declared, Endpoint};
 use crate::build::Build;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::finding::Locator;
+use crate::kube::ports::{service_ports, ServicePort};
 use crate::kube::{self, PodTemplate, Selector};
 use crate::output::object::Object;
 use crate::values::key_path::KeyPath;
@@ -104,22 +105,6 @@ struct Service<'o> {
     name: &'o str,
     selector: BTreeMap<String, String>,
     ports: Vec<ServicePort>,
-}
-
-struct ServicePort {
-    name: Option<String>,
-    port: u16,
-    target: PortRef,
-    protocol: Protocol,
-}
-
-impl ServicePort {
-    fn describe(&self) -> String {
-        match &self.name {
-            Some(name) => format!("{name} {}/{}", self.port, self.protocol.as_str()),
-            None => format!("{}/{}", self.port, self.protocol.as_str()),
-        }
-    }
 }
 
 /// Checks every declared flow and the Service names in the environment.
@@ -288,13 +273,9 @@ impl<'o> Context<'_, 'o> {
             return None;
         };
         let wanted = PortRef::parse(&serde_yaml::Value::String(port.to_string()))?;
-        let Some(service_port) = found.ports.iter().find(|candidate| {
-            candidate.protocol == protocol
-                && match &wanted {
-                    PortRef::Number(number) => candidate.port == *number,
-                    PortRef::Name(wanted) => candidate.name.as_deref() == Some(wanted.as_str()),
-                }
-        }) else {
+        let Some(service_port) =
+            found.ports.iter().find(|candidate| candidate.protocol == protocol && candidate.answers(&wanted))
+        else {
             let ports: Vec<String> = found.ports.iter().map(ServicePort::describe).collect();
             self.fail(
                 index,
@@ -495,27 +476,11 @@ fn workload(object: &Object) -> Option<Workload<'_>> {
 }
 
 fn service(object: &Object) -> Option<Service<'_>> {
-    if object.identity.kind != "Service" || !object.identity.group.is_empty() {
-        return None;
-    }
-    let spec = object.value.get("spec")?;
-    let ports = kube::seq(spec.get("ports"))
-        .iter()
-        .filter_map(|port| {
-            let number = kube::int(port.get("port")).and_then(|n| u16::try_from(n).ok())?;
-            let target = port.get("targetPort").and_then(PortRef::parse).unwrap_or(PortRef::Number(number));
-            Some(ServicePort {
-                name: kube::get_str(port, &["name"]).map(str::to_string),
-                port: number,
-                target,
-                protocol: kube::get_str(port, &["protocol"]).map_or(Some(Protocol::Tcp), Protocol::parse)?,
-            })
-        })
-        .collect();
+    let ports = service_ports(object)?;
     Some(Service {
         namespace: object.identity.namespace.as_deref()?,
         name: &object.identity.name,
-        selector: kube::string_map(spec.get("selector")),
+        selector: kube::string_map(kube::get(&object.value, &["spec", "selector"])),
         ports,
     })
 }

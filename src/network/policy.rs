@@ -12,55 +12,9 @@
 use serde_yaml::Value;
 
 use super::cidr::{Block, Cidr};
+pub use crate::kube::ports::{PortRef, Protocol};
 use crate::kube::{self, Selector};
 use crate::output::object::Object;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Protocol {
-    Tcp,
-    Udp,
-    Sctp,
-}
-
-impl Protocol {
-    pub fn parse(text: &str) -> Option<Protocol> {
-        match text {
-            "TCP" => Some(Protocol::Tcp),
-            "UDP" => Some(Protocol::Udp),
-            "SCTP" => Some(Protocol::Sctp),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Tcp => "TCP",
-            Protocol::Udp => "UDP",
-            Protocol::Sctp => "SCTP",
-        }
-    }
-}
-
-/// A port as a policy or a Service names it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PortRef {
-    Number(u16),
-    /// A container port's `name` on the destination pod.
-    Name(String),
-}
-
-impl PortRef {
-    pub fn parse(value: &Value) -> Option<PortRef> {
-        match value {
-            Value::Number(number) => number.as_u64().and_then(|n| u16::try_from(n).ok()).map(PortRef::Number),
-            Value::String(text) => match text.parse::<u16>() {
-                Ok(number) => Some(PortRef::Number(number)),
-                Err(_) => Some(PortRef::Name(text.clone())),
-            },
-            _ => None,
-        }
-    }
-}
 
 /// One entry of a rule's `ports`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,13 +1,15 @@
 //! `ingress-backend`: every backend of an Ingress (the default backend and
 //! each rule's paths) names a Service of its namespace and a port that Service
 //! declares, by number or by name
-//! (<https://kubernetes.io/docs/concepts/services-networking/ingress/>).
+//! (<https://kubernetes.io/docs/concepts/services-networking/ingress/>),
+//! read as `kube::ports` reads a Service's ports.
 
 use serde_yaml::Value;
 
 use super::{Context, INGRESS_BACKEND};
 use crate::diagnostic::did_you_mean;
 use crate::kube;
+use crate::kube::ports::{service_ports, PortRef};
 use crate::output::object::Object;
 use crate::values::key_path::KeyPath;
 
@@ -56,27 +58,21 @@ impl<'b> Context<'b> {
                 );
                 continue;
             };
-            let ports = kube::seq(kube::get(&service.value, &["spec", "ports"]));
-            let (wanted, matches): (String, bool) = match (
+            let ports = service_ports(service).unwrap_or_default();
+            let (wanted, port) = match (
                 kube::get(backend, &["port", "number"]).and_then(Value::as_i64),
                 kube::get_str(backend, &["port", "name"]),
             ) {
-                (Some(number), _) => {
-                    (number.to_string(), ports.iter().any(|p| kube::int(p.get("port")) == Some(number)))
-                }
-                (None, Some(port)) => {
-                    (port.to_string(), ports.iter().any(|p| kube::get_str(p, &["name"]) == Some(port)))
-                }
+                (Some(number), _) => (number.to_string(), u16::try_from(number).ok().map(PortRef::Number)),
+                (None, Some(name)) => (name.to_string(), Some(PortRef::Name(name.to_string()))),
                 (None, None) => continue,
             };
-            if !matches {
+            if !port.is_some_and(|port| ports.iter().any(|candidate| candidate.answers(&port))) {
                 let known: Vec<String> = ports
                     .iter()
-                    .map(|p| match (kube::get_str(p, &["name"]), kube::int(p.get("port"))) {
-                        (Some(name), Some(port)) => format!("{port} ({name})"),
-                        (None, Some(port)) => port.to_string(),
-                        (Some(name), None) => name.to_string(),
-                        (None, None) => "?".into(),
+                    .map(|p| match &p.name {
+                        Some(name) => format!("{} ({name})", p.port),
+                        None => p.port.to_string(),
                     })
                     .collect();
                 self.report(
