@@ -324,16 +324,18 @@ impl<'m, 'b> Sim<'m, 'b> {
                 "{} waits for {namespace}/{name} before its pods start (`waitBeforeStart`), but {namespace}/{name} is applied {later}: this step never becomes Healthy, and {end}",
                 short(task)
             );
-            self.stop("sync-wait-order", index, app, task, message);
-            if let Some(stop) = self.stops.last_mut() {
-                stop.flow = Some(wait.flow);
-            }
+            let object = task.object.identity.to_string();
+            let flow = Some(wait.flow);
+            self.push(Stop { code: "sync-wait-order", step: index, app: app.name.clone(), message, object, flow });
         }
     }
 
     fn stop(&mut self, code: &'static str, step: usize, app: &Application, task: &Managed, message: String) {
-        let stop =
-            Stop { code, step, app: app.name.clone(), message, object: task.object.identity.to_string(), flow: None };
+        let object = task.object.identity.to_string();
+        self.push(Stop { code, step, app: app.name.clone(), message, object, flow: None });
+    }
+
+    fn push(&mut self, stop: Stop) {
         if !self.stops.contains(&stop) {
             self.stops.push(stop);
         }
