@@ -14,6 +14,7 @@
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, EnumAccess, MapAccess, SeqAccess, VariantAccess, Visitor};
+use serde_yaml::mapping::Entry;
 use serde_yaml::value::{Tag, TaggedValue};
 use serde_yaml::{Mapping, Value};
 
@@ -87,11 +88,14 @@ impl<'de> Visitor<'de> for Exact {
     fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Value, A::Error> {
         let mut grown = Mapping::new();
         while let Some(key) = entries.next_key_seed(self)? {
-            if grown.contains_key(&key) {
-                return Err(de::Error::custom(duplicate(&key)));
+            // One lookup per key; a duplicate fails before its value is read,
+            // so the error's position is serde_yaml's.
+            match grown.entry(key) {
+                Entry::Occupied(entry) => return Err(de::Error::custom(duplicate(entry.key()))),
+                Entry::Vacant(entry) => {
+                    entry.insert(entries.next_value_seed(self)?);
+                }
             }
-            let value = entries.next_value_seed(self)?;
-            grown.insert(key, value);
         }
         let mut exact = Mapping::with_capacity(grown.len());
         exact.extend(grown);

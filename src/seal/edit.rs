@@ -144,6 +144,12 @@ impl Document {
         &self.source.value
     }
 
+    /// The edited file as the values loader reads it: the last edit's
+    /// proof parsed it already.
+    pub fn into_source(self) -> Source {
+        self.source
+    }
+
     /// Sets the scalar at `at` to `written` (plain YAML text), which must
     /// parse as `expected`; creates the mappings on the way when absent.
     pub fn set(&mut self, at: &KeyPath, written: &str, expected: Value) -> Result<()> {

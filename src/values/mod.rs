@@ -1,7 +1,9 @@
 //! Loads `values/`: the cluster file, one file per node and one per namespace.
 //! Each file is checked against kiln's strict schema, layered (cluster
 //! defaults → namespace defaults → workload) with provenance, and
-//! cross-checked (names, references, file names). The entry point is [`load`].
+//! cross-checked (names, references, file names). The entry point is [`load`];
+//! [`load_edited`] gives its result for edited namespace files without
+//! layering the rest again.
 
 pub mod acknowledgements;
 pub mod bounds;
@@ -139,7 +141,50 @@ pub fn load(inputs: &InputFiles, keep: Keep) -> Result<Values> {
         .map(|source| source.file)
         .collect();
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    let mut values = Values { cluster, nodes, namespaces, files };
+    checked(Values { cluster, nodes, namespaces, files }, keep)
+}
+
+/// What [`load`] returns for `inputs` with the namespace files `edited` in
+/// place of theirs (or added), each as [`source::parse`] read it; `loaded`
+/// is what [`load`] returned for `inputs` with the same `keep`. A namespace
+/// is layered from its own file and the cluster file alone, so only the
+/// edited ones are layered again, and the checks across all of values run
+/// again whole: the errors are the ones [`load`] of the edited inputs
+/// reports, since the other files loaded without any.
+pub fn load_edited(loaded: Values, inputs: &InputFiles, edited: Vec<Source>, keep: Keep) -> Result<Values> {
+    if let Some(other) = edited.iter().find(|source| place(source.path()) != Place::Namespace) {
+        return Err(Error::Values {
+            location: Location::file(other.path()),
+            key_path: String::new(),
+            message: "only a namespace file can be loaded again alone".to_string(),
+            help: None,
+        });
+    }
+    let cluster_path = PathBuf::from(VALUES_DIR).join("cluster.yaml");
+    let cluster_source = source::parse(&cluster_path, inputs.get(&cluster_path).map_or(&[][..], Vec::as_slice))?;
+    let layered = parallel::map(edited.iter().collect(), |source| namespace(&cluster_source, source));
+    let mut values = loaded;
+    let mut errors = Vec::new();
+    for (source, layered) in edited.iter().zip(layered) {
+        match layered {
+            Ok(layered) if !shadowed(&values.files, source.path()) => {
+                values.namespaces.insert(file_stem(source.path()), layered);
+            }
+            Ok(_) => {}
+            Err(error) => errors.push(error),
+        }
+    }
+    Error::from_list(errors)?;
+    for source in edited {
+        let index = values.files.partition_point(|file| file.path < source.file.path);
+        let replaced = usize::from(values.files.get(index).is_some_and(|file| file.path == source.file.path));
+        values.files.splice(index..index + replaced, [source.file]);
+    }
+    checked(values, keep)
+}
+
+/// The checks across all of values, then what `keep` drops.
+fn checked(mut values: Values, keep: Keep) -> Result<Values> {
     check::cross_check(&values)?;
     Error::from_list(acknowledgements::check(&values))?;
     // Templates see the typed values; a big cluster's workloads would
@@ -173,14 +218,11 @@ fn discover(inputs: &InputFiles) -> Result<Layout> {
     let mut errors = Vec::new();
     for (relative, _) in inputs.under(VALUES_DIR) {
         let relative = relative.clone();
-        let name = relative.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let parent = relative.parent().and_then(Path::file_name).map(|p| p.to_string_lossy().into_owned());
-        let is_yaml = name.ends_with(".yaml") || name.ends_with(".yml");
-        match (parent.as_deref(), is_yaml) {
-            (Some(VALUES_DIR), true) if name == "cluster.yaml" => {}
-            (Some("nodes"), true) if relative.components().count() == 3 => layout.nodes.push(relative),
-            (Some("namespaces"), true) if relative.components().count() == 3 => layout.namespaces.push(relative),
-            _ => errors.push(Error::Values {
+        match place(&relative) {
+            Place::Cluster => {}
+            Place::Node => layout.nodes.push(relative),
+            Place::Namespace => layout.namespaces.push(relative),
+            Place::Unread => errors.push(Error::Values {
                 location: Location::file(&relative),
                 key_path: String::new(),
                 message: "kiln does not read this file".to_string(),
@@ -190,6 +232,35 @@ fn discover(inputs: &InputFiles) -> Result<Layout> {
     }
     Error::from_list(errors)?;
     Ok(layout)
+}
+
+/// What a file below `values/` is to kiln, by its path alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    Cluster,
+    Node,
+    Namespace,
+    Unread,
+}
+
+fn place(relative: &Path) -> Place {
+    let name = relative.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let parent = relative.parent().and_then(Path::file_name).map(|p| p.to_string_lossy().into_owned());
+    let is_yaml = name.ends_with(".yaml") || name.ends_with(".yml");
+    match (parent.as_deref(), is_yaml) {
+        (Some(VALUES_DIR), true) if name == "cluster.yaml" => Place::Cluster,
+        (Some("nodes"), true) if relative.components().count() == 3 => Place::Node,
+        (Some("namespaces"), true) if relative.components().count() == 3 => Place::Namespace,
+        _ => Place::Unread,
+    }
+}
+
+/// Whether another file of the namespace of `path` sorts after it (`x.yml`
+/// after `x.yaml`): [`load`] layers both and keeps the last one.
+fn shadowed(files: &[ValuesFile], path: &Path) -> bool {
+    files.iter().any(|file| {
+        file.path.as_path() > path && place(&file.path) == Place::Namespace && file_stem(&file.path) == file_stem(path)
+    })
 }
 
 fn file_stem(path: &Path) -> String {
@@ -257,4 +328,95 @@ fn namespace(cluster: &Source, source: &Source) -> Result<NamespaceValues> {
     }
     merged.origins.forget_below(&KeyPath::root().key("workloads"));
     Ok(NamespaceValues { namespace: Scoped { typed, value: merged.value, origins: merged.origins, files }, workloads })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CLUSTER: &str = "name: demo\nkubernetesVersion: \"1.31\"\ngit: {repoURL: https://example.com/repo.git, revision: main}\ndefaults:\n  workload:\n    replicas: 1\n";
+    const NODE: &str = "name: n1\nrole: server\ncapacity: {cpu: \"4\", memory: 8Gi}\n";
+    const APPS: &str = "name: apps\nworkloads:\n  web:\n    kind: Deployment\n    image: nginx:1.27\n";
+
+    fn inputs(more: &[(&str, &str)]) -> InputFiles {
+        let mut inputs = InputFiles::default();
+        let files =
+            [("values/cluster.yaml", CLUSTER), ("values/nodes/n1.yaml", NODE), ("values/namespaces/apps.yaml", APPS)];
+        for (path, text) in files.iter().chain(more) {
+            inputs.files.insert(PathBuf::from(path), text.as_bytes().to_vec());
+        }
+        inputs
+    }
+
+    /// `load_edited` of one edit of `base` and `load` of the edited inputs,
+    /// each as its whole result or its error.
+    fn both(base: &[(&str, &str)], path: &str, text: &str) -> (String, String) {
+        let loaded = load(&inputs(base), Keep::Typed).unwrap();
+        let edited = source::parse(Path::new(path), text.as_bytes()).unwrap();
+        let show = |result: Result<Values>| match result {
+            Ok(values) => format!("{values:?}"),
+            Err(error) => error.to_string(),
+        };
+        let mut edited_inputs = base.to_vec();
+        edited_inputs.push((path, text));
+        (
+            show(load_edited(loaded, &inputs(base), vec![edited], Keep::Typed)),
+            show(load(&inputs(&edited_inputs), Keep::Typed)),
+        )
+    }
+
+    #[test]
+    fn an_edited_or_added_namespace_loads_as_a_full_load_does() {
+        for (path, text) in [
+            (
+                "values/namespaces/apps.yaml",
+                "name: apps\nworkloads:\n  web:\n    kind: Deployment\n    image: nginx:1.28\n    replicas: 2\n",
+            ),
+            (
+                "values/namespaces/blog.yaml",
+                "name: blog\nworkloads:\n  api:\n    kind: Deployment\n    image: ghost:5\n",
+            ),
+        ] {
+            let (edited, full) = both(&[], path, text);
+            assert!(edited.starts_with("Values {"), "{edited}");
+            assert_eq!(edited, full);
+        }
+    }
+
+    #[test]
+    fn an_edit_values_refuse_fails_as_a_full_load_does() {
+        for (path, text) in [
+            // The namespace's own layering refuses it.
+            (
+                "values/namespaces/apps.yaml",
+                "name: apps\nworkloads:\n  web:\n    kind: Deployment\n    image: nginx:1.27\n    replicas: many\n",
+            ),
+            // The checks across all of values refuse it.
+            ("values/namespaces/blog.yaml", "name: other\n"),
+        ] {
+            let (edited, full) = both(&[], path, text);
+            assert!(edited.starts_with("error"), "{edited}");
+            assert_eq!(edited, full);
+        }
+    }
+
+    #[test]
+    fn of_two_files_of_one_namespace_the_last_one_counts_as_in_a_full_load() {
+        let web = |image: &str| format!("name: apps\nworkloads:\n  web:\n    kind: Deployment\n    image: {image}\n");
+        let (yml, yaml) = (web("nginx:1.28"), web("nginx:1.29"));
+        for (base, path, text) in [
+            (("values/namespaces/apps.yml", yml.as_str()), "values/namespaces/apps.yaml", yaml.as_str()),
+            (("values/namespaces/apps.yml", yml.as_str()), "values/namespaces/apps.yml", yaml.as_str()),
+        ] {
+            let (edited, full) = both(&[base], path, text);
+            assert!(edited.starts_with("Values {"), "{edited}");
+            assert_eq!(edited, full);
+        }
+    }
+
+    #[test]
+    fn only_a_namespace_file_is_loaded_again_alone() {
+        let (edited, _) = both(&[], "values/nodes/n1.yaml", NODE);
+        assert!(edited.contains("only a namespace file can be loaded again alone"), "{edited}");
+    }
 }

@@ -1,11 +1,13 @@
-//! `kiln import compose`: validates the arguments, loads the project, maps
-//! it, plans the values edits (proved to load before anything is written),
-//! then writes them (or prints them with `--dry-run`), writes the JSON
-//! report of `--report`, and prints the short report on stderr. Exit 0
-//! when everything mapped exactly, 1 when something was approximated,
-//! dropped or left to seal, 2 on invalid input (an `Error`).
+//! `kiln import compose`: validates the arguments, loads the project (and,
+//! side by side, this repository's values), maps it, plans the values edits
+//! (proved to load before anything is written), then writes them (or prints
+//! them with `--dry-run`), writes the JSON report of `--report`, and prints
+//! the short report on stderr. Exit 0 when everything mapped exactly, 1 when
+//! something was approximated, dropped or left to seal, 2 on invalid input
+//! (an `Error`).
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use super::load::{self, Options};
 use super::map::cluster::Cluster;
@@ -14,22 +16,29 @@ use super::{map, write};
 use crate::cli::ComposeArguments;
 use crate::input::InputFiles;
 use crate::settings::Settings;
-use crate::values::{self, Keep};
-use crate::{fsutil, Error, Outcome, Result};
+use crate::values::{self, Keep, Values};
+use crate::{fsutil, parallel, Error, Outcome, Result};
 
 pub fn run(settings: &Settings, arguments: &ComposeArguments) -> Result<Outcome> {
     let placement = placement(arguments)?;
-    let project = load::load(&Options {
-        files: arguments.files.clone(),
-        project_directory: arguments.project_directory.clone(),
-        env_files: arguments.env_files.clone(),
-        profiles: arguments.profiles.clone(),
-    })?;
-    let inputs = InputFiles::from_dir(&settings.root)?;
-    let values = values::load(&inputs, Keep::Typed)?;
+    // The project and this repository's values do not depend on each other:
+    // both are read at once, and a broken project is still reported first.
+    let (project, repository) = parallel::join(
+        || {
+            load::load(&Options {
+                files: arguments.files.clone(),
+                project_directory: arguments.project_directory.clone(),
+                env_files: arguments.env_files.clone(),
+                profiles: arguments.profiles.clone(),
+            })
+        },
+        || load_values(&settings.root),
+    );
+    let project = project?;
+    let (inputs, values) = repository?;
     let cluster = Cluster::from_values(&values);
     let mut mapped = map::map(&project, &cluster, &placement)?;
-    let edits = write::plan(&inputs, &mut mapped, &cluster, &project.name)?;
+    let edits = write::plan(&inputs, values, &mut mapped, &cluster, &project.name)?;
     let report = &mut mapped.report;
     report.dry_run = arguments.dry_run;
     report.finish();
@@ -46,6 +55,13 @@ pub fn run(settings: &Settings, arguments: &ComposeArguments) -> Result<Outcome>
         eprintln!("run `kiln render` to update rendered/");
     }
     Ok(if report.exact() { Outcome::Ok } else { Outcome::CheckFailed })
+}
+
+/// This repository's input files and its values as `kiln render` loads them.
+fn load_values(root: &Path) -> Result<(InputFiles, Values)> {
+    let inputs = InputFiles::from_dir(root)?;
+    let values = values::load(&inputs, Keep::Typed)?;
+    Ok((inputs, values))
 }
 
 /// `--namespace` or the `--group-map` entries, checked.

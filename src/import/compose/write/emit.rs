@@ -119,7 +119,24 @@ fn plain_ok(text: &str, in_flow: bool) -> bool {
         && !text.starts_with(' ')
         && !text.ends_with(' ')
         && !YAML_1_1_SCALARS.contains(&text.to_ascii_lowercase().as_str())
-        && serde_yaml::from_str::<Value>(text).ok() == Some(Value::String(text.to_string()))
+        && (is_word(text) || reads_back(text))
+}
+
+/// Whether serde_yaml reads `text` back as this string.
+fn reads_back(text: &str) -> bool {
+    serde_yaml::from_str::<Value>(text).ok() == Some(Value::String(text.to_string()))
+}
+
+/// An ASCII letter, then letters, digits and `-_./`: most keys and names an
+/// import writes (tens of thousands in a large one), proved to read back
+/// without a parse each. serde_yaml resolves a plain scalar to a number only
+/// when it starts with a digit, a sign or a dot (a word such as `inf` or
+/// `nan` that Rust's float parser takes is not finite, and serde_yaml keeps
+/// it a string), and to a boolean or null only as spellings in
+/// [`YAML_1_1_SCALARS`], which are quoted whatever their case.
+fn is_word(text: &str) -> bool {
+    text.starts_with(|c: char| c.is_ascii_alphabetic())
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
 }
 
 /// A literal block scalar (`|`), its chomping chosen so the text reads back exactly.
@@ -165,6 +182,28 @@ mod tests {
             text,
             "kind: Deployment\nports:\n  - {name: http, port: 80}\ncommand: [sh, -c, \"echo a, b\"]\nenv: {A: \"1\", B: \"x: y\", C: \"yes\", D: \"\"}\nresources:\n  requests: {cpu: 500m}\n"
         );
+    }
+
+    /// Whether `plain_ok` may skip the parse for `word`: it is quoted
+    /// anyway, or it reads back as itself.
+    fn word_reads_back(word: &str) -> bool {
+        YAML_1_1_SCALARS.contains(&word.to_ascii_lowercase().as_str()) || reads_back(word)
+    }
+
+    #[test]
+    fn words_that_look_like_numbers_booleans_or_null_read_back_or_are_quoted() {
+        for word in ["inf", "Infinity", "NaN", "nan", "e5", "x1e5", "True", "NULL", "Off", "Y", "a.b/c-d_e", "v1.2.3"] {
+            assert!(is_word(word) && word_reads_back(word), "{word}");
+        }
+        assert!(!is_word("1a") && !is_word(".inf") && !is_word("-a") && !is_word("a:b") && !is_word(""));
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, failure_persistence: None, ..Default::default() })]
+        #[test]
+        fn every_word_reads_back(word in "[A-Za-z][A-Za-z0-9_./-]{0,8}") {
+            proptest::prop_assert!(is_word(&word) && word_reads_back(&word), "{}", word);
+        }
     }
 
     #[test]

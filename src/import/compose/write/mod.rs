@@ -18,9 +18,11 @@
 //! --list-placeholders` (the bootstrap gate) lists it until the operator
 //! seals the real value with the command the report prints.
 //!
-//! Every edited file must load with the rest of values (`values::load`)
-//! before anything is written; files are then replaced atomically (written
-//! beside, renamed over), so a refusal or a crash leaves values as they were.
+//! Every edited file must load with the rest of values before anything is
+//! written (`values::load_edited`: what `values::load` of the edited
+//! inputs gives, layering only the edited files again); files are then
+//! replaced atomically (written beside, renamed over), so a refusal or a
+//! crash leaves values as they were.
 
 pub mod emit;
 
@@ -36,7 +38,7 @@ use crate::input::InputFiles;
 use crate::seal::crypto::Scope;
 use crate::seal::edit::{Block, Document};
 use crate::values::key_path::KeyPath;
-use crate::values::{self, Keep};
+use crate::values::{self, Keep, Values};
 use crate::{fsutil, Error, Result};
 
 pub const TOOL: &str = "kiln import compose";
@@ -52,9 +54,17 @@ pub struct FileEdit {
     pub new: String,
 }
 
-/// Computes every edit in memory and proves the result loads.
-pub fn plan(inputs: &InputFiles, mapped: &mut Mapped, cluster: &Cluster, project: &str) -> Result<Vec<FileEdit>> {
+/// Computes every edit in memory and proves the result loads with the rest
+/// of `values`, what `values::load` returned for `inputs`.
+pub fn plan(
+    inputs: &InputFiles,
+    values: Values,
+    mapped: &mut Mapped,
+    cluster: &Cluster,
+    project: &str,
+) -> Result<Vec<FileEdit>> {
     let mut edits = Vec::new();
+    let mut edited = Vec::new();
     let namespaces = std::mem::take(&mut mapped.namespaces);
     for (namespace, import) in &namespaces {
         let path = PathBuf::from(values::VALUES_DIR).join("namespaces").join(format!("{namespace}.yaml"));
@@ -132,10 +142,12 @@ pub fn plan(inputs: &InputFiles, mapped: &mut Mapped, cluster: &Cluster, project
         document.add_blocks(&KeyPath::root(), &top)?;
         if old.as_deref() != Some(document.text()) {
             edits.push(FileEdit { path, old, new: document.text().to_string() });
+            edited.push(document.into_source());
         }
     }
     mapped.namespaces = namespaces;
-    verify(inputs, &edits)?;
+    // Every edited file loads with the rest of values, or nothing is written.
+    values::load_edited(values, inputs, edited, Keep::Typed)?;
     mapped.report.files = edits
         .iter()
         .map(|edit| Written {
@@ -257,15 +269,6 @@ fn new_namespace(namespace: &str, project: &str, import: &NamespaceImport) -> St
         emit::scalar(&Value::String(format!("Imported from Docker Compose project {project}")), false),
         egress.join(", ")
     )
-}
-
-/// Every edited file loads with the rest of values, or nothing is written.
-fn verify(inputs: &InputFiles, edits: &[FileEdit]) -> Result<()> {
-    let mut edited = inputs.clone();
-    for edit in edits {
-        edited.files.insert(edit.path.clone(), edit.new.clone().into_bytes());
-    }
-    values::load(&edited, Keep::Typed).map(|_| ())
 }
 
 /// Writes every edit atomically, relative to `root`.
