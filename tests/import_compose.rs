@@ -211,6 +211,20 @@ fn an_existing_namespace_file_keeps_every_other_line_and_reimport_replaces_only_
 }
 
 #[test]
+fn a_namespace_written_as_yml_is_edited_in_place() {
+    let repo = cluster();
+    let text = repo.read("values/namespaces/ai-system-core.yaml");
+    std::fs::remove_file(repo.path().join("values/namespaces/ai-system-core.yaml")).unwrap();
+    repo.write("values/namespaces/ai-system-core.yml", text.as_bytes());
+    import(&repo, "utility", &[]).code(0);
+    assert!(!repo.path().join("values/namespaces/ai-system-core.yaml").exists());
+    assert!(repo
+        .read("values/namespaces/ai-system-core.yml")
+        .contains("  notifier:  # kiln import compose: utility/notifier\n"));
+    repo.kiln(&["render"]).code(0);
+}
+
+#[test]
 fn a_hand_written_workload_is_never_overwritten() {
     let repo = cluster();
     let core = repo.read("values/namespaces/ai-system-core.yaml");

@@ -167,13 +167,22 @@ pub fn load_edited(loaded: Values, inputs: &InputFiles, edited: Vec<Source>, kee
     let mut errors = Vec::new();
     for (source, layered) in edited.iter().zip(layered) {
         match layered {
-            Ok(layered) if !shadowed(&values.files, source.path()) => {
+            Ok(layered) => {
                 values.namespaces.insert(file_stem(source.path()), layered);
             }
-            Ok(_) => {}
             Err(error) => errors.push(error),
         }
     }
+    let mut namespaces: Vec<PathBuf> = values
+        .files
+        .iter()
+        .map(|file| file.path.clone())
+        .chain(edited.iter().map(|source| source.path().to_path_buf()))
+        .filter(|path| place(path) == Place::Namespace)
+        .collect();
+    namespaces.sort();
+    namespaces.dedup();
+    errors.extend(two_files(&namespaces, "namespace"));
     Error::from_list(errors)?;
     for source in edited {
         let index = values.files.partition_point(|file| file.path < source.file.path);
@@ -230,8 +239,32 @@ fn discover(inputs: &InputFiles) -> Result<Layout> {
             }),
         }
     }
+    errors.extend(two_files(&layout.nodes, "node"));
+    errors.extend(two_files(&layout.namespaces, "namespace"));
     Error::from_list(errors)?;
     Ok(layout)
+}
+
+/// A node or namespace with two files (`x.yaml` and `x.yml`): kiln would
+/// read one of them and silently drop the other, so each later one is an
+/// error. `paths` are sorted.
+fn two_files(paths: &[PathBuf], what: &str) -> Vec<Error> {
+    let mut errors = Vec::new();
+    for (index, path) in paths.iter().enumerate() {
+        let stem = file_stem(path);
+        if let Some(earlier) = paths.iter().take(index).find(|earlier| file_stem(earlier) == stem) {
+            errors.push(Error::Values {
+                location: Location::file(path),
+                key_path: String::new(),
+                message: format!(
+                    "{what} `{stem}` has two files, `{}` and this one; kiln would read only one",
+                    crate::diagnostic::display_path(earlier)
+                ),
+                help: Some("keep one file per name: merge the two and remove the other".to_string()),
+            });
+        }
+    }
+    errors
 }
 
 /// What a file below `values/` is to kiln, by its path alone.
@@ -253,14 +286,6 @@ fn place(relative: &Path) -> Place {
         (Some("namespaces"), true) if relative.components().count() == 3 => Place::Namespace,
         _ => Place::Unread,
     }
-}
-
-/// Whether another file of the namespace of `path` sorts after it (`x.yml`
-/// after `x.yaml`): [`load`] layers both and keeps the last one.
-fn shadowed(files: &[ValuesFile], path: &Path) -> bool {
-    files.iter().any(|file| {
-        file.path.as_path() > path && place(&file.path) == Place::Namespace && file_stem(&file.path) == file_stem(path)
-    })
 }
 
 fn file_stem(path: &Path) -> String {
@@ -401,17 +426,16 @@ mod tests {
     }
 
     #[test]
-    fn of_two_files_of_one_namespace_the_last_one_counts_as_in_a_full_load() {
+    fn two_files_of_one_namespace_are_refused_as_in_a_full_load() {
         let web = |image: &str| format!("name: apps\nworkloads:\n  web:\n    kind: Deployment\n    image: {image}\n");
-        let (yml, yaml) = (web("nginx:1.28"), web("nginx:1.29"));
-        for (base, path, text) in [
-            (("values/namespaces/apps.yml", yml.as_str()), "values/namespaces/apps.yaml", yaml.as_str()),
-            (("values/namespaces/apps.yml", yml.as_str()), "values/namespaces/apps.yml", yaml.as_str()),
-        ] {
-            let (edited, full) = both(&[base], path, text);
-            assert!(edited.starts_with("Values {"), "{edited}");
-            assert_eq!(edited, full);
-        }
+        let (edited, full) = both(&[], "values/namespaces/apps.yml", &web("nginx:1.28"));
+        assert_eq!(
+            edited,
+            "error: namespace `apps` has two files, `values/namespaces/apps.yaml` and this one; kiln would read only one\n  --> values/namespaces/apps.yml:1:1\n  = help: keep one file per name: merge the two and remove the other"
+        );
+        assert_eq!(edited, full);
+        let nodes = load(&inputs(&[("values/nodes/n1.yml", NODE)]), Keep::Typed).unwrap_err().to_string();
+        assert!(nodes.starts_with("error: node `n1` has two files, `values/nodes/n1.yaml` and this one"), "{nodes}");
     }
 
     #[test]

@@ -67,7 +67,10 @@ pub fn plan(
     let mut edited = Vec::new();
     let namespaces = std::mem::take(&mut mapped.namespaces);
     for (namespace, import) in &namespaces {
-        let path = PathBuf::from(values::VALUES_DIR).join("namespaces").join(format!("{namespace}.yaml"));
+        // The namespace's file, `.yml` when that is the one there.
+        let dir = PathBuf::from(values::VALUES_DIR).join("namespaces");
+        let yml = dir.join(format!("{namespace}.yml"));
+        let path = if inputs.get(&yml).is_some() { yml } else { dir.join(format!("{namespace}.yaml")) };
         let old = match inputs.get(&path) {
             Some(bytes) => Some(
                 String::from_utf8(bytes.clone())
