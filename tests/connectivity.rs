@@ -313,6 +313,16 @@ fn flow_with_two_destinations_or_a_named_outside_port_is_refused_when_values_loa
   = key: workloads.web.flows[0].waitBeforeStart
   = help: remove `waitBeforeStart`: kiln waits for a Service of the cluster to have a ready pod, not for an outside address",
     );
+    let udp = APPS.replace(
+        "{service: data/db, port: postgres}",
+        "{service: data/db, port: 53, protocol: UDP, waitBeforeStart: true}",
+    );
+    repo(&udp).kiln(&["plan"]).code(2).stderr(
+        "error: only a TCP port can be waited for
+  --> values/namespaces/apps.yaml:6:53
+  = key: workloads.web.flows[0].waitBeforeStart
+  = help: remove `waitBeforeStart`: the wait opens a TCP connection, which a UDP or SCTP port never accepts",
+    );
 }
 
 #[test]

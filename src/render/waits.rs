@@ -27,8 +27,8 @@
 //! `NC_110_COMPAT` option, on in busybox's default configuration
 //! (`networking/nc.c`). The host and port reach the shell as environment
 //! variables, never as script text, so no value can change the command.
-//! A wait that names no enabled workload with a Service, or no port of it,
-//! is left out:
+//! A wait that names no enabled workload with a Service, or no TCP port of
+//! it, is left out:
 //! nothing could answer it, and `kiln plan` reports its flow (`plan-flow`).
 
 use std::collections::BTreeMap;
@@ -81,7 +81,11 @@ pub fn index(values: &Values) -> Waits {
                 if matches!(backend.kind, Some(WorkloadKind::Job | WorkloadKind::CronJob)) {
                     continue;
                 }
-                let Some((number, _)) = container_port(backend, &port.0) else { continue };
+                // The connect is TCP; a UDP port's flow fails `kiln plan` (`plan-flow`).
+                let Some((number, protocol)) = container_port(backend, &port.0) else { continue };
+                if protocol != "TCP" {
+                    continue;
+                }
                 let (service_namespace, service_name) = &key;
                 let mut container = format!("wait-{service_name}");
                 if container.len() > MAX_NAME || waits.iter().any(|wait| wait.name == container) {
@@ -150,7 +154,7 @@ mod tests {
     fn nothing_is_waited_for_that_could_never_answer() {
         let found = waits(&[(
             "apps",
-            "name: apps\nworkloads:\n  web:\n    image: a:1\n    flows:\n      - {service: gone, port: http, waitBeforeStart: true}\n      - {service: off, port: http, waitBeforeStart: true}\n      - {service: once, port: http, waitBeforeStart: true}\n      - {service: db, port: admin, waitBeforeStart: true}\n  off:\n    enabled: false\n    image: a:1\n    ports: [{name: http, port: 80}]\n  once:\n    kind: Job\n    image: a:1\n    ports: [{name: http, port: 80}]\n  db:\n    image: a:1\n    ports: [{name: pg, port: 5432}]\n",
+            "name: apps\nworkloads:\n  web:\n    image: a:1\n    flows:\n      - {service: gone, port: http, waitBeforeStart: true}\n      - {service: off, port: http, waitBeforeStart: true}\n      - {service: once, port: http, waitBeforeStart: true}\n      - {service: db, port: admin, waitBeforeStart: true}\n      - {service: dns, port: dns, waitBeforeStart: true}\n  dns:\n    image: a:1\n    ports: [{name: dns, port: 53, protocol: UDP}]\n  off:\n    enabled: false\n    image: a:1\n    ports: [{name: http, port: 80}]\n  once:\n    kind: Job\n    image: a:1\n    ports: [{name: http, port: 80}]\n  db:\n    image: a:1\n    ports: [{name: pg, port: 5432}]\n",
         )]);
         assert!(found.is_empty(), "{found:?}");
     }

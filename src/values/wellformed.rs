@@ -406,6 +406,13 @@ fn check_flow(fields: &mut Fields<'_, Workload>, at: KeyPath, flow: &schema::Flo
             );
         }
     }
+    if flow.wait_before_start == Some(true) && flow.protocol.as_deref().is_some_and(|protocol| protocol != "TCP") {
+        fields.error(
+            at.key("waitBeforeStart"),
+            "only a TCP port can be waited for".to_string(),
+            "remove `waitBeforeStart`: the wait opens a TCP connection, which a UDP or SCTP port never accepts",
+        );
+    }
     if flow.wait_before_start == Some(true) && flow.service.is_none() {
         fields.error(
             at.key("waitBeforeStart"),
