@@ -59,10 +59,9 @@ pub fn map(ctx: &mut Ctx<'_>, workload: &mut Workload) -> Result<Vec<Credential>
     lookup.extend(project.iter().map(|(key, value)| (key.clone(), value.clone())));
     // Variable → (value, compose key it came from).
     let mut variables: BTreeMap<String, (String, String)> = BTreeMap::new();
-    let mut known = service;
-    for (file, from) in env_files(ctx, &lookup, &known)? {
+    // The files see the service's environment, then what earlier files set.
+    for (file, from) in env_files(ctx, &lookup, &service)? {
         for (key, value) in file {
-            known.insert(key.clone(), value.clone());
             variables.insert(key, (value, from.clone()));
         }
     }
