@@ -25,6 +25,7 @@ use super::resource::{HOOK_DELETE_POLICY, SYNC_OPTIONS};
 use super::run::{self, Kind};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::finding::Locator;
+use crate::output::object::Object;
 use crate::scope::ScopeRef;
 use crate::values::key_path::KeyPath;
 
@@ -53,13 +54,14 @@ pub fn check(model: &Model, locator: &Locator) -> Vec<Diagnostic> {
                     "give the custom resource a later sync wave than the Application that installs its CRD (in the same parent), or move it into that Application",
                 )),
                 WAIT_ORDER => {
-                    let mut finding = locator
-                        .finding(object, WAIT_ORDER, Severity::Error, "", stop.message.clone())
-                        .with_help("sync the waited-for workload in the same or an earlier wave (its namespace's `syncWave`), or drop `waitBeforeStart` and let the pods retry");
-                    let at = stop.flow.map(|flow| KeyPath::root().key("flows").index(flow).key("waitBeforeStart"));
-                    if let Some(span) = at.and_then(|at| locator.span(&object.origin.scope, &at)) {
-                        finding.span = Some(span);
-                    }
+                    let finding = at_flow(
+                        locator
+                            .finding(object, WAIT_ORDER, Severity::Error, "", stop.message.clone())
+                            .with_help("sync the waited-for workload in the same or an earlier wave (its namespace's `syncWave`), or drop `waitBeforeStart` and let the pods retry"),
+                        locator,
+                        object,
+                        stop.flow,
+                    );
                     if !findings.contains(&finding) {
                         findings.push(finding);
                     }
@@ -106,28 +108,34 @@ fn wait_cycles(model: &Model, locator: &Locator) -> Vec<Diagnostic> {
             continue;
         }
         reported.extend(cycle.iter().cloned());
-        let object = model.applications.iter().flat_map(|app| &app.managed).map(|m| m.object).find(|object| {
-            object.origin.scope.workload() == Some((start.0.as_str(), start.1.as_str()))
-                && matches!(object.identity.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet")
-        });
-        let Some(object) = object else { continue };
+        // Any rendered controller of it: a cycle deadlocks whether Argo CD syncs it or not.
+        let Some(object) = model.objects.iter().find(|object| run::controller_of(object).as_ref() == Some(start))
+        else {
+            continue;
+        };
         let names: Vec<String> = cycle.iter().chain(cycle.first()).map(|(ns, name)| format!("{ns}/{name}")).collect();
         let message = format!(
             "workloads wait for each other before they start (`waitBeforeStart`): {}; none of their pods ever starts",
             names.join(" → ")
         );
-        let mut finding = locator
+        let finding = locator
             .finding(object, WAIT_CYCLE, Severity::Error, "", message)
             .with_help("drop `waitBeforeStart` from one flow of the cycle and let that workload retry its connection");
-        let flow =
-            model.waits.get(start).and_then(|waits| waits.iter().find(|w| cycle.get(1).unwrap_or(start) == &w.service));
-        let at = flow.map(|wait| KeyPath::root().key("flows").index(wait.flow).key("waitBeforeStart"));
-        if let Some(span) = at.and_then(|at| locator.span(&object.origin.scope, &at)) {
-            finding.span = Some(span);
-        }
-        findings.push(finding);
+        let next = cycle.get(1).unwrap_or(start);
+        let flow = model.waits.get(start).and_then(|waits| waits.iter().find(|w| &w.service == next)).map(|w| w.flow);
+        findings.push(at_flow(finding, locator, object, flow));
     }
     findings
+}
+
+/// `finding`, pointing at the `waitBeforeStart` of flow `flow` of the
+/// object's workload when there is one.
+fn at_flow(mut finding: Diagnostic, locator: &Locator, object: &Object, flow: Option<usize>) -> Diagnostic {
+    let at = flow.map(|flow| KeyPath::root().key("flows").index(flow).key("waitBeforeStart"));
+    if let Some(span) = at.and_then(|at| locator.span(&object.origin.scope, &at)) {
+        finding.span = Some(span);
+    }
+    finding
 }
 
 /// The cycle of waits through `start`, if it is on one: `start` first, then

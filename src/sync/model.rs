@@ -43,6 +43,8 @@ pub struct Model<'b> {
     pub rendered_path: String,
     /// What each workload's pods wait for before they start (`waitBeforeStart`).
     pub waits: crate::render::waits::Waits,
+    /// Every rendered object, synced or not.
+    pub objects: &'b [Object],
     /// Index of each Application by name, and the indexes of its parents.
     index: HashMap<String, usize>,
     parents: Vec<Vec<usize>>,
@@ -244,7 +246,17 @@ impl<'b> Model<'b> {
             }
         }
         let waits = crate::render::waits::index(&build.values);
-        Model { applications, projects, health_lua: health_lua(build), repo_url, rendered_path, waits, index, parents }
+        Model {
+            applications,
+            projects,
+            health_lua: health_lua(build),
+            repo_url,
+            rendered_path,
+            waits,
+            objects: &build.objects,
+            index,
+            parents,
+        }
     }
 
     /// The index in `applications` of the Application named `name`.

@@ -26,6 +26,7 @@ use super::crds;
 use super::health;
 use super::model::{is_application, Application, Managed, Model};
 use super::order::{self, Health};
+use crate::output::object::Object;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -98,6 +99,7 @@ impl SyncRun {
 /// The first and day-2 sync of every root Application, roots in model order.
 pub fn runs(model: &Model) -> Vec<SyncRun> {
     let graph = health::Graph::new(model);
+    let controllers = controllers(model);
     let mut runs = Vec::new();
     for root in model.roots() {
         for kind in [Kind::First, Kind::Day2] {
@@ -112,7 +114,7 @@ pub fn runs(model: &Model) -> Vec<SyncRun> {
                 providers: HashMap::new(),
                 applied: BTreeSet::new(),
                 created: BTreeSet::from([root.name.clone()]),
-                controllers: controllers(model),
+                controllers: &controllers,
             };
             sim.sync(root, 0, None);
             runs.push(SyncRun { kind, root: root.name.clone(), steps: sim.steps, stops: sim.stops });
@@ -139,7 +141,7 @@ struct Sim<'m, 'b> {
     /// Applications whose Application object exists so far.
     created: BTreeSet<String>,
     /// Each workload controller's Application, `(namespace, workload)` → name.
-    controllers: HashMap<(String, String), String>,
+    controllers: &'m HashMap<(String, String), String>,
 }
 
 impl<'m, 'b> Sim<'m, 'b> {
@@ -344,10 +346,16 @@ impl<'m, 'b> Sim<'m, 'b> {
 
 /// The workload of a task that runs long-lived pods Argo CD waits on.
 fn controller(task: &Managed) -> Option<(String, String)> {
-    let identity = &task.object.identity;
+    controller_of(task.object)
+}
+
+/// The workload whose long-lived pods `object` runs (a Deployment,
+/// StatefulSet or DaemonSet rendered for it).
+pub fn controller_of(object: &Object) -> Option<(String, String)> {
+    let identity = &object.identity;
     let runs_pods =
         identity.group == "apps" && matches!(identity.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet");
-    let (namespace, name) = task.object.origin.scope.workload()?;
+    let (namespace, name) = object.origin.scope.workload()?;
     runs_pods.then(|| (namespace.to_string(), name.to_string()))
 }
 

@@ -160,6 +160,17 @@ pub fn load_edited(loaded: Values, inputs: &InputFiles, edited: Vec<Source>, kee
             help: None,
         });
     }
+    // A second file for a namespace is refused before any layering, as `discover` refuses it.
+    let mut namespaces: Vec<PathBuf> = loaded
+        .files
+        .iter()
+        .map(|file| file.path.clone())
+        .chain(edited.iter().map(|source| source.path().to_path_buf()))
+        .filter(|path| place(path) == Place::Namespace)
+        .collect();
+    namespaces.sort();
+    namespaces.dedup();
+    Error::from_list(two_files(&namespaces, "namespace"))?;
     let cluster_path = PathBuf::from(VALUES_DIR).join("cluster.yaml");
     let cluster_source = source::parse(&cluster_path, inputs.get(&cluster_path).map_or(&[][..], Vec::as_slice))?;
     let layered = parallel::map(edited.iter().collect(), |source| namespace(&cluster_source, source));
@@ -173,16 +184,6 @@ pub fn load_edited(loaded: Values, inputs: &InputFiles, edited: Vec<Source>, kee
             Err(error) => errors.push(error),
         }
     }
-    let mut namespaces: Vec<PathBuf> = values
-        .files
-        .iter()
-        .map(|file| file.path.clone())
-        .chain(edited.iter().map(|source| source.path().to_path_buf()))
-        .filter(|path| place(path) == Place::Namespace)
-        .collect();
-    namespaces.sort();
-    namespaces.dedup();
-    errors.extend(two_files(&namespaces, "namespace"));
     Error::from_list(errors)?;
     for source in edited {
         let index = values.files.partition_point(|file| file.path < source.file.path);
